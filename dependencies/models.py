@@ -1,0 +1,85 @@
+from django.conf import settings
+from django.db import models
+
+
+class DependencyLink(models.Model):
+    """`blocker` must finish before `blocked` can (finish-to-start). May cross teams."""
+
+    blocker = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="blocks_links"
+    )
+    blocked = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="blocked_by_links"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(blocker=models.F("blocked")), name="link_not_self"
+            ),
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="link_unique_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class TicketInsight(models.Model):
+    """Derived facts about a ticket's place in the dependency graph (written by the recompute)."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="insight"
+    )
+    blocked = models.BooleanField(default=False)
+    direct_blocker_ids = models.JSONField(default=list)
+    root_blocker_ids = models.JSONField(default=list)
+    depth = models.PositiveIntegerField(default=0)
+    downstream_count = models.PositiveIntegerField(default=0)
+    cross_team = models.BooleanField(default=False)
+    # The newest GraphChange id the recompute had seen: the input version of this result.
+    graph_version = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"insight {self.ticket_id}: blocked={self.blocked}"
+
+
+class GraphChange(models.Model):
+    """A durable "dirty" marker, written in the same transaction as the change it marks.
+
+    The recompute consumes these, so a change survives a lost broker message or a crashed
+    worker: the next recompute (or the periodic catch-up) still sees it.
+    """
+
+    ticket_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} of ticket {self.ticket_id}"
+
+
+class RecomputeState(models.Model):
+    """Single row: when the derived data was last brought up to date."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    graph_version = models.BigIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.FloatField(default=0)
+    last_changed_rows = models.PositiveIntegerField(default=0)
+    runs = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="recompute_state_single_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"recompute state at graph version {self.graph_version}"
