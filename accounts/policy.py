@@ -1,0 +1,120 @@
+"""Who may change what — the server-side rules of PRODUCT.md's role table, in one place.
+
+Services call the `ensure_*` functions before writing; pages call the `*_fields` /
+`can_*` functions to show only what the user may change. Both use the same rules.
+"""
+
+from collections.abc import Iterable
+
+from sprintplan.errors import PermissionDenied
+
+TICKET_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "type",
+        "status",
+        "size",
+        "progress",
+        "sprint",
+        "parent",
+        "rank",
+        "assignee",
+    }
+)
+# A member moves work along; a lead owns the team's tickets; the PO owns priority and scope.
+MEMBER_FIELDS = frozenset({"status", "progress", "assignee"})
+PRODUCT_OWNER_FIELDS = frozenset(
+    {"title", "description", "type", "size", "sprint", "parent", "rank"}
+)
+
+_ROLES_CACHE = "_sprintplan_team_roles"
+
+
+def team_roles(user) -> dict[int, str]:
+    """{team_id: "lead" | "member"} for the user, read once per user object."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    cached = getattr(user, _ROLES_CACHE, None)
+    if cached is None:
+        cached = dict(user.memberships.values_list("team_id", "role"))
+        setattr(user, _ROLES_CACHE, cached)
+    return cached
+
+
+def _is_active_writer(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and not user.is_viewer
+
+
+def editable_ticket_fields(user, ticket) -> frozenset[str]:
+    if not _is_active_writer(user):
+        return frozenset()
+    if user.is_scrum_master:
+        return TICKET_FIELDS
+    allowed: set[str] = set()
+    if user.is_product_owner:
+        allowed |= PRODUCT_OWNER_FIELDS
+    role = team_roles(user).get(ticket.team_id)
+    if role == "lead":
+        allowed |= TICKET_FIELDS
+    elif role == "member":
+        allowed |= MEMBER_FIELDS
+    return frozenset(allowed)
+
+
+def ensure_can_edit_ticket(user, ticket, fields: Iterable[str]) -> None:
+    denied = sorted(set(fields) - editable_ticket_fields(user, ticket))
+    if denied:
+        raise PermissionDenied(
+            f"You may not change {', '.join(denied)} of {ticket.key}.",
+            extra={"fields": denied},
+        )
+
+
+def can_create_ticket(user, team_id: int) -> bool:
+    if not _is_active_writer(user):
+        return False
+    if user.is_scrum_master or user.is_product_owner:
+        return True
+    return team_roles(user).get(team_id) == "lead"
+
+
+def ensure_can_create_ticket(user, team) -> None:
+    if not can_create_ticket(user, team.id):
+        raise PermissionDenied(f"You may not create tickets for team {team.name}.")
+
+
+def can_change_link(user, blocker, blocked) -> bool:
+    """Scrum master: any link. Lead: links touching one of the lead's teams."""
+    if not _is_active_writer(user):
+        return False
+    if user.is_scrum_master:
+        return True
+    roles = team_roles(user)
+    return "lead" in (roles.get(blocker.team_id), roles.get(blocked.team_id))
+
+
+def ensure_can_change_link(user, blocker, blocked) -> None:
+    if not can_change_link(user, blocker, blocked):
+        raise PermissionDenied(
+            f"You may not change the link {blocker.key} → {blocked.key}: only the Scrum master "
+            "or a lead of one of the two teams may."
+        )
+
+
+def can_manage_sprints(user) -> bool:
+    return _is_active_writer(user) and user.is_scrum_master
+
+
+def ensure_can_manage_sprints(user) -> None:
+    if not can_manage_sprints(user):
+        raise PermissionDenied("Only the Scrum master may create or change sprints.")
+
+
+def can_manage_teams(user) -> bool:
+    return _is_active_writer(user) and user.is_scrum_master
+
+
+def ensure_can_manage_teams(user) -> None:
+    if not can_manage_teams(user):
+        raise PermissionDenied("Only the Scrum master may create or change teams.")

@@ -1,0 +1,188 @@
+"""Seed scenario 1 of the product brief: plan a sprint for an image classifier.
+
+2 ML engineers, 4 labelers, 1 QA; goal "v1.1 classifier identifies Class X with > 90%
+accuracy"; chain labeling → training → validation. Idempotent: running it again
+creates nothing new. All tickets and links go through the services, as a user's would.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from dependencies.models import DependencyLink
+from dependencies.services import link_create
+from teams.models import Membership, Team
+from tickets.models import Ticket, TicketEvent
+from tickets.services import ticket_create, ticket_update
+
+from .models import Sprint
+
+GOAL = "Deliver a v1.1 image classifier that identifies Class X with > 90% accuracy."
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    name: str
+    role: str
+    team: str | None = None
+    team_role: str | None = None
+
+
+USERS = [
+    DemoUser("sam", "Sam Rivera", User.ProductRole.SCRUM_MASTER),
+    DemoUser("paula", "Paula Chen", User.ProductRole.PRODUCT_OWNER),
+    DemoUser("maya", "Maya Okafor", User.ProductRole.TEAM, "ML", "lead"),
+    DemoUser("mo", "Mo Haddad", User.ProductRole.TEAM, "ML", "member"),
+    DemoUser("lena", "Lena Novak", User.ProductRole.TEAM, "LAB", "lead"),
+    DemoUser("leo", "Leo Park", User.ProductRole.TEAM, "LAB", "member"),
+    DemoUser("lia", "Lia Santos", User.ProductRole.TEAM, "LAB", "member"),
+    DemoUser("luis", "Luis Romero", User.ProductRole.TEAM, "LAB", "member"),
+    DemoUser("quinn", "Quinn Adebayo", User.ProductRole.TEAM, "QA", "lead"),
+    DemoUser("vic", "Vic Laurent", User.ProductRole.VIEWER),
+]
+
+TEAMS = [
+    # prefix, name, kind, unit, unit label, units per person-day
+    ("LAB", "Data Labeling", Team.Kind.LABELING, Team.Unit.ITEMS, "images", 60),
+    ("ML", "ML Engineering", Team.Kind.ML, Team.Unit.POINTS, "points", 1),
+    ("QA", "QA", Team.Kind.QA, Team.Unit.POINTS, "points", 1),
+]
+
+# team prefix, title, type, size, assignee, in the sprint?
+TICKETS = [
+    ("LAB", "Label 1000 images for Class X", Ticket.Type.LABELING_BATCH, 1000, "lena", True),
+    ("ML", "Set up retraining pipeline", Ticket.Type.TASK, 3, "maya", True),
+    ("ML", "Train v1.1 model", Ticket.Type.TRAINING_RUN, 5, "mo", True),
+    ("QA", "Create Class X test set", Ticket.Type.TASK, 3, "quinn", True),
+    ("QA", "Run accuracy validation suite", Ticket.Type.VALIDATION, 2, "quinn", True),
+    ("ML", "Spike: semi-supervised use of unlabeled images", Ticket.Type.SPIKE, 3, None, False),
+    ("LAB", "Label 500 edge-case images (low light)", Ticket.Type.LABELING_BATCH, 500, None, False),
+    ("QA", "Automate data-quality checks on new batches", Ticket.Type.STORY, 5, None, False),
+]
+
+# blocker title -> blocked title (finish-to-start)
+LINKS = [
+    ("Label 1000 images for Class X", "Train v1.1 model"),
+    ("Set up retraining pipeline", "Train v1.1 model"),
+    ("Train v1.1 model", "Run accuracy validation suite"),
+    ("Create Class X test set", "Run accuracy validation suite"),
+]
+
+# (days before today, title, changes): a few days of recorded work, oldest first
+HISTORY = [
+    (4, "Label 1000 images for Class X", {"status": "in_progress", "progress": 150}),
+    (4, "Set up retraining pipeline", {"status": "in_progress", "progress": 1}),
+    (3, "Label 1000 images for Class X", {"progress": 310}),
+    (3, "Create Class X test set", {"status": "in_progress", "progress": 1}),
+    (2, "Set up retraining pipeline", {"progress": 2}),
+    (1, "Label 1000 images for Class X", {"progress": 430}),
+    (1, "Train v1.1 model", {"status": "todo"}),
+    (1, "Run accuracy validation suite", {"status": "todo"}),
+]
+
+
+def sprint_dates(today: date) -> tuple[date, date]:
+    """A two-week sprint that began on the Monday of this week (or last week's, on Mondays)."""
+    start = today - timedelta(days=today.weekday() or 7)
+    return start, start + timedelta(days=11)
+
+
+@transaction.atomic
+def load_demo(*, password: str, today: date | None = None) -> list[DemoUser]:
+    today = today or timezone.localdate()
+    users = _users(password)
+    teams = _teams(users)
+    scrum_master = users["sam"]
+    start, end = sprint_dates(today)
+    sprint, created = Sprint.objects.get_or_create(
+        name="Sprint 14 · Class X",
+        defaults={"start_date": start, "end_date": end, "state": Sprint.State.ACTIVE, "goal": GOAL},
+    )
+    if created:
+        tickets = _tickets(scrum_master, teams, users, sprint)
+        for blocker, blocked in LINKS:
+            if not DependencyLink.objects.filter(
+                blocker=tickets[blocker], blocked=tickets[blocked]
+            ).exists():
+                link_create(actor=scrum_master, blocker=tickets[blocker], blocked=tickets[blocked])
+        _history(users, tickets, today)
+    return USERS
+
+
+def _users(password: str) -> dict[str, User]:
+    users = {}
+    for spec in USERS:
+        first, last = spec.name.split(" ", 1)
+        user, created = User.objects.get_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "product_role": spec.role,
+                "email": f"{spec.username}@example.com",
+                "is_staff": spec.username == "sam",
+            },
+        )
+        if created:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        users[spec.username] = user
+    return users
+
+
+def _teams(users: dict[str, User]) -> dict[str, Team]:
+    teams = {}
+    for prefix, name, kind, unit, label, rate in TEAMS:
+        team, _ = Team.objects.get_or_create(
+            key_prefix=prefix,
+            defaults={
+                "name": name,
+                "kind": kind,
+                "unit": unit,
+                "unit_label": label,
+                "default_rate": rate,
+            },
+        )
+        teams[prefix] = team
+    for spec in USERS:
+        if spec.team:
+            Membership.objects.get_or_create(
+                user=users[spec.username], team=teams[spec.team], defaults={"role": spec.team_role}
+            )
+    return teams
+
+
+def _tickets(actor, teams, users, sprint) -> dict[str, Ticket]:
+    tickets = {}
+    for prefix, title, type_, size, assignee, planned in TICKETS:
+        ticket = Ticket.objects.filter(team=teams[prefix], title=title).first()
+        if ticket is None:
+            ticket = ticket_create(
+                actor=actor,
+                team=teams[prefix],
+                title=title,
+                type=type_,
+                size=size,
+                status=Ticket.Status.TODO if planned else Ticket.Status.BACKLOG,
+                sprint=sprint if planned else None,
+                assignee=users.get(assignee) if assignee else None,
+            )
+        tickets[title] = ticket
+    return tickets
+
+
+def _history(users, tickets, today: date) -> None:
+    """Replay the recorded days through the service as each team's lead, then date each
+    change on its day."""
+    leads = {spec.team: users[spec.username] for spec in USERS if spec.team_role == "lead"}
+    for days_ago, title, changes in HISTORY:
+        ticket = Ticket.objects.select_related("team").get(pk=tickets[title].pk)
+        actor = leads[ticket.team.key_prefix]
+        before = set(TicketEvent.objects.filter(ticket=ticket).values_list("id", flat=True))
+        ticket_update(ticket=ticket, actor=actor, changes=changes, expected_version=ticket.version)
+        when = timezone.make_aware(datetime.combine(today - timedelta(days=days_ago), time(16, 0)))
+        TicketEvent.objects.filter(ticket=ticket).exclude(id__in=before).update(at=when)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("sprints/", views.sprint_list, name="sprint-list"),
+    path("sprints/<int:sprint_id>/", views.sprint_detail, name="sprint-detail"),
+]

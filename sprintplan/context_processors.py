@@ -1,0 +1,6 @@
+from accounts.policy import can_manage_sprints
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    return {"can_manage_sprints": bool(user) and can_manage_sprints(user)}

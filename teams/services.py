@@ -1,0 +1,104 @@
+"""Writes for teams and memberships."""
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts.policy import ensure_can_manage_teams
+from sprintplan.errors import Conflict, InvalidInput
+
+from .models import KEY_PREFIX_PATTERN, Membership, Team
+
+TEAM_FIELDS = frozenset({"name", "key_prefix", "kind", "unit", "unit_label", "default_rate"})
+
+
+def team_create(
+    *,
+    actor,
+    name: str,
+    key_prefix: str,
+    kind: str = Team.Kind.OTHER,
+    unit: str = Team.Unit.POINTS,
+    unit_label: str = "",
+    default_rate: Any = 1,
+) -> Team:
+    ensure_can_manage_teams(actor)
+    values = _validated(
+        {
+            "name": name,
+            "key_prefix": key_prefix,
+            "kind": kind,
+            "unit": unit,
+            "unit_label": unit_label,
+            "default_rate": default_rate,
+        }
+    )
+    return _saved(Team(**values))
+
+
+def team_update(*, actor, team: Team, changes: dict[str, Any]) -> Team:
+    ensure_can_manage_teams(actor)
+    unknown = sorted(set(changes) - TEAM_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
+    prefix_changes = "key_prefix" in changes and changes["key_prefix"] != team.key_prefix
+    if prefix_changes and team.tickets.exists():
+        raise InvalidInput(
+            "The key prefix cannot change once the team has tickets (keys are permanent).",
+            field="key_prefix",
+        )
+    for field, value in _validated(changes).items():
+        setattr(team, field, value)
+    return _saved(team)
+
+
+def membership_set(*, actor, team: Team, user, role: str) -> Membership:
+    ensure_can_manage_teams(actor)
+    if role not in Membership.Role.values:
+        raise InvalidInput(f"Unknown role {role!r}: use lead or member.", field="role")
+    membership, _ = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def _validated(values: dict[str, Any]) -> dict[str, Any]:
+    values = dict(values)
+    if "name" in values:
+        values["name"] = (values["name"] or "").strip()
+        if not values["name"]:
+            raise InvalidInput("Name must not be empty.", field="name")
+    if "key_prefix" in values:
+        values["key_prefix"] = (values["key_prefix"] or "").strip().upper()
+        if not re.match(KEY_PREFIX_PATTERN, values["key_prefix"]):
+            raise InvalidInput(
+                "Key prefix must be 1-10 capital letters or digits starting with a letter, "
+                "e.g. LAB.",
+                field="key_prefix",
+            )
+    if "kind" in values and values["kind"] not in Team.Kind.values:
+        raise InvalidInput(f"Unknown team kind {values['kind']!r}.", field="kind")
+    if "unit" in values and values["unit"] not in Team.Unit.values:
+        raise InvalidInput(f"Unknown unit {values['unit']!r}.", field="unit")
+    if "default_rate" in values:
+        try:
+            values["default_rate"] = Decimal(str(values["default_rate"]))
+        except (InvalidOperation, ValueError):
+            raise InvalidInput("Rate must be a number.", field="default_rate") from None
+        if not values["default_rate"].is_finite() or values["default_rate"] < 0:
+            raise InvalidInput("Rate must be 0 or more.", field="default_rate")
+    return values
+
+
+def _saved(team: Team) -> Team:
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise Conflict(
+            f"A team named {team.name!r} or with key prefix {team.key_prefix!r} already exists.",
+            field="name",
+        ) from None
+    return team

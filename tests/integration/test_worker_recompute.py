@@ -1,0 +1,111 @@
+"""End to end on PostgreSQL + Redis with a real worker process: the change goes through
+the API, commits, is queued, and the worker's recompute becomes visible through the API."""
+
+import random
+
+import pytest
+from django.db import connection
+from kombu.exceptions import OperationalError
+
+from dependencies import graph, selectors
+from dependencies.models import GraphChange, RecomputeState
+from dependencies.services import link_create
+from dependencies.tasks import recompute_insights
+
+from ..factories import TicketFactory
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def test_runs_on_postgresql_with_a_broker():
+    assert connection.vendor == "postgresql"
+    from django.conf import settings
+
+    assert settings.CELERY_TASK_ALWAYS_EAGER is False
+
+
+def _blocked(client, key: str):
+    insight = client.get(f"/api/v1/tickets/{key}/").json()["insight"]
+    return None if insight is None else insight["blocked"]
+
+
+def test_api_change_reaches_the_downstream_blocked_flag_through_the_worker(scenario, api, worker):
+    lab = TicketFactory(team=scenario.lab, size=1000, status="in_progress")
+    train = TicketFactory(team=scenario.ml)
+    validate = TicketFactory(team=scenario.qa)
+    client = api("sm")
+    for blocker, blocked in [(lab, train), (train, validate)]:
+        response = client.post(
+            "/api/v1/dependencies/", {"blocker": blocker.key, "blocked": blocked.key}, format="json"
+        )
+        assert response.status_code == 201
+    wait_for(lambda: _blocked(client, validate.key) is True)
+
+    response = api("lab_lead").patch(
+        f"/api/v1/tickets/{lab.key}/", {"status": "done", "version": lab.version}, format="json"
+    )
+    assert response.status_code == 200
+    took = wait_for(lambda: _blocked(client, train.key) is False)
+    assert _blocked(client, validate.key) is True  # still waits for training
+    assert took < 10
+
+
+def test_with_the_broker_down_the_change_commits_and_the_catch_up_applies_it(
+    scenario, api, worker, monkeypatch
+):
+    lab = TicketFactory(team=scenario.lab, size=10, status="in_progress")
+    train = TicketFactory(team=scenario.ml)
+    link_create(actor=scenario.users["sm"], blocker=lab, blocked=train)
+    client = api("sm")
+    wait_for(lambda: _blocked(client, train.key) is True)
+
+    def broker_unreachable(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(recompute_insights, "apply_async", broker_unreachable)
+    response = api("lab_lead").patch(
+        f"/api/v1/tickets/{lab.key}/", {"status": "done", "version": lab.version}, format="json"
+    )
+    assert response.status_code == 200  # the user's change is not refused
+    assert client.get(f"/api/v1/tickets/{lab.key}/").json()["status"] == "done"
+    assert GraphChange.objects.filter(ticket_id=lab.pk).exists()  # durable marker
+    assert _blocked(client, train.key) is True  # not recomputed yet, and known to be pending
+
+    monkeypatch.undo()
+    recompute_insights.delay()  # what the periodic catch-up (beat) sends
+    wait_for(lambda: _blocked(client, train.key) is False)
+    assert not GraphChange.objects.exists()
+
+
+def test_a_burst_of_updates_coalesces_and_ends_equal_to_a_full_recompute(scenario, api, worker):
+    rng = random.Random(7)
+    tickets = [
+        TicketFactory(team=rng.choice([scenario.lab, scenario.ml, scenario.qa])) for _ in range(30)
+    ]
+    for index, ticket in enumerate(tickets[1:], start=1):
+        link_create(
+            actor=scenario.users["sm"], blocker=tickets[rng.randrange(index)], blocked=ticket
+        )
+    wait_for(lambda: not GraphChange.objects.exists())
+    runs_before = RecomputeState.objects.get().runs
+
+    client = api("sm")
+    versions = {t.key: t.version for t in tickets}
+    updates = 60
+    for _ in range(updates):
+        ticket = rng.choice(tickets)
+        status = rng.choice(["done", "in_progress"])
+        response = client.patch(
+            f"/api/v1/tickets/{ticket.key}/",
+            {"status": status, "version": versions[ticket.key]},
+            format="json",
+        )
+        assert response.status_code == 200
+        versions[ticket.key] = response.json()["version"]
+
+    wait_for(lambda: not GraphChange.objects.exists(), timeout=20)
+    runs = RecomputeState.objects.get().runs - runs_before
+    assert 1 <= runs < updates / 2, f"{runs} recomputes for {updates} updates"
+    expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
+    assert selectors.stored_insights() == expected

@@ -1,0 +1,260 @@
+"""Server-rendered pages: login on every page, htmx partials, errors beside the field."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from dependencies.models import DependencyLink
+from dependencies.services import link_create
+from tickets.models import Ticket
+
+from ..factories import TicketFactory
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def sprint_chain(scenario, django_capture_on_commit_callbacks):
+    lab = TicketFactory(
+        team=scenario.lab,
+        size=1000,
+        progress=430,
+        status="in_progress",
+        sprint=scenario.sprint,
+        title="Label 1000 images",
+    )
+    train = TicketFactory(team=scenario.ml, sprint=scenario.sprint, title="Train v1.1")
+    with django_capture_on_commit_callbacks(execute=True):
+        link_create(actor=scenario.users["sm"], blocker=lab, blocked=train)
+    return lab, train
+
+
+def logged_in(client: Client, user) -> Client:
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("path", ["/", "/sprints/", "/sprints/1/", "/tickets/ML-1/"])
+def test_pages_require_login(db, client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.url.startswith("/login/")
+
+
+def test_health_answers_without_login(db, client):
+    response = client.get("/health/")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_login_with_wrong_password_says_so(scenario, client):
+    response = client.post("/login/", {"username": "sm", "password": "nope"})
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_post_without_csrf_token_is_refused(scenario, sprint_chain):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(scenario.users["sm"])
+    response = client.post("/tickets/ML-1/inline/", {"status": "done", "version": 1})
+    assert response.status_code == 403
+    assert Ticket.objects.get(key="ML-1").status == "todo"
+
+
+def test_home_goes_to_the_current_sprint(scenario, client):
+    response = logged_in(client, scenario.users["viewer"]).get("/")
+    assert response.url == f"/sprints/{scenario.sprint.pk}/"
+
+
+def test_sprint_page_groups_by_team_and_shows_blocked_chain(scenario, client, sprint_chain):
+    page = logged_in(client, scenario.users["sm"]).get(f"/sprints/{scenario.sprint.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.index("Data Labeling") < html.index("ML Engineering")
+    assert "✖ Blocked" in html
+    assert "by LAB-1; root: LAB-1" in html
+    assert "blocks 1" in html
+    assert "430 / 1000 images done" in html
+
+
+def _page_queries(client, sprint) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/sprints/{sprint.pk}/").status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_sprint_page_query_count_does_not_grow_with_tickets(
+    scenario, client, sprint_chain, django_capture_on_commit_callbacks
+):
+    logged_in(client, scenario.users["lab_lead"])
+    few = _page_queries(client, scenario.sprint)
+    with django_capture_on_commit_callbacks(execute=True):
+        for team in (scenario.lab, scenario.ml, scenario.qa):
+            for _ in range(10):
+                blocked = TicketFactory(team=team, sprint=scenario.sprint)
+                link_create(actor=scenario.users["sm"], blocker=sprint_chain[0], blocked=blocked)
+    many = _page_queries(client, scenario.sprint)
+    assert few == many == 8
+
+
+def test_member_sees_controls_only_for_own_team(scenario, client, sprint_chain):
+    html = (
+        logged_in(client, scenario.users["lab_member"])
+        .get(f"/sprints/{scenario.sprint.pk}/")
+        .content.decode()
+    )
+    assert 'aria-label="Status of LAB-1"' in html
+    assert 'aria-label="Status of ML-1"' not in html
+
+
+def test_viewer_sees_no_controls(scenario, client, sprint_chain):
+    html = (
+        logged_in(client, scenario.users["viewer"])
+        .get(f"/sprints/{scenario.sprint.pk}/")
+        .content.decode()
+    )
+    assert "<select" not in html and 'type="number"' not in html
+
+
+class TestInlineEdit:
+    def test_htmx_status_change_returns_the_updated_row_only(self, scenario, client, sprint_chain):
+        lab, _ = sprint_chain
+        response = logged_in(client, scenario.users["lab_member"]).post(
+            f"/tickets/{lab.key}/inline/", {"status": "in_review", "version": lab.version}, **HTMX
+        )
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert html.strip().startswith('<tbody class="ticket" id="ticket-LAB-1">')
+        assert "<html" not in html
+        assert Ticket.objects.get(key="LAB-1").status == "in_review"
+
+    def test_progress_above_size_is_shown_in_the_row_and_not_saved(
+        self, scenario, client, sprint_chain
+    ):
+        lab, _ = sprint_chain
+        response = logged_in(client, scenario.users["lab_member"]).post(
+            f"/tickets/{lab.key}/inline/", {"progress": "1200", "version": lab.version}, **HTMX
+        )
+        assert response.status_code == 400
+        assert "Progress 1200 exceeds the size 1000" in response.content.decode()
+        assert Ticket.objects.get(key="LAB-1").progress == 430
+
+    def test_concurrent_edit_shows_both_versions_and_saves_nothing(
+        self, scenario, client, sprint_chain
+    ):
+        lab, _ = sprint_chain
+        seen = lab.version
+        other = Client()
+        other.force_login(scenario.users["lab_lead"])
+        other.post(f"/tickets/{lab.key}/inline/", {"progress": "500", "version": seen}, **HTMX)
+        response = logged_in(client, scenario.users["lab_member"]).post(
+            f"/tickets/{lab.key}/inline/", {"progress": "450", "version": seen}, **HTMX
+        )
+        html = response.content.decode()
+        assert response.status_code == 409
+        assert "changed by someone else" in html
+        assert "theirs <strong>500</strong>, yours <strong>450</strong>" in html
+        assert "Apply mine" in html and "Keep theirs" in html
+        assert Ticket.objects.get(key="LAB-1").progress == 500
+
+    def test_forged_edit_of_another_teams_ticket_is_403(self, scenario, client, sprint_chain):
+        _, train = sprint_chain
+        response = logged_in(client, scenario.users["lab_member"]).post(
+            f"/tickets/{train.key}/inline/", {"status": "done", "version": train.version}, **HTMX
+        )
+        assert response.status_code == 403
+        assert Ticket.objects.get(key=train.key).status == "todo"
+
+    def test_without_htmx_the_edit_redirects_back_to_the_sprint(
+        self, scenario, client, sprint_chain
+    ):
+        lab, _ = sprint_chain
+        response = logged_in(client, scenario.users["lab_member"]).post(
+            f"/tickets/{lab.key}/inline/", {"status": "in_review", "version": lab.version}
+        )
+        assert response.status_code == 302
+        assert response.url == f"/sprints/{scenario.sprint.pk}/"
+
+
+class TestTicketPage:
+    def test_shows_fields_links_and_history(self, scenario, client, sprint_chain):
+        html = logged_in(client, scenario.users["viewer"]).get("/tickets/ML-1/").content.decode()
+        assert "Train v1.1" in html
+        assert "✖ Blocked by LAB-1" in html
+        assert "blocked by</strong>: — → LAB-1" in html
+        assert "Add a blocker" not in html  # a viewer may not
+
+    def test_ticket_page_query_count_is_constant(self, scenario, client, sprint_chain):
+        logged_in(client, scenario.users["sm"])
+        with CaptureQueriesContext(connection) as before:
+            client.get("/tickets/ML-1/")
+        for _ in range(10):
+            link_create(
+                actor=scenario.users["sm"],
+                blocker=TicketFactory(team=scenario.qa),
+                blocked=sprint_chain[1],
+            )
+        with CaptureQueriesContext(connection) as after:
+            client.get("/tickets/ML-1/")
+        assert len(before.captured_queries) == len(after.captured_queries)
+
+    def test_adding_a_blocker_that_closes_a_cycle_shows_the_cycle_beside_the_field(
+        self, scenario, client, sprint_chain
+    ):
+        response = logged_in(client, scenario.users["sm"]).post(
+            "/tickets/LAB-1/blockers/", {"blocker": "ML-1"}, **HTMX
+        )
+        html = response.content.decode()
+        assert response.status_code == 400
+        assert 'id="blocker-error"' in html
+        assert "ML-1 cannot block LAB-1: that would close the cycle ML-1 → LAB-1 → ML-1" in html
+        assert DependencyLink.objects.count() == 1
+
+    def test_adding_an_unknown_blocker_names_it(self, scenario, client, sprint_chain):
+        response = logged_in(client, scenario.users["sm"]).post(
+            "/tickets/LAB-1/blockers/", {"blocker": "qa-42"}, **HTMX
+        )
+        assert response.status_code == 400
+        assert "There is no ticket QA-42." in response.content.decode()
+
+    def test_adding_and_removing_a_blocker(self, scenario, client, sprint_chain):
+        qa = TicketFactory(team=scenario.qa)
+        client = logged_in(client, scenario.users["sm"])
+        added = client.post(f"/tickets/{qa.key}/blockers/", {"blocker": "ml-1"}, **HTMX)
+        assert added.status_code == 200
+        html = added.content.decode()
+        assert html.strip().startswith('<section class="card" id="ticket-links">')
+        # the history column is refreshed out of band with the new event
+        assert 'id="ticket-history" hx-swap-oob="true"' in html
+        assert "blocked by</strong>: — → ML-1" in html
+        link = DependencyLink.objects.get(blocked=qa)
+        removed = client.post(f"/tickets/{qa.key}/blockers/{link.pk}/delete/", **HTMX)
+        assert removed.status_code == 200
+        assert not DependencyLink.objects.filter(blocked=qa).exists()
+
+    def test_edit_form_conflict_shows_theirs_and_yours(self, scenario, client, sprint_chain):
+        lab, _ = sprint_chain
+        other = Client()
+        other.force_login(scenario.users["sm"])
+        other.post(
+            f"/tickets/{lab.key}/edit/", {"title": "Label 1200 images", "version": 1}, **HTMX
+        )
+        response = logged_in(client, scenario.users["lab_lead"]).post(
+            f"/tickets/{lab.key}/edit/", {"title": "Label 900 images", "version": 1}, **HTMX
+        )
+        html = response.content.decode()
+        assert response.status_code == 409
+        assert (
+            "theirs <strong>Label 1200 images</strong>, yours <strong>Label 900 images</strong>"
+            in html
+        )
+        assert Ticket.objects.get(key=lab.key).title == "Label 1200 images"
+
+    def test_edit_form_shows_errors_beside_the_field(self, scenario, client, sprint_chain):
+        lab, _ = sprint_chain
+        response = logged_in(client, scenario.users["lab_lead"]).post(
+            f"/tickets/{lab.key}/edit/", {"size": "-5", "version": 1}, **HTMX
+        )
+        assert response.status_code == 400
+        assert "greater than or equal to 0" in response.content.decode()
+        assert Ticket.objects.get(key=lab.key).size == 1000

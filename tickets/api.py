@@ -1,0 +1,179 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from accounts.models import User
+from planning.models import Sprint
+from sprintplan.errors import InvalidInput, StaleVersion
+from teams.models import Team
+
+from . import selectors, services
+from .filters import TicketFilter
+from .models import Ticket
+
+
+class InsightSerializer(serializers.Serializer):
+    blocked = serializers.BooleanField()
+    direct_blockers = serializers.SerializerMethodField()
+    root_blockers = serializers.SerializerMethodField()
+    depth = serializers.IntegerField()
+    downstream_count = serializers.IntegerField()
+    cross_team = serializers.BooleanField()
+    graph_version = serializers.IntegerField()
+    computed_at = serializers.DateTimeField()
+
+    def _keys(self, ids) -> list[str]:
+        keys = self.context.get("keys", {})
+        return [keys.get(ticket_id, str(ticket_id)) for ticket_id in ids]
+
+    def get_direct_blockers(self, insight) -> list[str]:
+        return self._keys(insight.direct_blocker_ids)
+
+    def get_root_blockers(self, insight) -> list[str]:
+        return self._keys(insight.root_blocker_ids)
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    """Output shape of a ticket, with its derived insight (null until first computed)."""
+
+    team_prefix = serializers.CharField(source="team.key_prefix", read_only=True)
+    unit = serializers.CharField(source="team.unit_display", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    insight = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "key",
+            "team",
+            "team_prefix",
+            "title",
+            "description",
+            "type",
+            "status",
+            "size",
+            "progress",
+            "unit",
+            "sprint",
+            "parent",
+            "rank",
+            "assignee",
+            "version",
+            "created_at",
+            "updated_at",
+            "insight",
+        ]
+        read_only_fields = fields
+
+    def get_insight(self, ticket) -> dict | None:
+        insight = getattr(ticket, "insight", None)
+        if insight is None:
+            return None
+        return InsightSerializer(insight, context=self.context).data
+
+
+class TicketWriteSerializer(serializers.Serializer):
+    """Input of create and partial update. Unknown ids are refused with the field named."""
+
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    type = serializers.ChoiceField(choices=Ticket.Type.choices, required=False)
+    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
+    size = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    progress = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False
+    )
+    sprint = serializers.PrimaryKeyRelatedField(
+        queryset=Sprint.objects.all(), required=False, allow_null=True
+    )
+    parent = serializers.SlugRelatedField(
+        slug_field="key", queryset=Ticket.objects.all(), required=False, allow_null=True
+    )
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True
+    )
+    rank = serializers.IntegerField(required=False)
+    version = serializers.IntegerField(
+        required=False, help_text="Required on update: the version you last read."
+    )
+
+
+class TicketViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    lookup_field = "key"
+    lookup_value_regex = "[A-Za-z][A-Za-z0-9]*-[0-9]+"
+    filterset_class = TicketFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.ticket_queryset().order_by("rank", "id")
+
+    def get_serializer_class(self):
+        if self.action in {"create", "partial_update"}:
+            return TicketWriteSerializer
+        return TicketSerializer
+
+    def _output(self, tickets, *, many: bool) -> dict | list:
+        rows = tickets if many else [tickets]
+        context = {**self.get_serializer_context(), "keys": selectors.keys_for_insights(rows)}
+        return TicketSerializer(tickets, many=many, context=context).data
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self._output(page, many=True))
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self._output(self.get_object(), many=False))
+
+    @extend_schema(responses={201: TicketSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = TicketWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
+        ticket = services.ticket_create(actor=request.user, **data)
+        ticket = self.get_queryset().get(pk=ticket.pk)
+        return Response(self._output(ticket, many=False), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: TicketSerializer, 409: TicketSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        ticket = self.get_object()
+        serializer = TicketWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        version = changes.pop("version", None) or _if_match_version(request)
+        if version is None:
+            raise InvalidInput(
+                "Send the version you last read (field 'version' or an If-Match header), so "
+                "that a concurrent change is not overwritten.",
+                code="version_required",
+                field="version",
+            )
+        if "team" in changes:
+            raise InvalidInput("A ticket cannot move to another team.", field="team")
+        try:
+            ticket = services.ticket_update(
+                ticket=ticket, actor=request.user, changes=changes, expected_version=version
+            )
+        except StaleVersion as exc:
+            current = self.get_queryset().get(pk=exc.current.pk)
+            body = {**exc.as_dict(), "current": self._output(current, many=False)}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(self._output(self.get_queryset().get(pk=ticket.pk), many=False))
+
+    def update(self, request, *args, **kwargs):
+        if not kwargs.get("partial"):
+            return Response(
+                {"code": "method_not_allowed", "detail": "Use PATCH with the fields to change."},
+                status=status.HTTP_405_METHOD_NOT_ALLOWED,
+            )
+        return self.partial_update(request, *args, **kwargs)
+
+
+def _if_match_version(request) -> int | None:
+    raw = request.headers.get("If-Match", "").strip().strip("W/").strip('"')
+    return int(raw) if raw.isdigit() else None

@@ -1,0 +1,85 @@
+"""Reads of tickets shaped for pages and endpoints. Query counts are asserted in tests."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, QuerySet
+
+from dependencies.models import DependencyLink, GraphChange, RecomputeState
+from teams.models import Team
+
+from .models import Ticket, TicketEvent
+
+
+def ticket_queryset() -> QuerySet[Ticket]:
+    return Ticket.objects.select_related("team", "sprint", "assignee", "parent", "insight")
+
+
+def keys_for_insights(tickets) -> dict[int, str]:
+    """Keys of every ticket named in the insights of `tickets`, read in one query."""
+    ids: set[int] = set()
+    for ticket in tickets:
+        insight = getattr(ticket, "insight", None)
+        if insight is not None:
+            ids.update(insight.direct_blocker_ids)
+            ids.update(insight.root_blocker_ids)
+    if not ids:
+        return {}
+    return dict(Ticket.objects.filter(pk__in=ids).values_list("id", "key"))
+
+
+@dataclass
+class TeamLane:
+    team: Team
+    tickets: list[Ticket] = field(default_factory=list)
+
+    @property
+    def committed(self):
+        return sum(t.size for t in self.tickets)
+
+    @property
+    def completed(self):
+        return sum(t.progress for t in self.tickets)
+
+
+def sprint_lanes(sprint) -> list[TeamLane]:
+    """The sprint's tickets grouped by team (teams in name order, tickets by rank)."""
+    lanes: dict[int, TeamLane] = {}
+    for ticket in ticket_queryset().filter(sprint=sprint).order_by("team__name", "rank", "id"):
+        lanes.setdefault(ticket.team_id, TeamLane(team=ticket.team)).tickets.append(ticket)
+    return list(lanes.values())
+
+
+def ticket_detail(key: str) -> Ticket:
+    """One ticket with its links (both directions) and history, in a fixed number of queries."""
+    links_in = DependencyLink.objects.select_related("blocker__team", "blocker__insight")
+    links_out = DependencyLink.objects.select_related("blocked__team", "blocked__insight")
+    events = TicketEvent.objects.select_related("actor").order_by("-at", "-id")
+    return (
+        ticket_queryset()
+        .prefetch_related(
+            Prefetch("blocked_by_links", queryset=links_in),
+            Prefetch("blocks_links", queryset=links_out),
+            Prefetch("events", queryset=events),
+        )
+        .get(key=key)
+    )
+
+
+@dataclass(frozen=True)
+class InsightFreshness:
+    pending_changes: int
+    graph_version: int
+    last_run_at: object
+
+    @property
+    def updating(self) -> bool:
+        return self.pending_changes > 0
+
+
+def insight_freshness() -> InsightFreshness:
+    state = RecomputeState.objects.filter(pk=1).first()
+    return InsightFreshness(
+        pending_changes=GraphChange.objects.count(),
+        graph_version=state.graph_version if state else 0,
+        last_run_at=state.last_run_at if state else None,
+    )

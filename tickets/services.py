@@ -1,0 +1,190 @@
+"""Every write to tickets goes through here: permission check, validation, history, recompute."""
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from accounts.policy import TICKET_FIELDS, ensure_can_create_ticket, ensure_can_edit_ticket
+from dependencies.services import graph_changed
+from sprintplan.errors import InvalidInput, StaleVersion
+from teams.models import Team
+
+from .formatting import display_value
+from .models import Ticket, TicketEvent
+
+RANK_STEP = 1024
+# Fields whose change can alter the dependency graph's derived data.
+GRAPH_FIELDS = frozenset({"status", "size", "progress", "sprint"})
+FOREIGN_KEYS = frozenset({"sprint", "parent", "assignee"})
+
+
+def ticket_create(
+    *,
+    actor,
+    team: Team,
+    title: str,
+    type: str = Ticket.Type.TASK,
+    description: str = "",
+    size: Any = 0,
+    progress: Any = 0,
+    status: str = Ticket.Status.BACKLOG,
+    sprint=None,
+    parent=None,
+    assignee=None,
+    rank: int | None = None,
+) -> Ticket:
+    ensure_can_create_ticket(actor, team)
+    values = {
+        "title": title,
+        "type": type,
+        "description": description,
+        "size": size,
+        "progress": progress,
+        "status": status,
+        "sprint": sprint,
+        "parent": parent,
+        "assignee": assignee,
+    }
+    values = _validated(values, current=None)
+    with transaction.atomic():
+        number = _next_ticket_number(team)
+        if rank is None:
+            rank = (Ticket.objects.aggregate(top=Max("rank"))["top"] or 0) + RANK_STEP
+        ticket = Ticket.objects.create(
+            team=team, number=number, key=f"{team.key_prefix}-{number}", rank=rank, **values
+        )
+        TicketEvent.objects.create(ticket=ticket, actor=actor, field="created", new_value=title)
+        graph_changed(ticket_ids=[ticket.id])
+    return ticket
+
+
+def ticket_update(
+    *, ticket: Ticket, actor, changes: dict[str, Any], expected_version: int
+) -> Ticket:
+    """Apply `changes` if the ticket is still at `expected_version`; else raise StaleVersion."""
+    unknown = sorted(set(changes) - TICKET_FIELDS)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown or read-only field: {', '.join(unknown)}.", code="unknown_field"
+        )
+    with transaction.atomic():
+        current = Ticket.objects.select_for_update().select_related("team").get(pk=ticket.pk)
+        if current.version != expected_version:
+            raise StaleVersion(
+                f"{current.key} was changed by someone else (you edited version "
+                f"{expected_version}, it is now at version {current.version}).",
+                current=current,
+            )
+        changed = _actual_changes(current, changes)
+        if not changed:
+            return current
+        ensure_can_edit_ticket(actor, current, changed)
+        changed = _validated(changed, current=current)
+        _write(current, changed, expected_version)
+        _record_events(current, actor, changed)
+        if GRAPH_FIELDS & changed.keys():
+            graph_changed(ticket_ids=[current.id])
+    current.refresh_from_db()
+    return current
+
+
+def _next_ticket_number(team: Team) -> int:
+    # The UPDATE takes the row lock (PostgreSQL) / write lock (SQLite) before we read,
+    # so two concurrent creates can never get the same number.
+    Team.objects.filter(pk=team.pk).update(next_ticket_number=F("next_ticket_number") + 1)
+    return Team.objects.values_list("next_ticket_number", flat=True).get(pk=team.pk) - 1
+
+
+def _actual_changes(current: Ticket, changes: dict[str, Any]) -> dict[str, Any]:
+    changed = {}
+    for field, value in changes.items():
+        old = getattr(current, f"{field}_id") if field in FOREIGN_KEYS else getattr(current, field)
+        new = value.pk if field in FOREIGN_KEYS and value is not None else value
+        if field in {"size", "progress"}:
+            new = _decimal(field, value)
+        if old != new:
+            changed[field] = value
+    # Finishing a ticket completes its progress unless the caller set progress itself.
+    if changed.get("status") == Ticket.Status.DONE and "progress" not in changed:
+        size = _decimal("size", changed.get("size", current.size))
+        if current.progress != size:
+            changed["progress"] = size
+    return changed
+
+
+def _decimal(field: str, value: Any) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise InvalidInput(f"{field} must be a number, got {value!r}.", field=field) from None
+    if not number.is_finite():
+        raise InvalidInput(f"{field} must be a finite number.", field=field)
+    return number
+
+
+def _validated(values: dict[str, Any], *, current: Ticket | None) -> dict[str, Any]:
+    """Check a set of new values against each other and the ticket's current state."""
+    values = dict(values)
+    if "title" in values:
+        values["title"] = (values["title"] or "").strip()
+        if not values["title"]:
+            raise InvalidInput("Title must not be empty.", field="title")
+    for field in ("size", "progress"):
+        if field in values:
+            values[field] = _decimal(field, values[field])
+            if values[field] < 0:
+                raise InvalidInput(f"{field} must be 0 or more, got {values[field]}.", field=field)
+    size = values.get("size", current.size if current else Decimal(0))
+    progress = values.get("progress", current.progress if current else Decimal(0))
+    if progress > size:
+        raise InvalidInput(
+            f"Progress {display_value(progress)} exceeds the size {display_value(size)}.",
+            field="progress",
+        )
+    if "status" in values and values["status"] not in Ticket.Status.values:
+        raise InvalidInput(f"Unknown status {values['status']!r}.", field="status")
+    if "type" in values and values["type"] not in Ticket.Type.values:
+        raise InvalidInput(f"Unknown type {values['type']!r}.", field="type")
+    if values.get("parent") is not None and current is not None:
+        _check_parent(current, values["parent"])
+    return values
+
+
+def _check_parent(ticket: Ticket, parent: Ticket) -> None:
+    seen = {ticket.pk}
+    node: Ticket | None = parent
+    while node is not None:
+        if node.pk in seen:
+            raise InvalidInput(
+                f"{parent.key} cannot be the parent of {ticket.key}: that would make a loop.",
+                field="parent",
+            )
+        seen.add(node.pk)
+        node = node.parent
+    return None
+
+
+def _write(current: Ticket, changed: dict[str, Any], expected_version: int) -> None:
+    rows = Ticket.objects.filter(pk=current.pk, version=expected_version).update(
+        **changed, version=expected_version + 1, updated_at=timezone.now()
+    )
+    if rows != 1:  # the conditional UPDATE is the real guard on databases without row locks
+        raise StaleVersion(f"{current.key} was changed by someone else.", current=current)
+
+
+def _record_events(current: Ticket, actor, changed: dict[str, Any]) -> None:
+    now = timezone.now()
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket=current,
+            actor=actor,
+            at=now,
+            field=field,
+            old_value=display_value(getattr(current, field)),
+            new_value=display_value(value),
+        )
+        for field, value in changed.items()
+    )

@@ -1,0 +1,227 @@
+"""Ticket pages. Each action parses input, calls a service, and renders the page or, for
+htmx requests, the named partial it changed."""
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.policy import can_change_link, editable_ticket_fields
+from dependencies import services as link_services
+from dependencies.models import DependencyLink
+from sprintplan.errors import DomainError, StaleVersion
+
+from . import selectors, services
+from .formatting import display_value
+from .forms import AddBlockerForm, InlineTicketForm, TicketForm
+from .models import Ticket
+from .presenters import present_ticket
+
+ROW_TEMPLATE = "planning/sprint_detail.html#ticket-row"
+DETAIL_TEMPLATE = "tickets/ticket_detail.html"
+
+
+def _is_partial(request) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+def _fresh(key: str) -> Ticket:
+    ticket = get_object_or_404(selectors.ticket_queryset(), key=key)
+    return ticket
+
+
+def _present(request, ticket: Ticket) -> Ticket:
+    present_ticket(request.user, ticket, selectors.keys_for_insights([ticket]))
+    return ticket
+
+
+# --- detail page ---------------------------------------------------------------------------
+
+
+def ticket_detail(request, key: str):
+    try:
+        ticket = selectors.ticket_detail(key)
+    except Ticket.DoesNotExist:
+        return render(request, "404.html", {"what": f"ticket {key}"}, status=404)
+    return render(request, DETAIL_TEMPLATE, _detail_context(request, ticket))
+
+
+def _detail_context(request, ticket: Ticket, **extra) -> dict:
+    _present(request, ticket)
+    editable = editable_ticket_fields(request.user, ticket)
+    links_in = list(ticket.blocked_by_links.all())
+    for link in links_in:
+        link.removable = can_change_link(request.user, link.blocker, ticket)
+    context = {
+        "ticket": ticket,
+        "links_in": links_in,
+        "links_out": list(ticket.blocks_links.all()),
+        "events": list(ticket.events.all()[:200]),
+        "form": TicketForm(initial=_initial(ticket), ticket=ticket, editable=editable),
+        "blocker_form": AddBlockerForm(),
+        "can_edit": bool(editable),
+        # A lead of this ticket's team may link any blocker to it; the Scrum master any pair.
+        "can_add_blocker": can_change_link(request.user, ticket, ticket),
+    }
+    context.update(extra)
+    return context
+
+
+def _initial(ticket: Ticket) -> dict:
+    return {
+        "version": ticket.version,
+        "title": ticket.title,
+        "description": ticket.description,
+        "type": ticket.type,
+        "status": ticket.status,
+        "size": ticket.size,
+        "progress": ticket.progress,
+        "assignee": ticket.assignee_id,
+    }
+
+
+@require_POST
+def ticket_edit(request, key: str):
+    ticket = _fresh(key)
+    editable = editable_ticket_fields(request.user, ticket)
+    form = TicketForm(request.POST, ticket=ticket, editable=editable)
+    status = 200
+    conflict = None
+    if form.is_valid():
+        try:
+            services.ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                changes=form.changes(),
+                expected_version=form.cleaned_data["version"],
+            )
+            if not _is_partial(request):
+                return redirect("ticket-detail", key=key)
+            form = None
+        except StaleVersion as exc:
+            conflict = _conflict(form.changes(), exc.current)
+            status = 409
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            status = exc.status
+    else:
+        status = 400
+    ticket = selectors.ticket_detail(key)
+    context = _detail_context(request, ticket, conflict=conflict)
+    if form is not None and conflict is None:
+        context["form"] = form
+    return _render_detail(request, "ticket-fields", context, status)
+
+
+def _conflict(mine: dict, current: Ticket) -> dict:
+    """Both versions of every field the user tried to change, for the user to choose."""
+    rows = []
+    for field, value in mine.items():
+        theirs = display_value(getattr(current, field))
+        if theirs != display_value(value):
+            rows.append({"field": field, "mine": display_value(value), "theirs": theirs})
+    return {"rows": rows, "current_version": current.version, "mine": mine}
+
+
+# --- inline edit on the sprint page ---------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def ticket_inline_edit(request, key: str):
+    ticket = _fresh(key)
+    context: dict = {"statuses": Ticket.Status.choices}
+    status = 200
+    if request.method == "POST":
+        form = InlineTicketForm(request.POST)
+        if form.is_valid():
+            changes = {
+                name: form.cleaned_data[name]
+                for name in ("status", "progress")
+                if name in request.POST and form.cleaned_data[name] not in (None, "")
+            }
+            try:
+                services.ticket_update(
+                    ticket=ticket,
+                    actor=request.user,
+                    changes=changes,
+                    expected_version=form.cleaned_data["version"],
+                )
+            except StaleVersion as exc:
+                context["conflict"] = _conflict(changes, exc.current)
+                status = 409
+            except DomainError as exc:
+                context["error"] = exc.message
+                context["error_field"] = exc.field
+                status = exc.status
+        else:
+            context["error"] = "; ".join(
+                f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()
+            )
+            status = 400
+        if status == 200 and not _is_partial(request):
+            return (
+                redirect("sprint-detail", sprint_id=ticket.sprint_id)
+                if ticket.sprint_id
+                else redirect("ticket-detail", key=key)
+            )
+        ticket = _fresh(key)
+    context["ticket"] = _present(request, ticket)
+    return render(request, ROW_TEMPLATE, context, status=status)
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+
+@require_POST
+def blocker_add(request, key: str):
+    ticket = _fresh(key)
+    form = AddBlockerForm(request.POST)
+    status = 200
+    if form.is_valid():
+        try:
+            link_services.link_create(
+                actor=request.user, blocker=form.cleaned_data["blocker"], blocked=ticket
+            )
+            form = AddBlockerForm()
+        except DomainError as exc:
+            form.add_error("blocker", exc.message)
+            status = exc.status
+    else:
+        status = 400
+    return _render_links(request, key, form, status)
+
+
+@require_POST
+def blocker_remove(request, key: str, link_id: int):
+    link = get_object_or_404(
+        DependencyLink.objects.select_related("blocker__team", "blocked__team"),
+        pk=link_id,
+        blocked__key=key,
+    )
+    status = 200
+    error = None
+    try:
+        link_services.link_delete(actor=request.user, link=link)
+    except DomainError as exc:
+        error, status = exc.message, exc.status
+    return _render_links(request, key, AddBlockerForm(), status, link_error=error)
+
+
+def _render_links(request, key: str, form, status: int, **extra):
+    if status == 200 and not _is_partial(request):
+        return redirect("ticket-detail", key=key)
+    ticket = selectors.ticket_detail(key)
+    context = _detail_context(request, ticket, **extra)
+    context["blocker_form"] = form
+    return _render_detail(request, "ticket-links", context, status)
+
+
+def _render_detail(request, partial: str, context: dict, status: int) -> HttpResponse:
+    """The whole page, or for htmx the changed partial plus the history (out of band)."""
+    if not _is_partial(request):
+        return render(request, DETAIL_TEMPLATE, context, status=status)
+    html = render_to_string(f"{DETAIL_TEMPLATE}#{partial}", context, request=request)
+    html += render_to_string(
+        f"{DETAIL_TEMPLATE}#ticket-history", {**context, "oob": True}, request=request
+    )
+    return HttpResponse(html, status=status)
