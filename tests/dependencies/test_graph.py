@@ -130,9 +130,27 @@ def test_cycle_in_links_is_reported_with_its_tickets():
 def test_deep_chain_does_not_hit_the_recursion_limit():
     size = 5000
     nodes = [ticket(i) for i in range(size)]
-    insights = compute_insights(nodes, [(i, i + 1) for i in range(size - 1)])
+    links = [(i, i + 1) for i in range(size - 1)]
+    insights = compute_insights(nodes, links)
     assert insights[size - 1].depth == size - 1
     assert insights[0].downstream_count == size - 1
+    assert critical_path(nodes, links).length_days == size
+    assert len(find_cycle({i: [i + 1] for i in range(size)}, size - 1, 0)) == size + 1
+    nodes[0] = ticket(0, done=True)
+    with patch.object(graph, "_FULL_RECOMPUTE_SHARE", 1.0):
+        delta = recompute_incremental(nodes, links, [0], insights)
+    assert delta[size - 1].depth == size - 2
+
+
+@pytest.mark.usefixtures("incremental_walk")
+def test_long_done_chain_above_a_change_is_read_through_without_recursion():
+    size = 5000
+    nodes = [ticket(i, LAB, done=0 < i < size - 1) for i in range(size)]
+    links = [(i, i + 1) for i in range(size - 1)]
+    before = compute_insights(nodes, links)
+    nodes[-1] = ticket(size - 1, ML)  # the last ticket moves team: LAB-0 is now another team
+    delta = recompute_incremental(nodes, links, [size - 1], before)
+    assert delta == {size - 1: Insight(True, (), (0,), 1, 0, True)}
 
 
 # --- recompute_incremental: hand-built cases --------------------------------------------------
@@ -433,7 +451,8 @@ CHANGES = st.lists(
 
 
 class Backlog:
-    """A backlog kept acyclic by ordering tickets: links only go from earlier to later ones."""
+    """A backlog kept acyclic by ordering tickets: links only go from earlier to later ones.
+    Each change returns the ids a caller would report as changed."""
 
     def __init__(self, nodes, links):
         self.order = [node.id for node in nodes]
@@ -442,21 +461,27 @@ class Backlog:
         self.next_id = 1000
 
     def apply(self, kind, a, b) -> set[int]:
-        """Apply one change, return the ids the caller reports as changed."""
-        if kind in ("add_link", "remove_link", "add", "delete") or not self.order:
-            return getattr(self, kind)(a, b) if self.order or kind == "add" else set()
+        if not self.order and kind != "add":
+            return set()
+        return getattr(self, kind)(a, b)
+
+    def _edit(self, a, **changes) -> set[int]:
         ticket_id = self.order[a % len(self.order)]
-        node = self.nodes[ticket_id]
-        if kind == "toggle_done":
-            node = replace(node, done=not node.done, remaining_days=0.0 if not node.done else 1.5)
-        elif kind == "days":
-            node = replace(node, remaining_days=float(b % 5))
-        elif kind == "sprint":
-            node = replace(node, sprint_rank=None if b % 4 == 0 else b % 4)
-        else:
-            node = replace(node, team_id=[LAB, ML, QA][b % 3])
-        self.nodes[ticket_id] = node
+        self.nodes[ticket_id] = replace(self.nodes[ticket_id], **changes)
         return {ticket_id}
+
+    def toggle_done(self, a, _b):
+        done = not self.nodes[self.order[a % len(self.order)]].done
+        return self._edit(a, done=done, remaining_days=0.0 if done else 1.5)
+
+    def days(self, a, b):
+        return self._edit(a, remaining_days=float(b % 5))
+
+    def sprint(self, a, b):
+        return self._edit(a, sprint_rank=None if b % 4 == 0 else b % 4)
+
+    def team(self, a, b):
+        return self._edit(a, team_id=[LAB, ML, QA][b % 3])
 
     def add_link(self, a, b):
         low, high = sorted((a % len(self.order), b % len(self.order)))
@@ -480,7 +505,7 @@ class Backlog:
         del self.nodes[ticket_id]
         neighbours = {other for link in self.links if ticket_id in link for other in link}
         self.links = [link for link in self.links if ticket_id not in link]
-        return (neighbours - {ticket_id}) | {ticket_id}  # the deleted id itself is ignored
+        return neighbours | {ticket_id}  # the deleted id itself is simply ignored
 
     def node_list(self):
         return [self.nodes[ticket_id] for ticket_id in self.order]
