@@ -71,6 +71,18 @@ def ensure_can_edit_ticket(user, ticket, fields: Iterable[str]) -> None:
         )
 
 
+def can_override_done_gate(user) -> bool:
+    """Scrum master and Product Owner may close a ticket its checks would hold back."""
+    return _is_active_writer(user) and (user.is_scrum_master or user.is_product_owner)
+
+
+def ensure_can_override_done_gate(user) -> None:
+    if not can_override_done_gate(user):
+        raise PermissionDenied(
+            "Only the Scrum master or the Product Owner may override the done gate."
+        )
+
+
 def can_create_ticket(user, team_id: int) -> bool:
     if not _is_active_writer(user):
         return False

@@ -24,6 +24,26 @@ FROM dependencies_dependencylink l JOIN reach r ON l.blocker_id = r.id
 """
 
 
+# Tickets upstream of one ticket, walking through done ones (they hide nothing).
+_UNFINISHED_UPSTREAM_SQL = """
+WITH RECURSIVE up(id) AS (
+    SELECT l.blocker_id FROM dependencies_dependencylink l WHERE l.blocked_id = %s
+    UNION
+    SELECT l.blocker_id FROM dependencies_dependencylink l JOIN up u ON l.blocked_id = u.id
+)
+SELECT t.key FROM tickets_ticket t JOIN up u ON t.id = u.id
+WHERE t.status <> 'done'
+ORDER BY t.key
+"""
+
+
+def unfinished_upstream_keys(ticket_id: int) -> list[str]:
+    """Keys of every unfinished ticket this one waits on, directly or further up."""
+    with connection.cursor() as cursor:
+        cursor.execute(_UNFINISHED_UPSTREAM_SQL, [ticket_id])
+        return [key for (key,) in cursor.fetchall()]
+
+
 def successors_reachable_from(ticket_id: int) -> dict[int, list[int]]:
     """{blocker_id: [blocked_id, ...]} for every link downstream of `ticket_id`."""
     successors: dict[int, list[int]] = defaultdict(list)

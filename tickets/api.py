@@ -98,6 +98,12 @@ class TicketWriteSerializer(serializers.Serializer):
     version = serializers.IntegerField(
         required=False, help_text="Required on update: the version you last read."
     )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Scrum master or PO: close the ticket although unfinished work is upstream.",
+    )
 
 
 class TicketViewSet(
@@ -135,6 +141,7 @@ class TicketViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("version", None)
+        data.pop("override_reason", None)
         ticket = services.ticket_create(actor=request.user, **data)
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(self._output(ticket, many=False), status=status.HTTP_201_CREATED)
@@ -146,6 +153,7 @@ class TicketViewSet(
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         version = changes.pop("version", None) or _if_match_version(request)
+        override_reason = changes.pop("override_reason", "")
         if version is None:
             raise InvalidInput(
                 "Send the version you last read (field 'version' or an If-Match header), so "
@@ -157,7 +165,11 @@ class TicketViewSet(
             raise InvalidInput("A ticket cannot move to another team.", field="team")
         try:
             ticket = services.ticket_update(
-                ticket=ticket, actor=request.user, changes=changes, expected_version=version
+                ticket=ticket,
+                actor=request.user,
+                changes=changes,
+                expected_version=version,
+                override_reason=override_reason,
             )
         except StaleVersion as exc:
             current = self.get_queryset().get(pk=exc.current.pk)

@@ -24,14 +24,25 @@ class TicketForm(forms.Form):
     size = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
     progress = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    override_reason = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Override reason (to close despite unfinished blockers)",
+    )
 
-    def __init__(self, *args, ticket: Ticket, editable: frozenset[str], **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, *args, ticket: Ticket, editable: frozenset[str], may_override: bool = False, **kw
+    ):
+        super().__init__(*args, **kw)
+        if may_override:
+            editable = editable | {"status"}  # closing with an override is theirs to do
+        else:
+            del self.fields["override_reason"]
         self.fields["assignee"].queryset = User.objects.filter(teams=ticket.team).order_by(
             "username"
         )
         for name, field in self.fields.items():
-            if name != "version" and name not in editable:
+            if name not in {"version", "override_reason"} and name not in editable:
                 field.disabled = True
 
     def changes(self) -> dict:
@@ -39,7 +50,9 @@ class TicketForm(forms.Form):
         return {
             name: value
             for name, value in self.cleaned_data.items()
-            if name != "version" and not self.fields[name].disabled and name in self.data
+            if name not in {"version", "override_reason"}
+            and not self.fields[name].disabled
+            and name in self.data
         }
 
 

@@ -7,9 +7,15 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from accounts.policy import TICKET_FIELDS, ensure_can_create_ticket, ensure_can_edit_ticket
+from accounts.policy import (
+    TICKET_FIELDS,
+    ensure_can_create_ticket,
+    ensure_can_edit_ticket,
+    ensure_can_override_done_gate,
+)
+from dependencies.selectors import unfinished_upstream_keys
 from dependencies.services import graph_changed
-from sprintplan.errors import InvalidInput, StaleVersion
+from sprintplan.errors import Conflict, InvalidInput, StaleVersion
 from teams.models import Team
 
 from .formatting import display_value
@@ -62,9 +68,17 @@ def ticket_create(
 
 
 def ticket_update(
-    *, ticket: Ticket, actor, changes: dict[str, Any], expected_version: int
+    *,
+    ticket: Ticket,
+    actor,
+    changes: dict[str, Any],
+    expected_version: int,
+    override_reason: str = "",
 ) -> Ticket:
-    """Apply `changes` if the ticket is still at `expected_version`; else raise StaleVersion."""
+    """Apply `changes` if the ticket is still at `expected_version`; else raise StaleVersion.
+
+    Moving to done while unfinished work is upstream is refused (TicketBlocked), unless a
+    Scrum master or Product Owner gives an `override_reason`, which history records."""
     unknown = sorted(set(changes) - TICKET_FIELDS)
     if unknown:
         raise InvalidInput(
@@ -81,14 +95,50 @@ def ticket_update(
         changed = _actual_changes(current, changes)
         if not changed:
             return current
-        ensure_can_edit_ticket(actor, current, changed)
+        override_reason = (override_reason or "").strip()
+        closing = changed.get("status") == Ticket.Status.DONE
+        if override_reason:
+            ensure_can_override_done_gate(actor)
+        # An override lets the PO close a ticket although status is not a PO field.
+        gate_fields = {"status", "progress"} if closing and override_reason else set()
+        ensure_can_edit_ticket(actor, current, set(changed) - gate_fields)
         changed = _validated(changed, current=current)
+        blockers = unfinished_upstream_keys(current.pk) if closing else []
+        if blockers and not override_reason:
+            raise TicketBlocked(current, blockers)
         _write(current, changed, expected_version)
         _record_events(current, actor, changed)
+        if blockers:
+            _record_override(current, actor, blockers, override_reason)
         if GRAPH_FIELDS & changed.keys():
             graph_changed(ticket_ids=[current.id])
     current.refresh_from_db()
     return current
+
+
+class TicketBlocked(Conflict):
+    """Done was refused: unfinished tickets are upstream."""
+
+    code = "blocked"
+
+    def __init__(self, ticket: Ticket, blocker_keys: list[str]) -> None:
+        shown = ", ".join(blocker_keys[:10])
+        more = f" and {len(blocker_keys) - 10} more" if len(blocker_keys) > 10 else ""
+        super().__init__(
+            f"{ticket.key} cannot be done while it waits on unfinished work: {shown}{more}.",
+            field="status",
+            extra={"blockers": blocker_keys},
+        )
+
+
+def _record_override(ticket: Ticket, actor, blockers: list[str], reason: str) -> None:
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        field="done_gate_override",
+        old_value="blocked by " + ", ".join(blockers),
+        new_value=reason,
+    )
 
 
 def _next_ticket_number(team: Team) -> int:

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.policy import can_change_link, editable_ticket_fields
+from accounts.policy import can_change_link, can_override_done_gate, editable_ticket_fields
 from dependencies import services as link_services
 from dependencies.models import DependencyLink
 from sprintplan.errors import DomainError, StaleVersion
@@ -57,7 +57,12 @@ def _detail_context(request, ticket: Ticket, **extra) -> dict:
         "links_in": links_in,
         "links_out": list(ticket.blocks_links.all()),
         "events": list(ticket.events.all()[:200]),
-        "form": TicketForm(initial=_initial(ticket), ticket=ticket, editable=editable),
+        "form": TicketForm(
+            initial=_initial(ticket),
+            ticket=ticket,
+            editable=editable,
+            may_override=can_override_done_gate(request.user),
+        ),
         "blocker_form": AddBlockerForm(),
         "can_edit": bool(editable),
         # A lead of this ticket's team may link any blocker to it; the Scrum master any pair.
@@ -84,7 +89,12 @@ def _initial(ticket: Ticket) -> dict:
 def ticket_edit(request, key: str):
     ticket = _fresh(key)
     editable = editable_ticket_fields(request.user, ticket)
-    form = TicketForm(request.POST, ticket=ticket, editable=editable)
+    form = TicketForm(
+        request.POST,
+        ticket=ticket,
+        editable=editable,
+        may_override=can_override_done_gate(request.user),
+    )
     status = 200
     conflict = None
     if form.is_valid():
@@ -94,6 +104,7 @@ def ticket_edit(request, key: str):
                 actor=request.user,
                 changes=form.changes(),
                 expected_version=form.cleaned_data["version"],
+                override_reason=form.cleaned_data.get("override_reason", ""),
             )
             if not _is_partial(request):
                 return redirect("ticket-detail", key=key)
