@@ -1,5 +1,8 @@
+import itertools
+
 from django.shortcuts import get_object_or_404, render
 
+from dependencies import layout
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
 from tickets.selectors import insight_freshness, keys_for_insights, sprint_lanes
@@ -17,6 +20,7 @@ def sprint_detail(request, sprint_id: int):
     lanes = sprint_lanes(sprint)
     tickets = [ticket for lane in lanes for ticket in lane.tickets]
     present_tickets(request.user, tickets, keys_for_insights(tickets))
+    dependency_graph = selectors.mark_link_health(sprint, tickets)
     return render(
         request,
         "planning/sprint_detail.html",
@@ -25,7 +29,52 @@ def sprint_detail(request, sprint_id: int):
             "lanes": lanes,
             "ticket_count": len(tickets),
             "blocked_count": sum(1 for t in tickets if t.is_blocked),
+            "red_count": dependency_graph.red_count,
             "freshness": insight_freshness(),
             "statuses": Ticket.Status.choices,
+        },
+    )
+
+
+def sprint_graph(request, sprint_id: int):
+    """The sprint's dependencies drawn as SVG: lanes per team, critical path, link health."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    dependency_graph = selectors.sprint_graph(sprint)
+    tickets = dependency_graph.tickets
+    lane_of = {ticket_id: t.team_name for ticket_id, t in tickets.items()}
+    pairs = [(link.blocker.id, link.blocked.id) for link in dependency_graph.links]
+    drawing = layout.layout(lane_of, sorted(set(lane_of.values())), pairs)
+    critical = dependency_graph.critical_ids
+    critical_pairs = set(itertools.pairwise(dependency_graph.critical.path))
+    edges = [
+        {
+            "path": drawing.edge_path(link.blocker.id, link.blocked.id),
+            "health": link.health,
+            "critical": (link.blocker.id, link.blocked.id) in critical_pairs,
+            "title": f"{link.blocker.key} blocks {link.blocked.key}"
+            + (f": {link.problem}" if link.problem else ""),
+        }
+        for link in dependency_graph.links
+    ]
+    nodes = [
+        {
+            "ticket": t,
+            "box": drawing.boxes[ticket_id],
+            "critical": ticket_id in critical,
+            "slack": dependency_graph.critical.slack_days.get(ticket_id),
+        }
+        for ticket_id, t in sorted(tickets.items(), key=lambda item: item[1].key)
+    ]
+    return render(
+        request,
+        "planning/sprint_graph.html",
+        {
+            "sprint": sprint,
+            "graph": dependency_graph,
+            "drawing": drawing,
+            "edges": edges,
+            "nodes": nodes,
+            "critical_keys": [tickets[i].key for i in dependency_graph.critical.path],
+            "problems": [link for link in dependency_graph.links if link.problem],
         },
     )

@@ -37,6 +37,8 @@ def main() -> None:
         page.click("button.primary")
         page.wait_for_url("**/sprints/**")
         page.screenshot(path=out / "sprint.png", full_page=True)
+        page.goto(page.url.rstrip("/") + "/graph/")
+        page.screenshot(path=out / "sprint-graph.png", full_page=True)
         page.goto(f"{args.base}/tickets/QA-2/")
         page.screenshot(path=out / "ticket.png", full_page=True)
         page.goto(f"{args.base}/sprints/")

@@ -154,6 +154,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dependencies.tasks.recompute_insights",
         "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
     },
+    # Consistency: a from-scratch recompute that writes only differences (normally none).
+    "full-recompute-insights": {
+        "task": "dependencies.tasks.recompute_insights",
+        "schedule": float(os.environ.get("FULL_RECOMPUTE_SECONDS", "3600")),
+        "kwargs": {"full": True},
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import User
@@ -106,6 +107,47 @@ class TicketWriteSerializer(serializers.Serializer):
     )
 
 
+class ChainSideSerializer(serializers.Serializer):
+    tickets = serializers.ListField(child=serializers.DictField())
+    links = serializers.ListField(child=serializers.DictField())
+
+
+class ChainSerializer(serializers.Serializer):
+    """Upstream and downstream of one ticket, as ticket facts and links by key."""
+
+    ticket = serializers.CharField(source="ticket.key")
+    upstream = serializers.SerializerMethodField()
+    downstream = serializers.SerializerMethodField()
+
+    def _side(self, chain, links) -> dict:
+        facts = chain.tickets
+        ids = sorted(
+            {i for pair in links for i in pair} - {chain.ticket.pk}, key=lambda i: facts[i]["key"]
+        )
+        return {
+            "tickets": [
+                {
+                    "key": facts[i]["key"],
+                    "title": facts[i]["title"],
+                    "team": facts[i]["team__key_prefix"],
+                    "status": facts[i]["status"],
+                    "done": facts[i]["status"] == Ticket.Status.DONE,
+                    "blocked": bool(facts[i]["insight__blocked"]),
+                }
+                for i in ids
+            ],
+            "links": [{"blocker": facts[a]["key"], "blocked": facts[b]["key"]} for a, b in links],
+        }
+
+    @extend_schema_field(ChainSideSerializer)
+    def get_upstream(self, chain) -> dict:
+        return self._side(chain, chain.upstream_links)
+
+    @extend_schema_field(ChainSideSerializer)
+    def get_downstream(self, chain) -> dict:
+        return self._side(chain, chain.downstream_links)
+
+
 class TicketViewSet(
     mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
 ):
@@ -176,6 +218,13 @@ class TicketViewSet(
             body = {**exc.as_dict(), "current": self._output(current, many=False)}
             return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(self._output(self.get_queryset().get(pk=ticket.pk), many=False))
+
+    @extend_schema(responses={200: ChainSerializer})
+    @action(detail=True, methods=["get"])
+    def chain(self, request, key=None):
+        """Everything this ticket waits on (upstream) and everything waiting on it."""
+        chain = selectors.ticket_chain(self.get_object())
+        return Response(ChainSerializer(chain).data)
 
     def update(self, request, *args, **kwargs):
         if not kwargs.get("partial"):

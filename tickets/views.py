@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.policy import can_change_link, can_override_done_gate, editable_ticket_fields
 from dependencies import services as link_services
 from dependencies.models import DependencyLink
+from planning.selectors import mark_link_health
 from sprintplan.errors import DomainError, StaleVersion
 
 from . import selectors, services
@@ -177,6 +178,8 @@ def ticket_inline_edit(request, key: str):
             )
         ticket = _fresh(key)
     context["ticket"] = _present(request, ticket)
+    if ticket.sprint_id:
+        mark_link_health(ticket.sprint, [ticket])
     return render(request, ROW_TEMPLATE, context, status=status)
 
 

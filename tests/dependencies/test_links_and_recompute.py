@@ -1,5 +1,7 @@
 """Links are refused when they would be wrong, and every change reaches the derived insight."""
 
+import io
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -177,3 +179,15 @@ def test_recompute_reads_and_writes_in_a_constant_number_of_queries(scenario):
     large = _recompute_queries(30)  # ten times the tickets (and teams)
     graph_lock = 1 if connection.vendor == "postgresql" else 0  # pg_advisory_xact_lock
     assert small == large == 13 + graph_lock
+
+
+def test_management_command_repairs_drift_with_a_full_recompute(scenario, chain):
+    from django.core.management import call_command
+
+    _, train, _ = chain
+    insights_recompute()
+    TicketInsight.objects.filter(ticket=train).update(blocked=False)  # drift
+    output = io.StringIO()
+    call_command("recompute_insights", "--full", stdout=output)
+    assert "full recompute: 0 pending changes consumed, 1 insights written" in output.getvalue()
+    assert insight(train).blocked
