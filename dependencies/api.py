@@ -55,3 +55,7 @@ class DependencyLinkViewSet(
     def freshness(self, request):
         """How up to date the derived insights are (cheap; for polling)."""
         return Response(FreshnessSerializer(insight_freshness()).data, status=status.HTTP_200_OK)
+
+
+def register(router) -> None:
+    router.register("dependencies", DependencyLinkViewSet, basename="dependency")

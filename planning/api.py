@@ -89,3 +89,7 @@ class SprintViewSet(
         serializer.instance = services.sprint_update(
             actor=self.request.user, sprint=serializer.instance, changes=serializer.validated_data
         )
+
+
+def register(router) -> None:
+    router.register("sprints", SprintViewSet, basename="sprint")

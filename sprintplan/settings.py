@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "tickets",
     "dependencies",
     "planning",
+    "quality",
+    "integrations",
 ]
 
 MIDDLEWARE = [

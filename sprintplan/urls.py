@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -5,18 +7,20 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from dependencies.api import DependencyLinkViewSet
-from planning.api import SprintViewSet
-from teams.api import TeamViewSet
-from tickets.api import TicketViewSet
-
 from . import views
 
+# Each app registers its own endpoints (`register(router)` in its api module).
+API_MODULES = [
+    "teams.api",
+    "planning.api",
+    "tickets.api",
+    "dependencies.api",
+    "quality.api",
+    "integrations.api",
+]
 router = DefaultRouter()
-router.register("teams", TeamViewSet, basename="team")
-router.register("sprints", SprintViewSet, basename="sprint")
-router.register("tickets", TicketViewSet, basename="ticket")
-router.register("dependencies", DependencyLinkViewSet, basename="dependency")
+for module in API_MODULES:
+    import_module(module).register(router)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +29,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("planning.urls")),
     path("", include("tickets.urls")),
+    path("", include("quality.urls")),
+    path("", include("integrations.urls")),
     path("admin/", admin.site.urls),
     # Namespaced so the API's route names (ticket-detail, ...) never shadow the pages'.
     path("api/v1/", include((router.urls, "api"), namespace="api")),

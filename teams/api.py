@@ -46,3 +46,7 @@ class TeamViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         serializer.instance = services.team_update(
             actor=self.request.user, team=serializer.instance, changes=serializer.validated_data
         )
+
+
+def register(router) -> None:
+    router.register("teams", TeamViewSet, basename="team")

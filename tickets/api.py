@@ -238,3 +238,7 @@ class TicketViewSet(
 def _if_match_version(request) -> int | None:
     raw = request.headers.get("If-Match", "").strip().strip("W/").strip('"')
     return int(raw) if raw.isdigit() else None
+
+
+def register(router) -> None:
+    router.register("tickets", TicketViewSet, basename="ticket")
