@@ -1,11 +1,18 @@
 import itertools
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
 
 from dependencies import layout
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
-from tickets.selectors import insight_freshness, keys_for_insights, sprint_lanes
+from tickets.selectors import (
+    insight_freshness,
+    keys_for_insights,
+    sprint_change_token,
+    sprint_lanes,
+)
 
 from . import selectors
 from .models import Sprint
@@ -17,23 +24,35 @@ def sprint_list(request):
 
 def sprint_detail(request, sprint_id: int):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
+    return render(request, "planning/sprint_detail.html", _sprint_context(request, sprint))
+
+
+@require_GET
+def sprint_live(request, sprint_id: int):
+    """204 when nothing changed since `since`; else the refreshed page body."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    if request.GET.get("since") == sprint_change_token(sprint):
+        return HttpResponse(status=204)
+    context = _sprint_context(request, sprint)
+    return render(request, "planning/sprint_detail.html#sprint-body", context)
+
+
+def _sprint_context(request, sprint: Sprint) -> dict:
+    change_token = sprint_change_token(sprint)  # read first: a change after it shows next time
     lanes = sprint_lanes(sprint)
     tickets = [ticket for lane in lanes for ticket in lane.tickets]
     present_tickets(request.user, tickets, keys_for_insights(tickets))
     dependency_graph = selectors.mark_link_health(sprint, tickets)
-    return render(
-        request,
-        "planning/sprint_detail.html",
-        {
-            "sprint": sprint,
-            "lanes": lanes,
-            "ticket_count": len(tickets),
-            "blocked_count": sum(1 for t in tickets if t.is_blocked),
-            "red_count": dependency_graph.red_count,
-            "freshness": insight_freshness(),
-            "statuses": Ticket.Status.choices,
-        },
-    )
+    return {
+        "sprint": sprint,
+        "change_token": change_token,
+        "lanes": lanes,
+        "ticket_count": len(tickets),
+        "blocked_count": sum(1 for t in tickets if t.is_blocked),
+        "red_count": dependency_graph.red_count,
+        "freshness": insight_freshness(),
+        "statuses": Ticket.Status.choices,
+    }
 
 
 def sprint_graph(request, sprint_id: int):

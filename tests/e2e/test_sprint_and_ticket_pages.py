@@ -90,3 +90,18 @@ def test_a_cycle_is_refused_with_the_cycle_shown_beside_the_field(
         "ML-1 cannot block LAB-1: that would close the cycle ML-1 → LAB-1 → ML-1."
     )
     assert DependencyLink.objects.count() == 1
+
+
+def test_an_open_sprint_page_shows_another_users_change_without_reload(
+    scenario, planned, login, live_server
+):
+    watcher = login("po")
+    watcher.goto(f"{live_server.url}/sprints/{scenario.sprint.pk}/")
+    expect(watcher.locator("#ticket-LAB-1")).to_contain_text("In progress")
+    editor = login("lab_lead")
+    editor.goto(f"{live_server.url}/sprints/{scenario.sprint.pk}/")
+    editor.get_by_label("Status of LAB-1").select_option("done")
+    editor.wait_for_load_state("networkidle")
+    # within one or two polls (3 s each), no reload: the PO sees it done and ML-1 unblocked
+    expect(watcher.locator("#ticket-LAB-1")).to_contain_text("Done", timeout=8000)
+    expect(watcher.locator("#ticket-ML-1")).to_contain_text("Unblocked", timeout=8000)

@@ -94,7 +94,7 @@ def test_sprint_page_query_count_does_not_grow_with_tickets(
                 blocked = TicketFactory(team=team, sprint=scenario.sprint)
                 link_create(actor=scenario.users["sm"], blocker=sprint_chain[0], blocked=blocked)
     many = _page_queries(client, scenario.sprint)
-    assert few == many == 12  # 8 for the tickets, 4 for link health + critical path
+    assert few == many == 15  # tickets 8, link health + critical path 4, change token 3
 
 
 def test_member_sees_controls_only_for_own_team(scenario, client, sprint_chain):
@@ -258,3 +258,34 @@ class TestTicketPage:
         assert response.status_code == 400
         assert "greater than or equal to 0" in response.content.decode()
         assert Ticket.objects.get(key=lab.key).size == 1000
+
+
+class TestLiveRefresh:
+    """Open sprint pages poll a change token; nothing changed costs no rendering."""
+
+    def _token(self, client, sprint) -> str:
+        html = client.get(f"/sprints/{sprint.pk}/").content.decode()
+        return html.split("/live/?since=", 1)[1].split('"', 1)[0]
+
+    def test_unchanged_answers_204_without_a_body(self, scenario, client, sprint_chain):
+        client = logged_in(client, scenario.users["viewer"])
+        token = self._token(client, scenario.sprint)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/sprints/{scenario.sprint.pk}/live/?since={token}", **HTMX)
+        assert response.status_code == 204
+        assert response.content == b""
+        assert len(captured.captured_queries) == 6  # session, user, sprint, token (3)
+
+    def test_a_change_by_someone_else_returns_the_fresh_body(self, scenario, client, sprint_chain):
+        lab, _ = sprint_chain
+        client = logged_in(client, scenario.users["viewer"])
+        token = self._token(client, scenario.sprint)
+        other = Client()
+        other.force_login(scenario.users["lab_lead"])
+        other.post(f"/tickets/{lab.key}/inline/", {"status": "in_review", "version": 1}, **HTMX)
+        response = client.get(f"/sprints/{scenario.sprint.pk}/live/?since={token}", **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert html.strip().startswith('<div id="sprint-body">')
+        assert "In review" in html
+        assert f"since={token}" not in html  # the next poll asks about the new state
