@@ -8,8 +8,8 @@ from dependencies import layout
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
 from tickets.selectors import (
+    blocker_facts,
     insight_freshness,
-    keys_for_insights,
     sprint_change_token,
     sprint_lanes,
 )
@@ -41,7 +41,7 @@ def _sprint_context(request, sprint: Sprint) -> dict:
     change_token = sprint_change_token(sprint)  # read first: a change after it shows next time
     lanes = sprint_lanes(sprint)
     tickets = [ticket for lane in lanes for ticket in lane.tickets]
-    present_tickets(request.user, tickets, keys_for_insights(tickets))
+    present_tickets(request.user, tickets, blocker_facts(tickets))
     dependency_graph = selectors.mark_link_health(sprint, tickets)
     return {
         "sprint": sprint,

@@ -8,6 +8,7 @@ from django.db.models import Count, Max, Prefetch, QuerySet
 from dependencies.models import DependencyLink, GraphChange, RecomputeState
 from teams.models import Team
 
+from .formatting import display_value
 from .models import Ticket, TicketEvent
 
 
@@ -15,17 +16,52 @@ def ticket_queryset() -> QuerySet[Ticket]:
     return Ticket.objects.select_related("team", "sprint", "assignee", "parent", "insight")
 
 
-def keys_for_insights(tickets) -> dict[int, str]:
-    """Keys of every ticket named in the insights of `tickets`, read in one query."""
+def _insight_ticket_ids(tickets) -> set[int]:
     ids: set[int] = set()
     for ticket in tickets:
         insight = getattr(ticket, "insight", None)
         if insight is not None:
             ids.update(insight.direct_blocker_ids)
             ids.update(insight.root_blocker_ids)
+    return ids
+
+
+def keys_for_insights(tickets) -> dict[int, str]:
+    """Keys of every ticket named in the insights of `tickets`, read in one query."""
+    ids = _insight_ticket_ids(tickets)
     if not ids:
         return {}
     return dict(Ticket.objects.filter(pk__in=ids).values_list("id", "key"))
+
+
+@dataclass(frozen=True)
+class BlockerFacts:
+    """What a person needs to know about a blocker at a glance."""
+
+    key: str
+    team_kind: str
+    progress: object
+    size: object
+    unit: str
+
+    def __str__(self) -> str:
+        done = f"{display_value(self.progress)}/{display_value(self.size)} {self.unit}"
+        return f"{self.key} ({self.team_kind}, {done})"
+
+
+def blocker_facts(tickets) -> dict[int, BlockerFacts]:
+    """Facts about every ticket named in the insights of `tickets`, read in one query."""
+    ids = _insight_ticket_ids(tickets)
+    if not ids:
+        return {}
+    rows = Ticket.objects.filter(pk__in=ids).values_list(
+        "id", "key", "team__kind", "progress", "size", "team__unit", "team__unit_label"
+    )
+    kinds = dict(Team.Kind.choices)
+    return {
+        ticket_id: BlockerFacts(key, kinds[kind], progress, size, label or unit)
+        for ticket_id, key, kind, progress, size, unit, label in rows
+    }
 
 
 @dataclass

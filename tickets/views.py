@@ -32,7 +32,7 @@ def _fresh(key: str) -> Ticket:
 
 
 def _present(request, ticket: Ticket) -> Ticket:
-    present_ticket(request.user, ticket, selectors.keys_for_insights([ticket]))
+    present_ticket(request.user, ticket, selectors.blocker_facts([ticket]))
     return ticket
 
 

@@ -72,7 +72,7 @@ def test_sprint_page_groups_by_team_and_shows_blocked_chain(scenario, client, sp
     assert page.status_code == 200
     assert html.index("Data Labeling") < html.index("ML Engineering")
     assert "✖ Blocked" in html
-    assert "by LAB-1; root: LAB-1" in html
+    assert "by LAB-1; root: LAB-1 (Data labeling, 430/1000 images)" in html
     assert "blocks 1" in html
     assert "430 / 1000 images done" in html
 
