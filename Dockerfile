@@ -12,6 +12,8 @@ COPY teams ./teams
 COPY tickets ./tickets
 COPY dependencies ./dependencies
 COPY planning ./planning
+COPY quality ./quality
+COPY integrations ./integrations
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

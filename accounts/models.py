@@ -10,6 +10,7 @@ class User(AbstractUser):
         PRODUCT_OWNER = "product_owner", "Product Owner"
         TEAM = "team", "Team member (rights from team memberships)"
         VIEWER = "viewer", "Viewer (read only)"
+        INTEGRATION = "integration", "Integration (feeds progress and evidence only)"
 
     product_role = models.CharField(
         max_length=20, choices=ProductRole.choices, default=ProductRole.TEAM
@@ -19,7 +20,13 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(
-                    product_role__in=["scrum_master", "product_owner", "team", "viewer"]
+                    product_role__in=[
+                        "scrum_master",
+                        "product_owner",
+                        "team",
+                        "viewer",
+                        "integration",
+                    ]
                 ),
                 name="user_product_role_valid",
             )
@@ -32,6 +39,10 @@ class User(AbstractUser):
     @property
     def is_product_owner(self) -> bool:
         return self.product_role == self.ProductRole.PRODUCT_OWNER
+
+    @property
+    def is_integration(self) -> bool:
+        return self.product_role == self.ProductRole.INTEGRATION
 
     @property
     def is_viewer(self) -> bool:

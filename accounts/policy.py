@@ -24,6 +24,8 @@ TICKET_FIELDS = frozenset(
 )
 # A member moves work along; a lead owns the team's tickets; the PO owns priority and scope.
 MEMBER_FIELDS = frozenset({"status", "progress", "assignee"})
+# An integration (Label Studio, MLflow...) only feeds progress of its own team's tickets.
+INTEGRATION_FIELDS = frozenset({"progress"})
 PRODUCT_OWNER_FIELDS = frozenset(
     {"title", "description", "type", "size", "sprint", "parent", "rank"}
 )
@@ -51,6 +53,9 @@ def editable_ticket_fields(user, ticket) -> frozenset[str]:
         return frozenset()
     if user.is_scrum_master:
         return TICKET_FIELDS
+    if user.is_integration:
+        has_team = ticket.team_id in team_roles(user)
+        return INTEGRATION_FIELDS if has_team else frozenset()
     allowed: set[str] = set()
     if user.is_product_owner:
         allowed |= PRODUCT_OWNER_FIELDS
@@ -130,3 +135,96 @@ def can_manage_teams(user) -> bool:
 def ensure_can_manage_teams(user) -> None:
     if not can_manage_teams(user):
         raise PermissionDenied("Only the Scrum master may create or change teams.")
+
+
+# --- Definition of Done, evidence, artifacts, integrations (quality / integrations apps) ---
+
+
+def can_edit_definition_of_done(user) -> bool:
+    return _is_active_writer(user) and user.is_scrum_master
+
+
+def ensure_can_edit_definition_of_done(user) -> None:
+    if not can_edit_definition_of_done(user):
+        raise PermissionDenied("Only the Scrum master may change the shared Definition of Done.")
+
+
+def can_accept_definition_of_done(user) -> bool:
+    return _is_active_writer(user) and user.is_product_owner
+
+
+def ensure_can_accept_definition_of_done(user) -> None:
+    if not can_accept_definition_of_done(user):
+        raise PermissionDenied("Only the Product Owner may accept the Definition of Done.")
+
+
+def can_record_evidence(user, team_id: int) -> bool:
+    """Leads and members record evidence for criteria their team owns (integration service
+    users are members of the one team their integration feeds)."""
+    return _is_active_writer(user) and team_roles(user).get(team_id) in {"lead", "member"}
+
+
+def ensure_can_record_evidence(user, criterion) -> None:
+    if not can_record_evidence(user, criterion.team_id):
+        raise PermissionDenied(
+            f"You may not record evidence for “{criterion.text}”: only its owning team may.",
+            field="criterion",
+        )
+
+
+def can_manage_acceptance_criteria(user, ticket) -> bool:
+    if not _is_active_writer(user):
+        return False
+    if user.is_scrum_master or user.is_product_owner:
+        return True
+    return team_roles(user).get(ticket.team_id) == "lead"
+
+
+def ensure_can_manage_acceptance_criteria(user, ticket) -> None:
+    if not can_manage_acceptance_criteria(user, ticket):
+        raise PermissionDenied(
+            f"You may not change the acceptance criteria of {ticket.key}.", field="ticket"
+        )
+
+
+def can_record_artifact(user, ticket) -> bool:
+    if not _is_active_writer(user):
+        return False
+    return user.is_scrum_master or ticket.team_id in team_roles(user)
+
+
+def ensure_can_record_artifact(user, ticket) -> None:
+    if not can_record_artifact(user, ticket):
+        raise PermissionDenied(
+            f"You may not record artifacts of {ticket.key}: only its team may.", field="ticket"
+        )
+
+
+def can_manage_integrations(user) -> bool:
+    return _is_active_writer(user) and user.is_scrum_master
+
+
+def ensure_can_manage_integrations(user) -> None:
+    if not can_manage_integrations(user):
+        raise PermissionDenied("Only the Scrum master may set up integrations.")
+
+
+def can_view_deliveries(user, team_id: int) -> bool:
+    if not _is_active_writer(user):
+        return False
+    return user.is_scrum_master or team_roles(user).get(team_id) == "lead"
+
+
+def can_link_external_project(user, ticket) -> bool:
+    if not _is_active_writer(user):
+        return False
+    return user.is_scrum_master or team_roles(user).get(ticket.team_id) == "lead"
+
+
+def ensure_can_link_external_project(user, ticket) -> None:
+    if not can_link_external_project(user, ticket):
+        raise PermissionDenied(
+            f"You may not link {ticket.key} to an external project: only the Scrum master or "
+            "the lead of its team may.",
+            field="ticket",
+        )

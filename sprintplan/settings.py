@@ -156,6 +156,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dependencies.tasks.recompute_insights",
         "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
     },
+    # Webhook deliveries whose processing task was never queued (broker down).
+    "catch-up-deliveries": {
+        "task": "integrations.tasks.process_pending_deliveries",
+        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
+    },
     # Consistency: a from-scratch recompute that writes only differences (normally none).
     "full-recompute-insights": {
         "task": "dependencies.tasks.recompute_insights",

@@ -15,6 +15,7 @@ from accounts.policy import (
 )
 from dependencies.selectors import unfinished_upstream_keys
 from dependencies.services import graph_changed
+from quality.services import done_gate_failures, entry_gate_failures
 from sprintplan.errors import Conflict, InvalidInput, StaleVersion
 from teams.models import Team
 
@@ -103,17 +104,55 @@ def ticket_update(
         gate_fields = {"status", "progress"} if closing and override_reason else set()
         ensure_can_edit_ticket(actor, current, set(changed) - gate_fields)
         changed = _validated(changed, current=current)
-        blockers = unfinished_upstream_keys(current.pk) if closing else []
-        if blockers and not override_reason:
-            raise TicketBlocked(current, blockers)
+        held_back = _gates(current, changed, override_reason)
         _write(current, changed, expected_version)
         _record_events(current, actor, changed)
-        if blockers:
-            _record_override(current, actor, blockers, override_reason)
+        if held_back:
+            _record_override(current, actor, held_back, override_reason)
         if GRAPH_FIELDS & changed.keys():
             graph_changed(ticket_ids=[current.id])
     current.refresh_from_db()
     return current
+
+
+STARTED = frozenset({Ticket.Status.IN_PROGRESS, Ticket.Status.IN_REVIEW, Ticket.Status.DONE})
+
+
+def _gates(current: Ticket, changed: dict[str, Any], override_reason: str) -> list[str]:
+    """Refuse a status change its gates hold back, unless overridden; return what the
+    override let through (for history).
+
+    Done needs: nothing unfinished upstream, and every applicable Definition of Done
+    criterion passing. Starting needs: the entry-gate criteria of the direct blockers."""
+    new_status = changed.get("status")
+    held_back: list[str] = []
+    if new_status == Ticket.Status.DONE:
+        blockers = unfinished_upstream_keys(current.pk)
+        if blockers and not override_reason:
+            raise TicketBlocked(current, blockers)
+        held_back += [f"blocked by {', '.join(blockers)}"] if blockers else []
+        failures = done_gate_failures(current)
+        if failures and not override_reason:
+            raise GateFailed(current, "done_gate", "cannot be done", failures)
+        held_back += failures
+    if new_status in STARTED and current.status not in STARTED:
+        failures = entry_gate_failures(current)
+        if failures and not override_reason:
+            raise GateFailed(current, "entry_gate", "cannot start", failures)
+        held_back += failures
+    return held_back
+
+
+class GateFailed(Conflict):
+    """A Definition of Done (or entry) criterion holds the status change back."""
+
+    def __init__(self, ticket: Ticket, code: str, verb: str, failures: list[str]) -> None:
+        super().__init__(
+            f"{ticket.key} {verb} yet: {' '.join(failures)}",
+            code=code,
+            field="status",
+            extra={"failures": failures},
+        )
 
 
 class TicketBlocked(Conflict):
@@ -131,12 +170,12 @@ class TicketBlocked(Conflict):
         )
 
 
-def _record_override(ticket: Ticket, actor, blockers: list[str], reason: str) -> None:
+def _record_override(ticket: Ticket, actor, held_back: list[str], reason: str) -> None:
     TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
         field="done_gate_override",
-        old_value="blocked by " + ", ".join(blockers),
+        old_value="; ".join(held_back),
         new_value=reason,
     )
 

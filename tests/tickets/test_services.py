@@ -222,3 +222,22 @@ class TestRoles:
         with pytest.raises(PermissionDenied):
             ticket_create(actor=scenario.users["qa_lead"], team=scenario.lab, title="No")
         assert Ticket.objects.count() == 2
+
+
+def test_an_integration_feeds_progress_of_its_own_team_and_nothing_else(scenario):
+    from accounts.models import User
+
+    from ..factories import MembershipFactory, UserFactory
+
+    feeder = UserFactory(username="label-studio-bot", product_role=User.ProductRole.INTEGRATION)
+    MembershipFactory(user=feeder, team=scenario.lab, role="member")
+    own = TicketFactory(team=scenario.lab, size=1000)
+    other = TicketFactory(team=scenario.ml)
+    ticket_update(ticket=own, actor=feeder, changes={"progress": 430}, expected_version=1)
+    for changes in ({"status": "in_review"}, {"assignee": feeder}, {"size": 2000}):
+        with pytest.raises(PermissionDenied):
+            ticket_update(ticket=own, actor=feeder, changes=changes, expected_version=2)
+    with pytest.raises(PermissionDenied):
+        ticket_update(ticket=other, actor=feeder, changes={"progress": 1}, expected_version=1)
+    with pytest.raises(PermissionDenied):
+        ticket_create(actor=feeder, team=scenario.lab, title="No")

@@ -1,0 +1,73 @@
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from rest_framework.test import APIClient
+
+from integrations import services
+from tests.quality import scenario_one
+
+
+@pytest.fixture
+def one(scenario):
+    return scenario_one.build(scenario)
+
+
+@pytest.fixture
+def tracking_server():
+    """A stand-in MLflow tracking server on loopback: serves runs/get from `runs`."""
+    runs: dict[str, dict] = {}
+    requests: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            url = urlsplit(self.path)
+            run_id = parse_qs(url.query).get("run_id", [""])[0]
+            if url.path != "/api/2.0/mlflow/runs/get" or run_id not in runs:
+                self.send_response(404)
+                self.end_headers()
+                self.wfile.write(b'{"error_code": "RESOURCE_DOES_NOT_EXIST"}')
+                return
+            body = json.dumps(runs[run_id]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.runs, server.requests = runs, requests
+    server.uri = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def make_integration(scenario, kind, team, **config):
+    return services.integration_create(
+        actor=scenario.users["sm"],
+        name=f"{kind} for {team.key_prefix}",
+        kind=kind,
+        team=team,
+        config=config,
+    )
+
+
+@pytest.fixture
+def hooks(db, django_capture_on_commit_callbacks):
+    """POST to a webhook and run what it queued on commit (the embedded default)."""
+    client = APIClient()
+
+    def post(url, body: bytes, content_type="application/json", **headers):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.generic("POST", url, body, content_type=content_type, headers=headers)
+
+    return post
