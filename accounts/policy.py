@@ -137,6 +137,32 @@ def ensure_can_manage_teams(user) -> None:
         raise PermissionDenied("Only the Scrum master may create or change teams.")
 
 
+def can_change_capacity(user, team_id: int) -> bool:
+    """Scrum master: any team. Lead: own team (capacity and capacity adjustments)."""
+    if not _is_active_writer(user):
+        return False
+    if user.is_scrum_master:
+        return True
+    return team_roles(user).get(team_id) == "lead"
+
+
+def ensure_can_change_capacity(user, team) -> None:
+    if not can_change_capacity(user, team.id):
+        raise PermissionDenied(
+            f"You may not change the capacity of {team.name}: only the Scrum master or the "
+            "team's lead may."
+        )
+
+
+def can_manage_goals(user) -> bool:
+    return _is_active_writer(user) and (user.is_scrum_master or user.is_product_owner)
+
+
+def ensure_can_manage_goals(user) -> None:
+    if not can_manage_goals(user):
+        raise PermissionDenied("Only the Scrum master or the Product Owner may change goals.")
+
+
 # --- Definition of Done, evidence, artifacts, integrations (quality / integrations apps) ---
 
 

@@ -1,9 +1,13 @@
 """Celery entry points. Thin: they call the service; safe to run twice (idempotent)."""
 
+import logging
+
 from celery import shared_task
 from celery.signals import worker_ready
 
 from . import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -11,7 +15,21 @@ def recompute_insights(full: bool = False) -> None:
     # Clear the flag first: a change committed from now on queues another run, so the
     # last change is always reflected.
     services.clear_recompute_flag()
-    services.insights_recompute(full=full)
+    report = services.insights_recompute(full=full)
+    if report.changes_consumed:
+        _forecasts_changed()
+
+
+def _forecasts_changed() -> None:
+    """Tickets or links changed: every open sprint's forecast may move (issue #4). The
+    forecast's own marker and coalescing take over from here; a failure here must not fail
+    the insight recompute, whose work is committed."""
+    from planning.services import forecast_changed
+
+    try:
+        forecast_changed(sprint_ids=None)
+    except Exception:
+        logger.exception("Could not mark the forecasts stale; the periodic catch-up will.")
 
 
 @worker_ready.connect

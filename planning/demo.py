@@ -1,8 +1,11 @@
-"""Seed scenario 1 of the product brief: plan a sprint for an image classifier.
+"""Seed scenarios 1 and 2 of the product brief.
 
-2 ML engineers, 4 labelers, 1 QA; goal "v1.1 classifier identifies Class X with > 90%
-accuracy"; chain labeling → training → validation. Idempotent: running it again
-creates nothing new. All tickets and links go through the services, as a user's would.
+Scenario 1, plan a sprint for an image classifier: 2 ML engineers, 4 labelers, 1 QA; goal
+"v1.1 classifier identifies Class X with > 90% accuracy"; chain labeling → training →
+validation. Scenario 2, mid-sprint labeling bottleneck, continues the same sprint: each team's
+capacity, a finished previous sprint whose history gives the forecast its throughput, and the
+"labeling x 0.5 from Tuesday: annotation tool bug" adjustment. Idempotent: running it again
+creates nothing new. Everything goes through the services, as a user's changes would.
 """
 
 from dataclasses import dataclass
@@ -18,7 +21,9 @@ from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_create, ticket_update
 
-from .models import Sprint
+from . import services as planning_services
+from .capacity import working_days
+from .models import CapacityAdjustment, Sprint, SprintGoal, TeamCapacity
 
 GOAL = "Deliver a v1.1 image classifier that identifies Class X with > 90% accuracy."
 
@@ -110,6 +115,7 @@ def load_demo(*, password: str, today: date | None = None) -> list[DemoUser]:
             ).exists():
                 link_create(actor=scrum_master, blocker=tickets[blocker], blocked=tickets[blocked])
         _history(users, tickets, today)
+    _scenario_two(users, teams, sprint)
     return USERS
 
 
@@ -186,3 +192,116 @@ def _history(users, tickets, today: date) -> None:
         ticket_update(ticket=ticket, actor=actor, changes=changes, expected_version=ticket.version)
         when = timezone.make_aware(datetime.combine(today - timedelta(days=days_ago), time(16, 0)))
         TicketEvent.objects.filter(ticket=ticket).exclude(id__in=before).update(at=when)
+
+
+# --- scenario 2: capacity, throughput history, the tool bug ----------------------------------
+
+# team prefix: focus factor, {username: (part-time %, days off as working-day offsets from the
+# sprint's start)}
+CAPACITY = {
+    "LAB": ("0.8", {"luis": (50, ()), "leo": (100, (8,))}),
+    "ML": ("0.7", {"mo": (100, (4,))}),
+    "QA": ("0.8", {}),
+}
+
+PREVIOUS_SPRINT = "Sprint 13 · Baseline model"
+# team prefix, title, type, units done per working day of the previous sprint (zero days too)
+BASELINE_WORK = [
+    (
+        "LAB",
+        "Label 1800 baseline images",
+        Ticket.Type.LABELING_BATCH,
+        (180, 220, 0, 200, 240, 160, 200, 220, 190, 190),
+    ),
+    ("ML", "Train v1.0 baseline model", Ticket.Type.TRAINING_RUN, (2, 3, 0, 2, 3, 2, 2, 3, 2, 1)),
+    ("QA", "Validate v1.0 baseline", Ticket.Type.VALIDATION, (1, 2, 1, 0, 2, 1, 2, 1, 1, 1)),
+]
+TOOL_BUG = "annotation tool bug"
+
+
+def _scenario_two(users, teams, sprint: Sprint) -> None:
+    _capacities(users["sam"], teams, sprint)
+    _previous_sprint(users, teams, sprint)
+    if not SprintGoal.objects.filter(sprint=sprint).exists():
+        planning_services.goal_create(
+            actor=users["paula"],
+            sprint=sprint,
+            text=GOAL,
+            ticket_keys=list(sprint.tickets.values_list("key", flat=True)),
+        )
+    if not CapacityAdjustment.objects.filter(sprint=sprint, reason=TOOL_BUG).exists():
+        tuesday = sprint.start_date + timedelta(days=1)
+        planning_services.adjustment_create(
+            actor=users["lena"],
+            sprint=sprint,
+            team=teams["LAB"],
+            from_date=tuesday,
+            to_date=sprint.end_date,
+            factor="0.5",
+            reason=TOOL_BUG,
+        )
+
+
+def _capacities(actor, teams, sprint: Sprint) -> None:
+    if TeamCapacity.objects.filter(sprint=sprint).exists():
+        return
+    sprint_days = working_days(sprint.start_date, sprint.end_date)
+    for prefix, (focus, people) in CAPACITY.items():
+        planning_services.capacity_update(
+            actor=actor,
+            sprint=sprint,
+            team=teams[prefix],
+            focus_factor=focus,
+            availability=[
+                {
+                    "user": username,
+                    "part_time_percent": part_time,
+                    "days_off": [sprint_days[offset] for offset in days_off],
+                }
+                for username, (part_time, days_off) in people.items()
+            ],
+        )
+
+
+def _previous_sprint(users, teams, sprint: Sprint) -> None:
+    """A closed two-week sprint before this one, its work recorded day by day."""
+    start = sprint.start_date - timedelta(days=14)
+    previous, created = Sprint.objects.get_or_create(
+        name=PREVIOUS_SPRINT,
+        defaults={
+            "start_date": start,
+            "end_date": start + timedelta(days=11),
+            "state": Sprint.State.CLOSED,
+            "goal": "Ship a v1.0 baseline classifier.",
+        },
+    )
+    if not created:
+        return
+    leads = {spec.team: users[spec.username] for spec in USERS if spec.team_role == "lead"}
+    days = working_days(previous.start_date, previous.end_date)
+    for prefix, title, type_, per_day in BASELINE_WORK:
+        ticket = ticket_create(
+            actor=users["sam"],
+            team=teams[prefix],
+            title=title,
+            type=type_,
+            size=sum(per_day),
+            status=Ticket.Status.IN_PROGRESS,
+            sprint=previous,
+        )
+        done = 0
+        for day, units in zip(days, per_day, strict=True):
+            if units:
+                done += units
+                changes = {"progress": done}
+                if done == sum(per_day):
+                    changes["status"] = Ticket.Status.DONE
+                _dated_update(leads[prefix], ticket, changes, day)
+
+
+def _dated_update(actor, ticket: Ticket, changes: dict, day: date) -> None:
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    before = set(TicketEvent.objects.filter(ticket=ticket).values_list("id", flat=True))
+    ticket_update(ticket=ticket, actor=actor, changes=changes, expected_version=ticket.version)
+    when = timezone.make_aware(datetime.combine(day, time(16, 0)))
+    TicketEvent.objects.filter(ticket=ticket).exclude(id__in=before).update(at=when)

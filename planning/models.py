@@ -1,3 +1,6 @@
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
 
 
@@ -29,3 +32,139 @@ class Sprint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- capacity, adjustments, goals, forecasts (issue #4) ---------------------------------------
+
+
+class TeamCapacity(models.Model):
+    """A team's capacity settings for one sprint. Members without an availability row count
+    as full-time with no days off; the rate is the team's `default_rate` per person-day."""
+
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="capacities")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="capacities")
+    # Share of a working day spent on sprint work (meetings, support and context switching
+    # take the rest).
+    focus_factor = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("0.8"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["sprint", "team"]
+        constraints = [
+            models.UniqueConstraint(fields=["sprint", "team"], name="capacity_unique_sprint_team"),
+            models.CheckConstraint(
+                condition=models.Q(focus_factor__gt=0) & models.Q(focus_factor__lte=1),
+                name="capacity_focus_in_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} in {self.sprint_id}: focus {self.focus_factor}"
+
+
+class MemberAvailability(models.Model):
+    """One member's availability in a sprint: days off (ISO dates) and part-time share."""
+
+    capacity = models.ForeignKey(
+        TeamCapacity, on_delete=models.CASCADE, related_name="availabilities"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    days_off = models.JSONField(default=list, blank=True)
+    part_time_percent = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["capacity", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["capacity", "user"], name="availability_unique_capacity_user"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(part_time_percent__lte=100), name="availability_part_time_le_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.part_time_percent}%, {len(self.days_off)} days off"
+
+
+class CapacityAdjustment(models.Model):
+    """ "Labeling output x 0.5 from Tuesday: annotation tool bug". Dates are inclusive."""
+
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="adjustments")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="adjustments")
+    from_date = models.DateField()
+    to_date = models.DateField()
+    factor = models.DecimalField(max_digits=6, decimal_places=3)
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sprint", "from_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(factor__gte=0), name="adjustment_factor_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(from_date__lte=models.F("to_date")),
+                name="adjustment_from_not_after_to",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} x {self.factor} {self.from_date}..{self.to_date}: {self.reason}"
+
+
+class SprintGoal(models.Model):
+    """One goal of a sprint: met when all its tickets are done by the sprint's end."""
+
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="goals")
+    text = models.TextField()
+    tickets = models.ManyToManyField("tickets.Ticket", blank=True, related_name="goals")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sprint", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class ForecastChange(models.Model):
+    """Durable "forecast is stale" marker, like dependencies.GraphChange. No sprint = every
+    open sprint (a ticket or link changed somewhere)."""
+
+    sprint = models.ForeignKey(
+        Sprint, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"forecast change {self.pk} of sprint {self.sprint_id or 'all'}"
+
+
+class ForecastRun(models.Model):
+    """One stored Monte Carlo forecast of a sprint. Same inputs_version -> same numbers."""
+
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="forecast_runs")
+    inputs_version = models.CharField(max_length=64)
+    seed = models.BigIntegerField()
+    trials = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+    duration_ms = models.FloatField()
+    result = models.JSONField()
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["sprint", "-id"], name="forecastrun_sprint_latest")]
+
+    def __str__(self) -> str:
+        return f"forecast {self.pk} of sprint {self.sprint_id}"

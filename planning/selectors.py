@@ -1,13 +1,25 @@
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q, Sum
 
 from dependencies import graph
 from dependencies.models import DependencyLink
+from sprintplan.errors import InvalidInput
+from teams.models import Membership, Team
 from tickets.models import Ticket
 
-from .models import Sprint
+from . import capacity
+from .forecasting import DEFAULT_FOCUS
+from .models import (
+    CapacityAdjustment,
+    ForecastRun,
+    MemberAvailability,
+    Sprint,
+    SprintGoal,
+    TeamCapacity,
+)
 
 
 def current_sprint() -> Sprint | None:
@@ -187,3 +199,176 @@ def mark_link_health(sprint: Sprint, tickets) -> SprintGraph:
         ticket.link_problems = problems.get(ticket.id, [])
         ticket.is_critical = ticket.id in critical
     return dependency_graph
+
+
+# --- capacity, adjustments, goals, forecast (issue #4) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberCapacity:
+    user_id: int
+    username: str
+    part_time_percent: int
+    days_off: list[str]
+    available_person_days: float
+
+
+@dataclass(frozen=True)
+class TeamCapacitySummary:
+    """A team's capacity in a sprint against what is committed, in the team's unit."""
+
+    team_id: int
+    team_key: str
+    team_name: str
+    unit: str
+    rate: float  # units per person-day
+    focus_factor: float
+    working_days: int
+    members: list[MemberCapacity]
+    available_person_days: float
+    capacity: float
+    committed: float
+
+    @property
+    def over_committed(self) -> bool:
+        return self.committed > self.capacity
+
+    @property
+    def load_percent(self) -> int | None:
+        return round(self.committed * 100 / self.capacity) if self.capacity else None
+
+
+def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
+    """Every team's (or the given teams') capacity and committed size. Five queries."""
+    teams = Team.objects.order_by("name", "id")
+    if team_ids is not None:
+        teams = teams.filter(pk__in=team_ids)
+    team_rows = list(
+        teams.values_list("id", "key_prefix", "name", "unit", "unit_label", "default_rate")
+    )
+    ids = [row[0] for row in team_rows]
+    members = defaultdict(list)
+    for team_id, user_id, username in (
+        Membership.objects.filter(team_id__in=ids)
+        .order_by("user__username")
+        .values_list("team_id", "user_id", "user__username")
+    ):
+        members[team_id].append((user_id, username))
+    focus = dict(
+        TeamCapacity.objects.filter(sprint=sprint, team_id__in=ids).values_list(
+            "team_id", "focus_factor"
+        )
+    )
+    availability = {
+        (team_id, user_id): (days_off, part_time)
+        for team_id, user_id, days_off, part_time in MemberAvailability.objects.filter(
+            capacity__sprint=sprint, capacity__team_id__in=ids
+        ).values_list("capacity__team_id", "user_id", "days_off", "part_time_percent")
+    }
+    committed = dict(
+        Ticket.objects.filter(sprint=sprint, team_id__in=ids)
+        .values("team_id")
+        .annotate(total=Sum("size"))
+        .values_list("team_id", "total")
+    )
+    days = capacity.working_days(sprint.start_date, sprint.end_date)
+    summaries = []
+    for team_id, key, name, unit, unit_label, rate in team_rows:
+        team_members = []
+        for user_id, username in members[team_id]:
+            days_off, part_time = availability.get((team_id, user_id), ([], 100))
+            person = capacity.Availability(
+                frozenset(date.fromisoformat(d) for d in days_off), part_time / 100
+            )
+            team_members.append(
+                MemberCapacity(
+                    user_id=user_id,
+                    username=username,
+                    part_time_percent=part_time,
+                    days_off=list(days_off),
+                    available_person_days=capacity.available_person_days(days, [person]),
+                )
+            )
+        person_days = sum(m.available_person_days for m in team_members)
+        team_focus = float(focus.get(team_id, DEFAULT_FOCUS))
+        summaries.append(
+            TeamCapacitySummary(
+                team_id=team_id,
+                team_key=key,
+                team_name=name,
+                unit=unit_label or unit,
+                rate=float(rate),
+                focus_factor=team_focus,
+                working_days=len(days),
+                members=team_members,
+                available_person_days=person_days,
+                capacity=person_days * float(rate) * team_focus,
+                committed=float(committed.get(team_id) or 0),
+            )
+        )
+    return summaries
+
+
+def resolve_team(ref, field: str = "team") -> Team:
+    """A team by key prefix ("LAB") or id; unknown -> InvalidInput naming it."""
+    team = None
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        team = Team.objects.filter(pk=ref).first()
+    elif isinstance(ref, str) and ref.strip():
+        text = ref.strip()
+        team = Team.objects.filter(key_prefix__iexact=text).first()
+        if team is None and text.isdigit():
+            team = Team.objects.filter(pk=int(text)).first()
+    if team is None:
+        raise InvalidInput(
+            f"Unknown team: {ref!r}.", code="unknown_team", field=field, extra={"unknown": [ref]}
+        )
+    return team
+
+
+def sprint_adjustments(sprint: Sprint):
+    return (
+        CapacityAdjustment.objects.filter(sprint=sprint)
+        .select_related("team", "created_by")
+        .order_by("from_date", "id")
+    )
+
+
+def sprint_goals(sprint: Sprint):
+    return (
+        SprintGoal.objects.filter(sprint=sprint)
+        .prefetch_related(Prefetch("tickets", queryset=Ticket.objects.only("id", "key")))
+        .order_by("order", "id")
+    )
+
+
+def latest_forecast(sprint: Sprint):
+    """The newest stored forecast run of the sprint, or None. One query."""
+    return ForecastRun.objects.filter(sprint=sprint).order_by("-id").first()
+
+
+def sprint_velocity(sprint: Sprint, last: int = 6) -> list[dict]:
+    """Committed vs completed size per team for this sprint and up to `last - 1` before it,
+    newest first. Committed is the size of the tickets planned in the sprint *now* (there is
+    no scope snapshot yet), completed the size of those done. Two queries."""
+    sprints = list(
+        Sprint.objects.filter(start_date__lte=sprint.start_date)
+        .order_by("-start_date", "-id")
+        .values_list("id", "name")[:last]
+    )
+    rows = (
+        Ticket.objects.filter(sprint_id__in=[sprint_id for sprint_id, _ in sprints])
+        .values("sprint_id", "team__key_prefix")
+        .annotate(committed=Sum("size"), completed=Sum("size", filter=Q(status=Ticket.Status.DONE)))
+        .order_by("team__key_prefix")
+    )
+    by_sprint: dict[int, dict[str, dict[str, float]]] = defaultdict(dict)
+    for row in rows:
+        by_sprint[row["sprint_id"]][row["team__key_prefix"]] = {
+            "committed": float(row["committed"] or 0),
+            "completed": float(row["completed"] or 0),
+        }
+    return [
+        {"sprint": name, "sprint_id": sprint_id, "teams": by_sprint.get(sprint_id, {})}
+        for sprint_id, name in sprints
+    ]

@@ -1,13 +1,39 @@
-"""Writes for sprints."""
+"""Writes for sprints, team capacity, capacity adjustments and goals; the forecast recompute.
+The what-if preview at the end writes nothing (it shares the adjustment validation)."""
 
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
-from accounts.policy import ensure_can_manage_sprints
+from accounts.policy import (
+    ensure_can_change_capacity,
+    ensure_can_manage_goals,
+    ensure_can_manage_sprints,
+)
 from sprintplan.errors import Conflict, InvalidInput
+from teams.models import Membership, Team
+from tickets.models import Ticket
 
-from .models import Sprint
+from . import forecasting
+from .capacity import is_working_day
+from .forecasting import unknown_tickets
+from .models import (
+    CapacityAdjustment,
+    ForecastChange,
+    ForecastRun,
+    MemberAvailability,
+    Sprint,
+    SprintGoal,
+    TeamCapacity,
+)
 
 SPRINT_FIELDS = frozenset({"name", "start_date", "end_date", "state", "goal"})
 
@@ -17,7 +43,10 @@ def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "") -> 
     values = _validated(
         {"name": name, "start_date": start_date, "end_date": end_date, "goal": goal}, current=None
     )
-    return _saved(Sprint(**values))
+    with transaction.atomic():
+        sprint = _saved(Sprint(**values))
+        capacity_copy_from_previous(sprint=sprint)
+    return sprint
 
 
 def sprint_update(*, actor, sprint: Sprint, changes: dict[str, Any]) -> Sprint:
@@ -55,3 +84,465 @@ def _saved(sprint: Sprint) -> Sprint:
     except IntegrityError:
         raise Conflict(f"A sprint named {sprint.name!r} already exists.", field="name") from None
     return sprint
+
+
+# --- capacity (issue #4) ---------------------------------------------------------------------
+
+
+def capacity_copy_from_previous(*, sprint: Sprint) -> int:
+    """Give a new sprint the previous sprint's focus factors and part-time shares. Days off
+    are dates of the old sprint, so they are not copied. Returns the teams copied."""
+    previous = (
+        Sprint.objects.filter(start_date__lt=sprint.start_date)
+        .exclude(pk=sprint.pk)
+        .order_by("-start_date", "-id")
+        .first()
+    )
+    if previous is None:
+        return 0
+    copies = {
+        old.team_id: TeamCapacity.objects.create(
+            sprint=sprint, team_id=old.team_id, focus_factor=old.focus_factor
+        )
+        for old in TeamCapacity.objects.filter(sprint=previous)
+    }
+    MemberAvailability.objects.bulk_create(
+        MemberAvailability(
+            capacity=copies[team_id], user_id=user_id, part_time_percent=part_time, days_off=[]
+        )
+        for team_id, user_id, part_time in MemberAvailability.objects.filter(
+            capacity__sprint=previous
+        ).values_list("capacity__team_id", "user_id", "part_time_percent")
+    )
+    return len(copies)
+
+
+def capacity_update(
+    *,
+    actor,
+    sprint: Sprint,
+    team: Team,
+    focus_factor: Any = None,
+    availability: list[dict[str, Any]] | None = None,
+) -> TeamCapacity:
+    """Set a team's focus factor and members' availability for a sprint. Members not named
+    keep what they had. All-or-nothing: one bad row refuses the whole change."""
+    ensure_can_change_capacity(actor, team)
+    focus = _focus_factor(focus_factor) if focus_factor is not None else None
+    rows = _validated_availability(sprint, team, availability or [])
+    with transaction.atomic():
+        team_capacity, _ = TeamCapacity.objects.get_or_create(sprint=sprint, team=team)
+        if focus is not None:
+            team_capacity.focus_factor = focus
+        team_capacity.updated_by = actor
+        team_capacity.save()
+        for user_id, days_off, part_time in rows:
+            MemberAvailability.objects.update_or_create(
+                capacity=team_capacity,
+                user_id=user_id,
+                defaults={"days_off": days_off, "part_time_percent": part_time},
+            )
+        forecast_changed(sprint_ids=[sprint.pk])
+    return team_capacity
+
+
+def _focus_factor(value: Any) -> Decimal:
+    focus = _number("focus_factor", value)
+    if not Decimal("0") < focus <= Decimal("1"):
+        raise InvalidInput(
+            f"focus_factor must be more than 0 and at most 1, got {focus}.", field="focus_factor"
+        )
+    return focus
+
+
+def _number(field: str, value: Any) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise InvalidInput(f"{field} must be a number, got {value!r}.", field=field) from None
+    if not number.is_finite():
+        raise InvalidInput(f"{field} must be a finite number.", field=field)
+    return number
+
+
+def _date(field: str, value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(
+            f"{field} must be a date (YYYY-MM-DD), got {value!r}.", field=field
+        ) from None
+
+
+def _validated_availability(
+    sprint: Sprint, team: Team, rows: list[dict[str, Any]]
+) -> list[tuple[int, list[str], int]]:
+    members = dict(Membership.objects.filter(team=team).values_list("user__username", "user_id"))
+    member_ids = set(members.values())
+    checked, seen = [], set()
+    for row in rows:
+        ref = row.get("user")
+        user_id = members.get(ref) if isinstance(ref, str) else ref
+        if user_id is None and isinstance(ref, str) and ref.isdigit():
+            user_id = int(ref)
+        if user_id not in member_ids:
+            raise InvalidInput(
+                f"{ref!r} is not a member of {team.name}.",
+                code="unknown_member",
+                field="availability",
+            )
+        if user_id in seen:
+            raise InvalidInput(f"{ref!r} is listed twice.", field="availability")
+        seen.add(user_id)
+        checked.append((user_id, _days_off(sprint, row.get("days_off", [])), _part_time(row)))
+    return checked
+
+
+def _days_off(sprint: Sprint, values: list[Any]) -> list[str]:
+    days = sorted({_date("days_off", value) for value in values})
+    for day in days:
+        if not sprint.start_date <= day <= sprint.end_date:
+            raise InvalidInput(
+                f"Day off {day} is outside the sprint ({sprint.start_date} to {sprint.end_date}).",
+                field="days_off",
+            )
+        if not is_working_day(day):
+            raise InvalidInput(f"Day off {day} is not a working day.", field="days_off")
+    return [day.isoformat() for day in days]
+
+
+def _part_time(row: dict[str, Any]) -> int:
+    value = row.get("part_time_percent", 100)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise InvalidInput(
+            f"part_time_percent must be a whole number from 0 to 100, got {value!r}.",
+            field="part_time_percent",
+        )
+    return value
+
+
+# --- capacity adjustments --------------------------------------------------------------------
+
+# Above this an adjustment is almost surely a typo (x 10 the team's normal output).
+MAX_ADJUSTMENT_FACTOR = Decimal("10")
+
+
+def validated_adjustment(
+    sprint: Sprint, from_date: Any, to_date: Any, factor: Any
+) -> tuple[date, date, Decimal]:
+    """Dates inclusive and inside the sprint, factor 0 or more. Shared with what-if."""
+    start, end = _date("from_date", from_date), _date("to_date", to_date)
+    number = _number("factor", factor)
+    if number < 0:
+        raise InvalidInput(f"factor must be 0 or more, got {number}.", field="factor")
+    if number > MAX_ADJUSTMENT_FACTOR:
+        raise InvalidInput(
+            f"factor must be at most {MAX_ADJUSTMENT_FACTOR}, got {number}.", field="factor"
+        )
+    if end < start:
+        raise InvalidInput(
+            f"The adjustment cannot end ({end}) before it starts ({start}).", field="to_date"
+        )
+    for name, day in (("from_date", start), ("to_date", end)):
+        if not sprint.start_date <= day <= sprint.end_date:
+            raise InvalidInput(
+                f"{name} {day} is outside the sprint ({sprint.start_date} to {sprint.end_date}).",
+                field=name,
+            )
+    return start, end, number
+
+
+def adjustment_create(
+    *, actor, sprint: Sprint, team: Team, from_date: Any, to_date: Any, factor: Any, reason: str
+) -> CapacityAdjustment:
+    ensure_can_change_capacity(actor, team)
+    start, end, number = validated_adjustment(sprint, from_date, to_date, factor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why capacity changes (the reason).", field="reason")
+    with transaction.atomic():
+        adjustment = CapacityAdjustment.objects.create(
+            sprint=sprint,
+            team=team,
+            from_date=start,
+            to_date=end,
+            factor=number,
+            reason=reason[:200],
+            created_by=actor,
+        )
+        forecast_changed(sprint_ids=[sprint.pk])
+    return adjustment
+
+
+def adjustment_delete(*, actor, adjustment: CapacityAdjustment) -> None:
+    ensure_can_change_capacity(actor, adjustment.team)
+    with transaction.atomic():
+        deleted, _ = CapacityAdjustment.objects.filter(pk=adjustment.pk).delete()
+        if deleted:
+            forecast_changed(sprint_ids=[adjustment.sprint_id])
+
+
+# --- goals -----------------------------------------------------------------------------------
+
+
+def goal_create(
+    *, actor, sprint: Sprint, text: str, ticket_keys: list[str], order: int | None = None
+) -> SprintGoal:
+    ensure_can_manage_goals(actor)
+    text = _goal_text(text)
+    ticket_ids = _goal_ticket_ids(sprint, ticket_keys)
+    with transaction.atomic():
+        if order is None:
+            order = SprintGoal.objects.filter(sprint=sprint).count()
+        goal = SprintGoal.objects.create(sprint=sprint, text=text, order=order)
+        goal.tickets.set(ticket_ids)
+        forecast_changed(sprint_ids=[sprint.pk])
+    return goal
+
+
+def goal_update(*, actor, goal: SprintGoal, changes: dict[str, Any]) -> SprintGoal:
+    ensure_can_manage_goals(actor)
+    unknown = sorted(set(changes) - {"text", "ticket_keys", "order"})
+    if unknown:
+        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
+    text = _goal_text(changes["text"]) if "text" in changes else None
+    ticket_ids = (
+        _goal_ticket_ids(goal.sprint, changes["ticket_keys"]) if "ticket_keys" in changes else None
+    )
+    with transaction.atomic():
+        if text is not None:
+            goal.text = text
+        if "order" in changes:
+            goal.order = changes["order"]
+        goal.save()
+        if ticket_ids is not None:
+            goal.tickets.set(ticket_ids)
+        forecast_changed(sprint_ids=[goal.sprint_id])
+    return goal
+
+
+def goal_delete(*, actor, goal: SprintGoal) -> None:
+    ensure_can_manage_goals(actor)
+    with transaction.atomic():
+        SprintGoal.objects.filter(pk=goal.pk).delete()
+        forecast_changed(sprint_ids=[goal.sprint_id])
+
+
+def _goal_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("A goal needs a text.", field="text")
+    return text
+
+
+def _goal_ticket_ids(sprint: Sprint, keys: list[str]) -> list[int]:
+    keys = list(dict.fromkeys(keys))
+    found = {
+        key: (ticket_id, sprint_id)
+        for key, ticket_id, sprint_id in Ticket.objects.filter(key__in=keys).values_list(
+            "key", "id", "sprint_id"
+        )
+    }
+    unknown = [key for key in keys if key not in found]
+    if unknown:
+        raise unknown_tickets(unknown, "ticket_keys")
+    outside = [key for key in keys if found[key][1] != sprint.pk]
+    if outside:
+        raise InvalidInput(
+            f"Not in sprint {sprint.name}: {', '.join(outside)}.",
+            code="not_in_sprint",
+            field="ticket_keys",
+            extra={"tickets": outside},
+        )
+    return [found[key][0] for key in keys]
+
+
+# --- forecast recompute ----------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+# Set while a forecast recompute is queued and not yet started (coalescing, as for insights).
+FORECAST_PENDING_KEY = "planning:forecast-pending"
+FORECAST_PENDING_TTL = 30
+FORECAST_LOCK_ID = 0x5350_4643  # "SPFC"
+
+
+def forecast_today() -> date:
+    """Day 0 of every forecast (a function, so tests can pin the date)."""
+    return timezone.localdate()
+
+
+def forecast_changed(*, sprint_ids=None) -> None:
+    """Mark forecasts stale (durably, in the caller's transaction; None = every open sprint)
+    and schedule one recompute after commit."""
+    if sprint_ids is None:
+        ForecastChange.objects.create(sprint=None)
+    else:
+        ForecastChange.objects.bulk_create(ForecastChange(sprint_id=pk) for pk in sprint_ids)
+    transaction.on_commit(request_forecast_recompute)
+
+
+def request_forecast_recompute() -> None:
+    """Queue a forecast recompute unless one is queued already. Never raises."""
+    from .tasks import recompute_forecasts
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            recompute_forecasts.apply()
+        except Exception:  # the change is committed; the markers wait for the next run
+            logger.exception("In-process forecast recompute failed; it will be retried.")
+        return
+    try:
+        if cache.add(FORECAST_PENDING_KEY, 1, timeout=FORECAST_PENDING_TTL):
+            recompute_forecasts.apply_async(countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS)
+    except Exception:
+        logger.warning("Could not queue the forecast recompute; catch-up will.", exc_info=True)
+        clear_forecast_flag()
+
+
+def clear_forecast_flag() -> None:
+    try:
+        cache.delete(FORECAST_PENDING_KEY)
+    except Exception:
+        logger.debug("Cache unreachable while clearing the forecast flag.", exc_info=True)
+
+
+@dataclass(frozen=True)
+class ForecastReport:
+    changes_consumed: int
+    sprints_checked: int
+    runs_created: int
+    sprints_failed: int = 0
+
+
+def forecasts_recompute(*, today: date | None = None, all_open: bool = False) -> ForecastReport:
+    """Bring the stored forecasts of changed (or all open) sprints up to date. Idempotent:
+    a sprint whose inputs hash to its latest run's version gets no new run."""
+    today = today or forecast_today()
+    with transaction.atomic():
+        _lock_forecasts()
+        pending = list(ForecastChange.objects.values_list("id", "sprint_id"))
+        if not pending and not all_open:
+            return ForecastReport(0, 0, 0)
+        sprints = _sprints_to_refresh({sprint_id for _, sprint_id in pending}, all_open)
+        created, failed = 0, []
+        for sprint in sprints:
+            try:
+                with transaction.atomic():
+                    created += forecast_refresh(sprint=sprint, today=today) is not None
+            except Exception:  # one sprint's bad data must not hold back the others
+                logger.exception("Forecast of sprint %s failed; it stays marked.", sprint.pk)
+                failed.append(sprint.pk)
+        # Delete exactly the markers read: one committed meanwhile stays for the next run.
+        ForecastChange.objects.filter(pk__in=[pk for pk, _ in pending]).delete()
+        ForecastChange.objects.bulk_create(ForecastChange(sprint_id=pk) for pk in failed)
+    return ForecastReport(len(pending), len(sprints), created, len(failed))
+
+
+def _sprints_to_refresh(sprint_ids: set, all_open: bool) -> list[Sprint]:
+    open_sprints = Sprint.objects.exclude(state=Sprint.State.CLOSED)
+    if all_open or None in sprint_ids:
+        return list(open_sprints)
+    return list(open_sprints.filter(pk__in=sprint_ids))
+
+
+def forecast_refresh(*, sprint: Sprint, today: date | None = None) -> ForecastRun | None:
+    """Run and store the sprint's forecast unless the latest run has the same inputs."""
+    started = time.perf_counter()
+    data = forecasting.load_sprint_data(sprint, today or forecast_today())
+    if data is None:
+        return None  # no working day left: the last stored forecast stands
+    unseeded = forecasting.build_input(data)
+    version = forecasting.inputs_version(data, unseeded)
+    latest = (
+        ForecastRun.objects.filter(sprint=sprint)
+        .order_by("-id")
+        .values_list("inputs_version", flat=True)
+        .first()
+    )
+    if latest == version:
+        return None
+    _, seed, result = forecasting.compute(data)
+    return ForecastRun.objects.create(
+        sprint=sprint,
+        inputs_version=version,
+        seed=seed,
+        trials=result["trials"],
+        computed_at=timezone.now(),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        result=result,
+    )
+
+
+def _lock_forecasts() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FORECAST_LOCK_ID])
+
+
+# --- what-if (reads only) --------------------------------------------------------------------
+
+
+def forecast_what_if(
+    *,
+    sprint: Sprint,
+    add_tickets=(),
+    remove_tickets=(),
+    change_size=None,
+    move_capacity=(),
+    add_adjustments=(),
+    today: date | None = None,
+) -> dict:
+    """The forecast with the proposed changes and its delta against the current inputs.
+    Writes nothing. Teams are Team objects (resolved by the caller); the baseline's seed is
+    used for both runs, so the delta is the effect of the change, not sampling noise."""
+    today = today or forecast_today()
+    baseline = forecasting.load_sprint_data(sprint, today)
+    if baseline is None:
+        raise InvalidInput(f"Sprint {sprint.name} has no working day left to forecast.")
+    proposed = (
+        forecasting.load_sprint_data(sprint, today, add_keys=add_tickets)
+        if add_tickets
+        else baseline
+    )
+    proposal = forecasting.Proposal(
+        add_tickets=tuple(add_tickets),
+        remove_tickets=tuple(remove_tickets),
+        change_size={
+            key: float(_number("change_size", size)) for key, size in (change_size or {}).items()
+        },
+        moves=tuple(
+            (source.pk, target.pk, float(_number("person_days", days)))
+            for source, target, days in move_capacity
+        ),
+        adjustments=tuple(
+            (team.pk, start, end, float(factor))
+            for team, start, end, factor in (
+                (team, *validated_adjustment(sprint, start, end, factor))
+                for team, start, end, factor in add_adjustments
+            )
+        ),
+    )
+    named_teams = [team for team, *_ in add_adjustments]
+    named_teams += [team for move in move_capacity for team in move[:2]]
+    proposed = _with_teams(proposed, named_teams, sprint, today)
+    forecasting.validate_proposal(proposed, proposal)
+    version, seed, before = forecasting.compute(baseline)
+    _, _, after = forecasting.compute(forecasting.apply_proposal(proposed, proposal), seed=seed)
+    return {
+        "inputs_version": version,
+        "forecast": after,
+        "current": before,
+        "delta": forecasting.delta_json(before, after),
+    }
+
+
+def _with_teams(data, teams, sprint: Sprint, today: date):
+    """Adjustments may name a team with nothing in the forecast yet: load it too."""
+    missing = {team.pk for team in teams} - data.teams.keys()
+    if not missing:
+        return data
+    extra = forecasting.load_teams(sprint, missing, today)
+    return replace(data, teams={**data.teams, **extra})

@@ -167,6 +167,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("FULL_RECOMPUTE_SECONDS", "3600")),
         "kwargs": {"full": True},
     },
+    # Forecasts (issue #4): consume stale markers whose enqueue was lost ...
+    "catch-up-forecasts": {
+        "task": "planning.tasks.recompute_forecasts",
+        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
+    },
+    # ... and re-check every open sprint: a new day shifts the forecast, and a ticket change
+    # whose insight recompute crashed after consuming its marker still gets reflected.
+    # Idempotent: unchanged inputs store no new run.
+    "refresh-forecasts": {
+        "task": "planning.tasks.recompute_forecasts",
+        "schedule": float(os.environ.get("FORECAST_REFRESH_SECONDS", "900")),
+        "kwargs": {"all_open": True},
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------

@@ -1,0 +1,31 @@
+"""The demo seeds scenarios 1 and 2 and stays idempotent."""
+
+from datetime import date
+
+from planning import services
+from planning.demo import TOOL_BUG, load_demo
+from planning.models import CapacityAdjustment, Sprint, SprintGoal, TeamCapacity
+from tickets.models import Ticket, TicketEvent
+
+TODAY = date(2026, 11, 18)  # a Wednesday: the demo sprint began on Monday the 16th
+
+
+def counts() -> tuple[int, ...]:
+    models = (Sprint, Ticket, TicketEvent, TeamCapacity, CapacityAdjustment, SprintGoal)
+    return tuple(model.objects.count() for model in models)
+
+
+def test_the_demo_seeds_the_bottleneck_and_loading_twice_adds_nothing(db):
+    load_demo(password="pw-for-tests-1", today=TODAY)
+    first = counts()
+    load_demo(password="pw-for-tests-1", today=TODAY)
+    assert counts() == first
+
+    sprint = Sprint.objects.get(name="Sprint 14 · Class X")
+    assert TeamCapacity.objects.filter(sprint=sprint).count() == 3
+    bug = CapacityAdjustment.objects.get(sprint=sprint, reason=TOOL_BUG)
+    assert (bug.team.key_prefix, bug.factor, bug.from_date) == ("LAB", 0.5, date(2026, 11, 17))
+    result = services.forecast_refresh(sprint=sprint, today=TODAY).result
+    assert not result["teams"]["LAB"]["low_confidence"]  # history from the previous sprint
+    (goal,) = result["goals"]
+    assert not goal["implicit"] and goal["p_met"] < 1
