@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from dependencies.models import DependencyLink
 from dependencies.services import link_create
+from quality.demo import load_quality_demo
 from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_create, ticket_update
@@ -116,6 +117,10 @@ def load_demo(*, password: str, today: date | None = None) -> list[DemoUser]:
                 link_create(actor=scrum_master, blocker=tickets[blocker], blocked=tickets[blocked])
         _history(users, tickets, today)
     _scenario_two(users, teams, sprint)
+    if created:
+        # The shared Definition of Done, agreed in this sprint's planning (after the
+        # recorded past work), with the agreement evidence so far.
+        load_quality_demo(users, teams, tickets)
     return USERS
 
 

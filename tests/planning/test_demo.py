@@ -29,3 +29,18 @@ def test_the_demo_seeds_the_bottleneck_and_loading_twice_adds_nothing(db):
     assert not result["teams"]["LAB"]["low_confidence"]  # history from the previous sprint
     (goal,) = result["goals"]
     assert not goal["implicit"] and goal["p_met"] < 1
+
+
+def test_demo_includes_scenario_ones_definition_of_done(db):
+    from planning.demo import load_demo
+    from quality.models import DefinitionOfDone
+    from quality.services import done_gate_failures
+    from tickets.models import Ticket
+
+    load_demo(password="pw-demo-1")
+    load_demo(password="pw-demo-1")  # idempotent
+    definition = DefinitionOfDone.objects.get()
+    assert definition.criteria.count() == 4
+    assert definition.accepted_by.username == "paula"
+    failures = done_gate_failures(Ticket.objects.get(key="LAB-1"))
+    assert any("Inter-annotator agreement" in failure for failure in failures)
