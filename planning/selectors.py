@@ -2,7 +2,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, Max, Prefetch, Q, Sum
 
 from dependencies import graph
 from dependencies.models import DependencyLink
@@ -372,3 +372,27 @@ def sprint_velocity(sprint: Sprint, last: int = 6) -> list[dict]:
         {"sprint": name, "sprint_id": sprint_id, "teams": by_sprint.get(sprint_id, {})}
         for sprint_id, name in sprints
     ]
+
+
+def sprint_change_token(sprint: Sprint) -> str:
+    """Changes whenever anything the sprint page shows may have changed: its tickets, the
+    derived insights, the stored forecast, capacity adjustments, evidence. Small aggregate
+    queries and no rendering, so open pages can ask every few seconds."""
+    from dependencies.models import GraphChange, RecomputeState
+    from quality.models import Evidence
+
+    tickets = Ticket.objects.filter(sprint=sprint).aggregate(n=Count("id"), last=Max("updated_at"))
+    adjustments = CapacityAdjustment.objects.filter(sprint=sprint).aggregate(
+        n=Count("id"), last=Max("id")
+    )
+    parts = [
+        tickets["n"],
+        tickets["last"].timestamp() if tickets["last"] else 0,
+        RecomputeState.objects.filter(pk=1).values_list("graph_version", flat=True).first(),
+        int(GraphChange.objects.exists()),
+        ForecastRun.objects.filter(sprint=sprint).aggregate(last=Max("id"))["last"],
+        adjustments["n"],
+        adjustments["last"],
+        Evidence.objects.aggregate(last=Max("id"))["last"],
+    ]
+    return ".".join(str(part or 0) for part in parts)

@@ -7,4 +7,13 @@ urlpatterns = [
     path("sprints/<int:sprint_id>/", views.sprint_detail, name="sprint-detail"),
     path("sprints/<int:sprint_id>/graph/", views.sprint_graph, name="sprint-graph"),
     path("sprints/<int:sprint_id>/live/", views.sprint_live, name="sprint-live"),
+    path(
+        "sprints/<int:sprint_id>/adjustments/", views.adjustment_add, name="sprint-adjustment-add"
+    ),
+    path(
+        "sprints/<int:sprint_id>/adjustments/<int:adjustment_id>/delete/",
+        views.adjustment_remove,
+        name="sprint-adjustment-remove",
+    ),
+    path("sprints/<int:sprint_id>/what-if/", views.what_if, name="sprint-what-if"),
 ]

@@ -1,21 +1,18 @@
 import itertools
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from dependencies import layout
+from sprintplan.errors import DomainError
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
-from tickets.selectors import (
-    blocker_facts,
-    insight_freshness,
-    sprint_change_token,
-    sprint_lanes,
-)
+from tickets.selectors import blocker_facts, insight_freshness, sprint_lanes
 
-from . import selectors
-from .models import Sprint
+from . import dashboard, selectors, services
+from .forms import AdjustmentForm, WhatIfForm
+from .models import CapacityAdjustment, Sprint
 
 
 def sprint_list(request):
@@ -24,26 +21,30 @@ def sprint_list(request):
 
 def sprint_detail(request, sprint_id: int):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
-    return render(request, "planning/sprint_detail.html", _sprint_context(request, sprint))
+    context = {**_sprint_context(request, sprint), "what_if_form": WhatIfForm(sprint=sprint)}
+    return render(request, "planning/sprint_detail.html", context)
 
 
 @require_GET
 def sprint_live(request, sprint_id: int):
     """204 when nothing changed since `since`; else the refreshed page body."""
     sprint = get_object_or_404(Sprint, pk=sprint_id)
-    if request.GET.get("since") == sprint_change_token(sprint):
+    if request.GET.get("since") == selectors.sprint_change_token(sprint):
         return HttpResponse(status=204)
     context = _sprint_context(request, sprint)
     return render(request, "planning/sprint_detail.html#sprint-body", context)
 
 
 def _sprint_context(request, sprint: Sprint) -> dict:
-    change_token = sprint_change_token(sprint)  # read first: a change after it shows next time
+    change_token = selectors.sprint_change_token(
+        sprint
+    )  # read first: a change after it shows next time
     lanes = sprint_lanes(sprint)
     tickets = [ticket for lane in lanes for ticket in lane.tickets]
     present_tickets(request.user, tickets, blocker_facts(tickets))
     dependency_graph = selectors.mark_link_health(sprint, tickets)
     return {
+        **dashboard.sprint_dashboard(request, sprint, tickets),
         "sprint": sprint,
         "change_token": change_token,
         "lanes": lanes,
@@ -52,6 +53,7 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "red_count": dependency_graph.red_count,
         "freshness": insight_freshness(),
         "statuses": Ticket.Status.choices,
+        "adjustment_form": AdjustmentForm(),
     }
 
 
@@ -97,3 +99,65 @@ def sprint_graph(request, sprint_id: int):
             "problems": [link for link in dependency_graph.links if link.problem],
         },
     )
+
+
+# --- capacity adjustments and what-if ---------------------------------------------------------
+
+
+@require_POST
+def adjustment_add(request, sprint_id: int):
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    form = AdjustmentForm(request.POST)
+    status = 200
+    if form.is_valid():
+        try:
+            services.adjustment_create(actor=request.user, sprint=sprint, **form.cleaned_data)
+            form = AdjustmentForm()
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            status = exc.status
+    else:
+        status = 400
+    return _render_capacity(request, sprint, form, status)
+
+
+@require_POST
+def adjustment_remove(request, sprint_id: int, adjustment_id: int):
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    adjustment = get_object_or_404(
+        CapacityAdjustment.objects.select_related("team"), pk=adjustment_id, sprint=sprint
+    )
+    status, error = 200, None
+    try:
+        services.adjustment_delete(actor=request.user, adjustment=adjustment)
+    except DomainError as exc:
+        status, error = exc.status, exc.message
+    return _render_capacity(request, sprint, AdjustmentForm(), status, capacity_error=error)
+
+
+def _render_capacity(request, sprint: Sprint, form, status: int, **extra):
+    if status == 200 and not (request.htmx and not request.htmx.boosted):
+        return redirect("sprint-detail", sprint_id=sprint.pk)
+    context = {**_sprint_context(request, sprint), "adjustment_form": form, **extra}
+    context["what_if_form"] = WhatIfForm(sprint=sprint)
+    template = "planning/sprint_detail.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#capacity"
+    return render(request, template, context, status=status)
+
+
+@require_POST
+def what_if(request, sprint_id: int):
+    """Preview a change of scope or capacity; nothing is saved."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    form = WhatIfForm(request.POST, sprint=sprint)
+    context: dict = {"sprint": sprint, "what_if_form": form}
+    status = 400
+    if form.is_valid():
+        try:
+            context["preview"] = services.forecast_what_if(sprint=sprint, **form.proposal())
+            status = 200
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            status = exc.status
+    return render(request, "planning/sprint_detail.html#what-if", context, status=status)

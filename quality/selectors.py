@@ -1,6 +1,11 @@
 """Reads for the Definition of Done: plain data for quality/gates.py, verdicts for the API."""
 
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+
+from django.db.models import Q
 
 from dependencies.models import DependencyLink
 from tickets.models import Ticket
@@ -89,13 +94,118 @@ def ticket_verdicts(ticket: Ticket, *, entry_gate_only: bool = False, scope: str
 
 def goal_verdicts(sprint) -> list[gates.Verdict]:
     """Every sprint ticket's criteria, then the goal-level criteria for the sprint."""
+    matrix = sprint_dod_matrix(sprint)
     verdicts: list[gates.Verdict] = []
-    tickets = Ticket.objects.filter(sprint=sprint).select_related("team").order_by("key")
-    for ticket in tickets:
-        verdicts += ticket_verdicts(ticket, scope=ticket.key)
-    criteria = [spec(criterion) for criterion in criteria_in_force()]
-    verdicts += gates.goal_verdicts(criteria, latest_evidence(sprint=sprint), scope="Sprint goal")
+    for column in matrix.columns:
+        verdicts += [cell.verdict for cell in matrix.cells_of(column) if cell.verdict]
     return verdicts
+
+
+GOAL_COLUMN = "Sprint goal"
+
+
+@dataclass(frozen=True)
+class Cell:
+    verdict: gates.Verdict | None  # None: the criterion does not apply here
+    recorded_at: datetime | None = None
+    source: str = ""
+
+    @property
+    def status(self) -> str:
+        return self.verdict.status if self.verdict else "n/a"
+
+
+@dataclass
+class DodMatrix:
+    """Criteria in force by the sprint's tickets and the sprint goal."""
+
+    definition: DefinitionOfDone | None
+    criteria: list[gates.CriterionSpec]
+    columns: list[str]  # ticket keys, then GOAL_COLUMN
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+
+    def cells_of(self, column: str) -> list[Cell]:
+        return [self.cells[(criterion.key, column)] for criterion in self.criteria]
+
+    def rows(self) -> list[tuple[gates.CriterionSpec, list[Cell]]]:
+        return [
+            (criterion, [self.cells[(criterion.key, column)] for column in self.columns])
+            for criterion in self.criteria
+        ]
+
+    @property
+    def met(self) -> bool:
+        return all(cell.status in {"n/a", gates.PASSED} for cell in self.cells.values())
+
+
+def sprint_dod_matrix(sprint) -> DodMatrix:
+    """Every verdict of a sprint in a fixed number of queries, whatever its size."""
+    definition = definition_in_force()
+    tickets = list(Ticket.objects.filter(sprint=sprint).select_related("team").order_by("key"))
+    ticket_ids = [t.pk for t in tickets]
+    dod_criteria = list(definition.criteria.select_related("team")) if definition else []
+    acceptance = list(
+        Criterion.objects.filter(ticket_id__in=ticket_ids).select_related("team", "ticket")
+    )
+    criteria = [spec(c) for c in dod_criteria + acceptance]
+    artifacts: dict[int, set[str]] = defaultdict(set)
+    for ticket_id, kind in Artifact.objects.filter(ticket_id__in=ticket_ids).values_list(
+        "ticket_id", "kind"
+    ):
+        artifacts[ticket_id].add(kind)
+    latest = _latest_by_scope(ticket_ids, sprint)
+    matrix = DodMatrix(definition, criteria, [t.key for t in tickets] + [GOAL_COLUMN])
+    for ticket in tickets:
+        facts = gates.TicketFacts(
+            ticket.key, ticket.type, ticket.team.kind, frozenset(artifacts[ticket.pk])
+        )
+        evidence = {key: fact for key, (fact, _) in latest[ticket.key].items()}
+        for criterion in criteria:
+            applies = gates.applies_to_ticket(criterion, facts)
+            matrix.cells[(criterion.key, ticket.key)] = _cell(
+                criterion, applies, evidence, latest[ticket.key], facts.artifact_kinds, ticket.key
+            )
+    goal_evidence = {key: fact for key, (fact, _) in latest[GOAL_COLUMN].items()}
+    for criterion in criteria:
+        matrix.cells[(criterion.key, GOAL_COLUMN)] = _cell(
+            criterion,
+            criterion.goal_level,
+            goal_evidence,
+            latest[GOAL_COLUMN],
+            frozenset(),
+            GOAL_COLUMN,
+        )
+    return matrix
+
+
+def _cell(criterion, applies, evidence, latest, artifact_kinds, scope) -> Cell:
+    if not applies:
+        return Cell(None)
+    verdict = gates.judge(criterion, evidence.get(criterion.key), artifact_kinds, scope)
+    fact, recorded_at = latest.get(criterion.key, (None, None))
+    return Cell(verdict, recorded_at, fact.source if fact else "")
+
+
+def _latest_by_scope(ticket_ids, sprint) -> dict[str, dict[str, tuple]]:
+    """{ticket key | GOAL_COLUMN: {criterion key: (EvidenceFact, recorded_at)}}, one query."""
+    rows = (
+        Evidence.objects.filter(Q(ticket_id__in=ticket_ids) | Q(sprint=sprint, ticket=None))
+        .select_related("criterion", "ticket")
+        .order_by("recorded_at", "id")
+    )
+    latest: dict[str, dict[str, tuple]] = defaultdict(dict)
+    for row in rows:  # ascending: a later row replaces an earlier one
+        scope = row.ticket.key if row.ticket_id else GOAL_COLUMN
+        latest[scope][evidence_key(row.criterion)] = (
+            gates.EvidenceFact(
+                passed=row.passed,
+                value=Decimal(row.value) if row.value is not None else None,
+                source=row.source,
+                failing_tests=tuple((row.details or {}).get("failing_tests", ())),
+            ),
+            row.recorded_at,
+        )
+    return latest
 
 
 def direct_blockers(ticket: Ticket) -> list[Ticket]:

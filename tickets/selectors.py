@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from dependencies.models import DependencyLink, GraphChange, RecomputeState
 from teams.models import Team
@@ -168,16 +168,3 @@ def _links(sql: str, ticket_id: int) -> list[tuple[int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [ticket_id])
         return sorted(cursor.fetchall())
-
-
-def sprint_change_token(sprint) -> str:
-    """Changes whenever anything shown on the sprint page may have changed: a ticket of the
-    sprint (count, last update) or the derived insights (version, pending work). Two
-    queries, no rendering: cheap enough to poll every few seconds."""
-    tickets = Ticket.objects.filter(sprint=sprint).aggregate(
-        count=Count("id"), last=Max("updated_at")
-    )
-    state = RecomputeState.objects.filter(pk=1).values_list("graph_version", flat=True).first()
-    pending = GraphChange.objects.exists()
-    last = tickets["last"].timestamp() if tickets["last"] else 0
-    return f"{tickets['count']}.{last:.6f}.{state or 0}.{int(pending)}"

@@ -1,0 +1,131 @@
+"""What the sprint page shows about the sprint as a whole: goal chances, capacity, the
+Definition of Done. Shapes stored results for templates; reads through selectors only."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from accounts.policy import can_change_capacity
+from quality.selectors import sprint_dod_matrix
+
+from . import selectors
+
+AT_RISK_BELOW = 0.5
+ON_TRACK_FROM = 0.85
+
+
+@dataclass(frozen=True)
+class GoalCard:
+    text: str
+    p_met: float
+    bottleneck_team: str
+    bottleneck_share: float
+    bottleneck_tickets: list[str]
+
+    @property
+    def percent(self) -> int:
+        return round(self.p_met * 100)
+
+    @property
+    def bottleneck_percent(self) -> int:
+        return round(self.bottleneck_share * 100)
+
+    @property
+    def outlook(self) -> str:
+        """In words, so colour is never the only signal."""
+        if self.p_met < AT_RISK_BELOW:
+            return "at risk"
+        return "on track" if self.p_met >= ON_TRACK_FROM else "uncertain"
+
+
+@dataclass
+class Forecast:
+    computed_at: object
+    trials: int
+    sprint_end: date | None
+    goals: list[GoalCard]
+    tickets: dict[str, dict]
+    low_confidence: list[str] = field(default_factory=list)
+
+
+def forecast_for(sprint, team_names: dict[str, str]) -> Forecast | None:
+    """The latest stored forecast of the sprint, or None while the first one is pending."""
+    run = selectors.latest_forecast(sprint)
+    if run is None or run.result.get("status") != "ready":
+        return None
+    result = run.result
+    goals = [
+        GoalCard(
+            text=goal["text"],
+            p_met=goal["p_met"],
+            bottleneck_team=team_names.get(goal.get("bottleneck_team") or "", ""),
+            bottleneck_share=(goal.get("failure_share_by_team") or {}).get(
+                goal.get("bottleneck_team") or "", 0.0
+            ),
+            bottleneck_tickets=goal.get("bottleneck_tickets") or [],
+        )
+        for goal in result.get("goals", [])
+    ]
+    low = [
+        f"{team_names.get(key, key)} (n = {team['n']}, {round(team['coverage'] * 100)}% coverage)"
+        for key, team in result.get("teams", {}).items()
+        if team.get("low_confidence")
+    ]
+    end = result.get("sprint_end")
+    return Forecast(
+        computed_at=run.computed_at,
+        trials=result.get("trials", 0),
+        sprint_end=date.fromisoformat(end) if end else None,
+        goals=goals,
+        tickets=result.get("tickets", {}),
+        low_confidence=low,
+    )
+
+
+def attach_ticket_forecasts(tickets, forecast: Forecast | None) -> None:
+    """Each ticket's P85 date and chance to finish in the sprint, and whether it slips."""
+    for ticket in tickets:
+        entry = forecast.tickets.get(ticket.key) if forecast else None
+        ticket.forecast = entry
+        p85 = date.fromisoformat(entry["p85"]) if entry and entry.get("p85") else None
+        ticket.forecast_p85 = p85
+        ticket.forecast_slips = (
+            bool(forecast and forecast.sprint_end and (p85 is None or p85 > forecast.sprint_end))
+            and not ticket.is_done
+        )
+        ticket.forecast_percent = round(entry["p_done_by_sprint_end"] * 100) if entry else None
+
+
+def root_blockers_by_impact(tickets) -> list[tuple[object, int]]:
+    """Unfinished root blockers of the sprint's tickets, most waited-on first."""
+    by_id = {ticket.id: ticket for ticket in tickets}
+    roots = {
+        root_id
+        for ticket in tickets
+        if getattr(ticket, "insight", None) and ticket.is_blocked
+        for root_id in ticket.insight.root_blocker_ids
+    }
+    ranked = [
+        (by_id[root_id], by_id[root_id].insight.downstream_count)
+        for root_id in roots
+        if root_id in by_id and getattr(by_id[root_id], "insight", None)
+    ]
+    return sorted(ranked, key=lambda pair: (-pair[1], pair[0].key))
+
+
+def sprint_dashboard(request, sprint, tickets) -> dict:
+    capacity = selectors.sprint_capacity(sprint)
+    team_names = {summary.team_key: summary.team_name for summary in capacity}
+    forecast = forecast_for(sprint, team_names)
+    attach_ticket_forecasts(tickets, forecast)
+    may_change = {s.team_id: can_change_capacity(request.user, s.team_id) for s in capacity}
+    adjustments = list(selectors.sprint_adjustments(sprint))
+    for adjustment in adjustments:
+        adjustment.may_remove = may_change.get(adjustment.team_id, False)
+    return {
+        "forecast": forecast,
+        "capacity": capacity,
+        "capacity_teams": [s for s in capacity if may_change[s.team_id]],
+        "adjustments": adjustments,
+        "root_blockers": root_blockers_by_impact(tickets),
+        "dod": sprint_dod_matrix(sprint),
+    }

@@ -1,0 +1,164 @@
+"""The sprint page shows scenario 2 to people: the goal's chance and bottleneck, slipping
+tickets, capacity changes (recorded by leads, with errors beside the field), what-if
+previews that save nothing, and the Definition of Done matrix."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from planning import services
+from planning.models import CapacityAdjustment
+from quality.demo import scenario_one_criteria
+from quality.services import definition_revise
+
+from ..factories import TicketFactory
+from .conftest import SPRINT_END, TODAY, TUESDAY
+from .test_bottleneck_scenario import halve_labeling, row_counts
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def page(client, user, sprint) -> str:
+    client.force_login(user)
+    response = client.get(f"/sprints/{sprint.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_goal_card_shows_the_chance_the_outlook_in_words_and_the_bottleneck(
+    scenario, bottleneck, client
+):
+    halve_labeling(scenario, bottleneck.sprint)
+    result = services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY).result
+    (goal,) = result["goals"]
+    html = page(client, scenario.users["po"], bottleneck.sprint)
+    assert f"<strong>{round(goal['p_met'] * 100)}%</strong>" in html
+    assert "chance to meet by Fri Nov 27 · at risk" in html
+    team = {"LAB": "Data Labeling", "ML": "ML Engineering", "QA": "QA"}[goal["bottleneck_team"]]
+    share = round(goal["failure_share_by_team"][goal["bottleneck_team"]] * 100)
+    assert f"Bottleneck: <strong>{team}</strong> — root of {share}% of the simulated misses" in html
+
+
+def test_slipping_tickets_are_flagged_with_their_p85_date(scenario, bottleneck, client):
+    halve_labeling(scenario, bottleneck.sprint)
+    result = services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY).result
+    html = page(client, scenario.users["viewer"], bottleneck.sprint)
+    train = bottleneck.tickets["train"].key
+    p85 = result["tickets"][train]["p85"]
+    assert p85 > SPRINT_END.isoformat()
+    row = html.split(f'id="ticket-{train}"', 1)[1].split("</tbody>", 1)[0]
+    assert "⚠ P85" in row
+
+
+def test_lead_records_a_capacity_change_from_the_page(scenario, bottleneck, client):
+    client.force_login(scenario.users["lab_lead"])
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/adjustments/",
+        {
+            "team": scenario.lab.pk,
+            "from_date": TUESDAY,
+            "to_date": SPRINT_END,
+            "factor": "0.5",
+            "reason": "annotation tool bug",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.strip().startswith('<section class="card capacity" id="capacity"')
+    assert "Data Labeling \u00d7 0.5" in html and "annotation tool bug" in html
+    assert CapacityAdjustment.objects.count() == 1
+
+
+def test_a_negative_factor_is_explained_beside_the_field_and_nothing_saved(
+    scenario, bottleneck, client
+):
+    client.force_login(scenario.users["lab_lead"])
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/adjustments/",
+        {
+            "team": scenario.lab.pk,
+            "from_date": TUESDAY,
+            "to_date": SPRINT_END,
+            "factor": "-1",
+            "reason": "oops",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 400
+    assert 'class="field has-error"><label for="id_factor">' in response.content.decode()
+    assert not CapacityAdjustment.objects.exists()
+
+
+def test_a_member_gets_no_form_and_a_forged_change_is_refused(scenario, bottleneck, client):
+    html = page(client, scenario.users["lab_member"], bottleneck.sprint)
+    assert "Record a capacity change" not in html
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/adjustments/",
+        {
+            "team": scenario.lab.pk,
+            "from_date": TUESDAY,
+            "to_date": SPRINT_END,
+            "factor": "0.5",
+            "reason": "forged",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 403
+    assert "may not change the capacity of Data Labeling" in response.content.decode()
+    assert not CapacityAdjustment.objects.exists()
+
+
+def test_what_if_from_the_page_previews_the_gain_and_saves_nothing(scenario, bottleneck, client):
+    halve_labeling(scenario, bottleneck.sprint)
+    services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
+    before = row_counts()
+    client.force_login(scenario.users["sm"])
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/what-if/",
+        {"remove_ticket": bottleneck.tickets["low_light"].key},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "% → " in html and "chance to meet" in html
+    assert row_counts() == before
+
+
+def test_what_if_with_half_a_change_names_the_missing_fields(scenario, bottleneck, client):
+    client.force_login(scenario.users["sm"])
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/what-if/", {"move_from": scenario.qa.pk}, **HTMX
+    )
+    assert response.status_code == 400
+    assert response.content.decode().count("Needed with the other fields of this change.") == 2
+
+
+def test_definition_of_done_matrix_shows_pass_fail_missing(scenario, bottleneck, client):
+    teams = {"LAB": scenario.lab, "ML": scenario.ml, "QA": scenario.qa}
+    definition_revise(actor=scenario.users["sm"], criteria=scenario_one_criteria(teams))
+    bottleneck.tickets["label"].type = "labeling_batch"
+    bottleneck.tickets["label"].save()
+    html = page(client, scenario.users["viewer"], bottleneck.sprint)
+    assert "Definition of Done" in html and "version 1" in html
+    assert "… missing" in html
+    assert "not met yet" in html
+
+
+def _page_queries(client, sprint) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/sprints/{sprint.pk}/").status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_full_sprint_page_query_count_does_not_grow_with_tickets(scenario, bottleneck, client):
+    teams = {"LAB": scenario.lab, "ML": scenario.ml, "QA": scenario.qa}
+    definition_revise(actor=scenario.users["sm"], criteria=scenario_one_criteria(teams))
+    halve_labeling(scenario, bottleneck.sprint)
+    services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
+    client.force_login(scenario.users["sm"])
+    few = _page_queries(client, bottleneck.sprint)
+    for team in (scenario.lab, scenario.ml, scenario.qa):
+        for _ in range(8):
+            TicketFactory(team=team, sprint=bottleneck.sprint, type="labeling_batch")
+    services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
+    assert _page_queries(client, bottleneck.sprint) == few
