@@ -223,3 +223,47 @@ def applicable_criteria(ticket: Ticket, *, kind: str, metric_key: str = "") -> l
         if gates.applies_to_ticket(spec(criterion), facts):
             found.append(criterion)
     return found
+
+
+# --- the ticket page ---------------------------------------------------------------------------
+
+
+@dataclass
+class CriterionRow:
+    """One applicable criterion of a ticket: its verdict and its latest evidence."""
+
+    criterion: Criterion
+    verdict: gates.Verdict
+    recorded_at: datetime | None
+    source: str
+    may_record: bool = False  # set by the page: may this user add evidence here?
+
+
+def ticket_dod_rows(ticket: Ticket) -> list[CriterionRow]:
+    """The criteria in force that apply to the ticket, with verdicts; a fixed number of
+    queries (criteria, acceptance criteria, artifacts, evidence)."""
+    facts = ticket_facts(ticket)
+    latest = _latest_by_scope([ticket.pk], sprint=None).get(ticket.key, {})
+    evidence = {key: fact for key, (fact, _) in latest.items()}
+    rows = []
+    for criterion in criteria_in_force(ticket=ticket):
+        criterion_spec = spec(criterion)
+        if not gates.applies_to_ticket(criterion_spec, facts):
+            continue
+        verdict = gates.judge(
+            criterion_spec, evidence.get(criterion_spec.key), facts.artifact_kinds
+        )
+        fact, recorded_at = latest.get(criterion_spec.key, (None, None))
+        rows.append(CriterionRow(criterion, verdict, recorded_at, fact.source if fact else ""))
+    return rows
+
+
+def artifacts_with_handover(ticket: Ticket, blocker_ids) -> dict[int, list[Artifact]]:
+    """Artifacts of the ticket and of its direct blockers (what was handed over), one query."""
+    found: dict[int, list[Artifact]] = defaultdict(list)
+    rows = Artifact.objects.filter(ticket_id__in=[ticket.pk, *blocker_ids]).order_by(
+        "recorded_at", "id"
+    )
+    for artifact in rows:
+        found[artifact.ticket_id].append(artifact)
+    return found

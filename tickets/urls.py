@@ -7,6 +7,7 @@ urlpatterns = [
     path("tickets/<str:key>/edit/", views.ticket_edit, name="ticket-edit"),
     path("tickets/<str:key>/inline/", views.ticket_inline_edit, name="ticket-inline-edit"),
     path("tickets/<str:key>/blockers/", views.blocker_add, name="ticket-blocker-add"),
+    path("tickets/<str:key>/evidence/", views.evidence_add, name="ticket-evidence-add"),
     path(
         "tickets/<str:key>/blockers/<int:link_id>/delete/",
         views.blocker_remove,

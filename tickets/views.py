@@ -6,10 +6,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.policy import can_change_link, can_override_done_gate, editable_ticket_fields
+from accounts.policy import (
+    can_change_link,
+    can_override_done_gate,
+    can_record_evidence,
+    editable_ticket_fields,
+)
 from dependencies import services as link_services
 from dependencies.models import DependencyLink
 from planning.selectors import mark_link_health
+from quality import services as quality_services
+from quality.models import Criterion
+from quality.selectors import artifacts_with_handover, ticket_dod_rows
 from sprintplan.errors import DomainError, StaleVersion
 
 from . import selectors, services
@@ -51,13 +59,20 @@ def _detail_context(request, ticket: Ticket, **extra) -> dict:
     _present(request, ticket)
     editable = editable_ticket_fields(request.user, ticket)
     links_in = list(ticket.blocked_by_links.all())
+    artifacts = artifacts_with_handover(ticket, [link.blocker_id for link in links_in])
     for link in links_in:
         link.removable = can_change_link(request.user, link.blocker, ticket)
+        link.handed_over = [a for a in artifacts[link.blocker_id] if a.direction == "produced"]
+    dod_rows = ticket_dod_rows(ticket)
+    for row in dod_rows:
+        row.may_record = can_record_evidence(request.user, row.criterion.team_id)
     context = {
         "ticket": ticket,
         "links_in": links_in,
         "links_out": list(ticket.blocks_links.all()),
         "events": list(ticket.events.all()[:200]),
+        "dod_rows": dod_rows,
+        "artifacts": artifacts[ticket.pk],
         "form": TicketForm(
             initial=_initial(ticket),
             ticket=ticket,
@@ -239,3 +254,31 @@ def _render_detail(request, partial: str, context: dict, status: int) -> HttpRes
         f"{DETAIL_TEMPLATE}#ticket-history", {**context, "oob": True}, request=request
     )
     return HttpResponse(html, status=status)
+
+
+# --- Definition of Done evidence ------------------------------------------------------------
+
+
+@require_POST
+def evidence_add(request, key: str):
+    """The owning team records a manual check or a metric value for one criterion."""
+    ticket = _fresh(key)
+    criterion = get_object_or_404(Criterion, pk=request.POST.get("criterion") or 0)
+    status, error = 200, None
+    verdict = request.POST.get("verdict")
+    try:
+        quality_services.evidence_record(
+            actor=request.user,
+            criterion=criterion,
+            ticket=ticket,
+            value=request.POST.get("value") or None,
+            passed={"pass": True, "fail": False}.get(verdict),
+        )
+    except DomainError as exc:
+        status, error = exc.status, exc.message
+    if status == 200 and not _is_partial(request):
+        return redirect("ticket-detail", key=key)
+    context = _detail_context(
+        request, selectors.ticket_detail(key), dod_error=error, dod_error_criterion=criterion.pk
+    )
+    return _render_detail(request, "ticket-dod", context, status)
