@@ -10,7 +10,7 @@ from sprintplan.errors import InvalidInput
 
 from . import selectors, services
 from .forecasting import unknown_teams
-from .models import CapacityAdjustment, ForecastChange, Sprint, SprintGoal
+from .models import CapacityAdjustment, ForecastChange, Sprint, SprintCommitment, SprintGoal
 
 
 class SprintSerializer(serializers.ModelSerializer):
@@ -27,6 +27,25 @@ class SprintSerializer(serializers.ModelSerializer):
                 {"end_date": f"The sprint cannot end ({end}) before it starts ({start})."}
             )
         return attrs
+
+
+class SprintCommitmentSerializer(serializers.ModelSerializer):
+    sprint = serializers.CharField(source="sprint.name")
+    committed_by = serializers.CharField(source="committed_by.username", default=None)
+    definition_of_done_version = serializers.IntegerField(
+        source="definition_of_done.version", default=None
+    )
+
+    class Meta:
+        model = SprintCommitment
+        fields = [
+            "sprint",
+            "committed_by",
+            "committed_at",
+            "scope",
+            "capacity",
+            "definition_of_done_version",
+        ]
 
 
 class SprintGraphSerializer(serializers.Serializer):
@@ -83,6 +102,14 @@ class SprintViewSet(
         serializer.instance = services.sprint_create(
             actor=self.request.user, **serializer.validated_data
         )
+
+    @extend_schema(request=None, responses={201: SprintCommitmentSerializer})
+    @action(detail=True, methods=["post"])
+    def commit(self, request, pk=None):
+        """End planning: snapshot scope, capacity and the Definition of Done version in force,
+        and make the sprint active. 409 unless the sprint is in planning; 400 if empty."""
+        commitment = services.sprint_commit(actor=request.user, sprint=self.get_object())
+        return Response(SprintCommitmentSerializer(commitment).data, status=201)
 
     @extend_schema(responses={200: SprintGraphSerializer})
     @action(detail=True, methods=["get"])

@@ -168,3 +168,28 @@ class ForecastRun(models.Model):
 
     def __str__(self) -> str:
         return f"forecast {self.pk} of sprint {self.sprint_id}"
+
+
+class SprintCommitment(models.Model):
+    """What the teams committed to when planning ended: scope, capacity and the Definition
+    of Done version in force. Written once; later changes are measured against it."""
+
+    sprint = models.OneToOneField(Sprint, on_delete=models.CASCADE, related_name="commitment")
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    committed_at = models.DateTimeField(auto_now_add=True)
+    # [{"key", "team", "size", "status"}] at commit time
+    scope = models.JSONField(default=list)
+    # {"LAB": {"capacity": 1344.0, "committed": 1000.0, "unit": "images"}, ...}
+    capacity = models.JSONField(default=dict)
+    definition_of_done = models.ForeignKey(
+        "quality.DefinitionOfDone",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="commitments",
+    )
+
+    def __str__(self) -> str:
+        return f"commitment of {self.sprint}"

@@ -31,6 +31,7 @@ from .models import (
     ForecastRun,
     MemberAvailability,
     Sprint,
+    SprintCommitment,
     SprintGoal,
     TeamCapacity,
 )
@@ -546,3 +547,56 @@ def _with_teams(data, teams, sprint: Sprint, today: date):
         return data
     extra = forecasting.load_teams(sprint, missing, today)
     return replace(data, teams={**data.teams, **extra})
+
+
+# --- committing a sprint ---------------------------------------------------------------------
+
+
+def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
+    """End planning: snapshot scope, capacity and the Definition of Done in force, and make
+    the sprint active. Refused if the sprint is not in planning or has no tickets."""
+    from quality.selectors import definition_in_force
+
+    from .selectors import sprint_capacity
+
+    ensure_can_manage_sprints(actor)
+    scope = [
+        {"key": key, "team": team, "size": float(size), "status": status}
+        for key, team, size, status in Ticket.objects.filter(sprint=sprint)
+        .order_by("key")
+        .values_list("key", "team__key_prefix", "size", "status")
+    ]
+    if not scope:
+        raise InvalidInput(
+            f"{sprint.name} has no tickets: pull tickets into it before committing.",
+            field="sprint",
+        )
+    capacity = {
+        summary.team_key: {
+            "capacity": round(summary.capacity, 2),
+            "committed": summary.committed,
+            "unit": summary.unit,
+        }
+        for summary in sprint_capacity(sprint)
+        if summary.committed or summary.capacity
+    }
+    with transaction.atomic():
+        moved = Sprint.objects.filter(pk=sprint.pk, state=Sprint.State.PLANNING).update(
+            state=Sprint.State.ACTIVE
+        )
+        if not moved:
+            current = Sprint.objects.get(pk=sprint.pk).get_state_display().lower()
+            raise Conflict(
+                f"{sprint.name} is {current}: only a sprint in planning can be committed.",
+                code="not_in_planning",
+                field="state",
+            )
+        commitment = SprintCommitment.objects.create(
+            sprint=sprint,
+            committed_by=actor,
+            scope=scope,
+            capacity=capacity,
+            definition_of_done=definition_in_force(),
+        )
+    sprint.state = Sprint.State.ACTIVE
+    return commitment

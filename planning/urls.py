@@ -16,4 +16,5 @@ urlpatterns = [
         name="sprint-adjustment-remove",
     ),
     path("sprints/<int:sprint_id>/what-if/", views.what_if, name="sprint-what-if"),
+    path("sprints/<int:sprint_id>/commit/", views.sprint_commit, name="sprint-commit"),
 ]

@@ -54,6 +54,7 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "freshness": insight_freshness(),
         "statuses": Ticket.Status.choices,
         "adjustment_form": AdjustmentForm(),
+        "commitment": getattr(sprint, "commitment", None),
     }
 
 
@@ -161,3 +162,16 @@ def what_if(request, sprint_id: int):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
     return render(request, "planning/sprint_detail.html#what-if", context, status=status)
+
+
+@require_POST
+def sprint_commit(request, sprint_id: int):
+    """End planning (Scrum master): the scope, capacity and DoD version are snapshotted."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    try:
+        services.sprint_commit(actor=request.user, sprint=sprint)
+    except DomainError as exc:
+        context = {**_sprint_context(request, sprint), "commit_error": exc.message}
+        context["what_if_form"] = WhatIfForm(sprint=sprint)
+        return render(request, "planning/sprint_detail.html", context, status=exc.status)
+    return redirect("sprint-detail", sprint_id=sprint.pk)
