@@ -3,6 +3,13 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("integrations/", views.integration_list, name="integration-list"),
+    path("integrations/new/", views.integration_create, name="integration-create"),
+    path(
+        "integrations/<int:integration_id>/rotate-secret/",
+        views.integration_rotate_secret,
+        name="integration-rotate-secret",
+    ),
     path(
         "hooks/label-studio/<int:integration_id>/",
         views.label_studio_webhook,

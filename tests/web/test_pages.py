@@ -296,3 +296,15 @@ class TestLiveRefresh:
         assert html.strip().startswith('<div id="sprint-body">')
         assert "In review" in html
         assert f"since={token}" not in html  # the next poll asks about the new state
+
+
+def test_in_debug_mode_htmx_error_answers_still_land_beside_the_field(
+    scenario, client, settings, sprint_chain
+):
+    """django-htmx's debug helper would replace the page with any 400/403 answer; the
+    embedded default runs with DEBUG on, so pages must not load it."""
+    settings.DEBUG = True
+    html = logged_in(client, scenario.users["sm"]).get(f"/sprints/{scenario.sprint.pk}/")
+    html = html.content.decode()
+    assert "django_htmx/htmx-2.min.js" in html
+    assert "django-htmx.js" not in html
