@@ -1,7 +1,8 @@
 """Benchmark the insight recompute end to end on PostgreSQL (read + compute + write).
 
     .venv/bin/python bench/bench_recompute.py [--sizes 1000 10000 100000] [--runs 5]
-        [--changes 200] [--candidates 1000] [--database sprintplan_bench]
+        [--changes 200] [--candidates 1000] [--whole-graph-changes 20]
+        [--database sprintplan_bench]
 
 Creates (drops first) its own database, migrates it, and for every size seeds the synthetic
 backlog of bench/bench_graph.py (epics of 50, ~2.36 links/ticket, 85% within epics, ~60% done,
@@ -11,7 +12,10 @@ measures (wall-clock milliseconds, this process talking to PostgreSQL over TCP):
 * incremental: one random ticket's status toggled by a direct SQL UPDATE + a GraphChange row
   (committed), then `insights_recompute()` timed; every change is undone the same way and
   that undo is measured too (so `--changes` samples, each a single change from the base);
-* full: `insights_recompute(full=True)` with nothing to write (the repair pass), `--runs` times;
+* the same single changes through the whole-graph path (what ran before the region read,
+  and still the fallback), `--whole-graph-changes` samples, for comparison;
+* full: `insights_recompute(full=True)` with nothing to write (the repair pass), `--runs` times,
+  and once after seeding with every row to write (the first fill);
 * cycle check: `selectors.successors_reachable_from(blocked)` + `graph.find_cycle(...)` for
   random candidate links (half random pairs, half pairs close in the backlog), as
   `services._refuse_cycle` does.
@@ -34,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import psycopg2  # noqa: E402
-
 from bench_graph import synthetic_backlog  # noqa: E402
 
 SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -92,11 +95,27 @@ def seed(size: int, seed_value: int = 7) -> dict:
         _copy(
             raw,
             "teams_team",
-            ["id", "name", "key_prefix", "kind", "unit", "unit_label", "default_rate",
-             "next_ticket_number"],
             [
-                (team + 1, f"Bench team {team}", f"T{team}", "other", "points", "", "1.00",
-                 size + 1)
+                "id",
+                "name",
+                "key_prefix",
+                "kind",
+                "unit",
+                "unit_label",
+                "default_rate",
+                "next_ticket_number",
+            ],
+            [
+                (
+                    team + 1,
+                    f"Bench team {team}",
+                    f"T{team}",
+                    "other",
+                    "points",
+                    "",
+                    "1.00",
+                    size + 1,
+                )
                 for team in range(TEAMS)
             ],
         )
@@ -144,8 +163,23 @@ def seed(size: int, seed_value: int = 7) -> dict:
         _copy(
             raw,
             "tickets_ticket",
-            ["id", "key", "number", "title", "description", "type", "status", "size",
-             "progress", "rank", "version", "created_at", "updated_at", "sprint_id", "team_id"],
+            [
+                "id",
+                "key",
+                "number",
+                "title",
+                "description",
+                "type",
+                "status",
+                "size",
+                "progress",
+                "rank",
+                "version",
+                "created_at",
+                "updated_at",
+                "sprint_id",
+                "team_id",
+            ],
             ticket_rows,
         )
         _copy(
@@ -154,8 +188,12 @@ def seed(size: int, seed_value: int = 7) -> dict:
             ["id", "created_at", "blocker_id", "blocked_id"],
             [(number + 1, now, a, b) for number, (a, b) in enumerate(links)],
         )
-        for table in ("teams_team", "planning_sprint", "tickets_ticket",
-                      "dependencies_dependencylink"):
+        for table in (
+            "teams_team",
+            "planning_sprint",
+            "tickets_ticket",
+            "dependencies_dependencylink",
+        ):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
@@ -178,3 +216,227 @@ def _copy(cursor, table: str, columns: list[str], rows) -> None:
         buffer.write("\n")
     buffer.seek(0)
     cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+# --- measurements -------------------------------------------------------------------------------
+
+
+def summary(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95, ordered[-1]
+
+
+def wall_ms(action, *args, **kwargs):
+    started = time.perf_counter()
+    result = action(*args, **kwargs)
+    return (time.perf_counter() - started) * 1000, result
+
+
+class RegionProbe:
+    """Cone sizes of the regions read (selectors.graph_region) and how many were
+    recomputed as regions (graph.recompute_region); the rest fell back to the whole graph."""
+
+    @classmethod
+    def inactive(cls) -> "RegionProbe":
+        probe = cls.__new__(cls)
+        probe.sizes, probe.computed = [], 0
+        return probe
+
+    def __init__(self) -> None:
+        from dependencies import graph, selectors
+
+        self.sizes: list[int] = []
+        self.computed = 0
+        read, compute = selectors.graph_region, graph.recompute_region
+
+        def probed_read(*args, **kwargs):
+            region = read(*args, **kwargs)
+            self.sizes.append(region.cone_size)
+            return region
+
+        def probed_compute(*args, **kwargs):
+            self.computed += 1
+            return compute(*args, **kwargs)
+
+        selectors.graph_region = probed_read
+        graph.recompute_region = probed_compute
+
+
+def toggle_status(ticket_id: int) -> None:
+    """A status change written straight to the database, with its change marker."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tickets_ticket SET "
+            "progress = CASE WHEN status = 'done' THEN progress ELSE size END, "
+            "status = CASE WHEN status = 'done' THEN 'in_progress' ELSE 'done' END, "
+            "version = version + 1 WHERE id = %s",
+            [ticket_id],
+        )
+        cursor.execute(
+            "INSERT INTO dependencies_graphchange (ticket_id, created_at) VALUES (%s, now())",
+            [ticket_id],
+        )
+
+
+def bench_incremental(ticket_ids: list[int], changes: int, rng: random.Random, probe):
+    from dependencies.services import insights_recompute
+
+    samples, rows, cpu = [], [], []
+    probe = probe or RegionProbe.inactive()
+    regions_before, computed_before = len(probe.sizes), probe.computed
+    for _ in range(changes // 2):
+        ticket_id = rng.choice(ticket_ids)
+        for _ in range(2):  # the change, then its undo: two single changes
+            toggle_status(ticket_id)
+            cpu_started = time.process_time()
+            elapsed, report = wall_ms(insights_recompute)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+            assert report.changes_consumed == 1
+            samples.append(elapsed)
+            rows.append(report.rows_written)
+    regions = probe.sizes[regions_before:]
+    fallbacks = len(samples) - (probe.computed - computed_before)
+    return samples, rows, regions, fallbacks, cpu
+
+
+def bench_whole_graph(ticket_ids: list[int], changes: int, rng: random.Random) -> list[float]:
+    """The same single changes through the path used before the region read (and still the
+    fallback): the whole graph loaded, graph.recompute_incremental on it."""
+    from dependencies import selectors
+
+    supported = selectors.region_supported
+    selectors.region_supported = lambda: False
+    try:
+        samples, _, _, _, _ = bench_incremental(ticket_ids, changes, rng, None)
+    finally:
+        selectors.region_supported = supported
+    return samples
+
+
+def bench_full(runs: int) -> list[float]:
+    from dependencies.services import insights_recompute
+
+    samples = []
+    for _ in range(runs):
+        elapsed, report = wall_ms(insights_recompute, full=True)
+        assert report.rows_written == 0
+        samples.append(elapsed)
+    return samples
+
+
+def bench_cycle_check(ticket_ids: list[int], candidates: int, rng: random.Random):
+    """What services._refuse_cycle does before inserting a link (without the insert)."""
+    from dependencies import graph, selectors
+
+    samples, refused = [], 0
+    ordered = sorted(ticket_ids)
+    for attempt in range(candidates):
+        position = rng.randrange(len(ordered))
+        blocker = ordered[position]
+        if attempt % 2:
+            blocked = rng.choice(ordered)
+        else:
+            near = max(0, min(len(ordered) - 1, position + rng.randint(-500, 500)))
+            blocked = ordered[near]
+
+        def check(blocker=blocker, blocked=blocked):
+            successors = selectors.successors_reachable_from(blocked)
+            return graph.find_cycle(successors, blocker, blocked)
+
+        elapsed, cycle = wall_ms(check)
+        samples.append(elapsed)
+        refused += cycle is not None
+    return samples, refused
+
+
+def verify_against_scratch() -> None:
+    from dependencies import graph, selectors
+
+    expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
+    stored = selectors.stored_insights()
+    wrong = sum(stored.get(ticket_id) != insight for ticket_id, insight in expected.items())
+    assert wrong == 0 and len(stored) == len(expected), f"{wrong} stored insights differ"
+
+
+def row(size, label, samples, note="") -> str:
+    median, p95, worst = summary(samples)
+    return (
+        f"| {size:>7} | {label:<34} | {median:>9.2f} | {p95:>9.2f} | {worst:>9.2f} "
+        f"| {len(samples):>5} | {note} |"
+    )
+
+
+def run(size: int, args, probe) -> list[str]:
+    started = time.perf_counter()
+    facts = seed(size)
+    seed_s = time.perf_counter() - started
+    nodes, links = facts["nodes"], facts["links"]
+    done = sum(node.done for node in nodes)
+    print(
+        f"# {size} tickets, {len(links)} links ({len(links) / size:.2f}/ticket), "
+        f"{done / size:.0%} done; seeded + filled in {seed_s:.1f} s "
+        f"(first full recompute writing {facts['rows']} rows: {facts['fill_ms']:.0f} ms)",
+        flush=True,
+    )
+    rng = random.Random(size)
+    ticket_ids = [node.id for node in nodes]
+    rows = [row(size, "first fill (writes every row)", [facts["fill_ms"]])]
+    full = bench_full(args.runs)
+    rows.append(row(size, "full recompute (nothing to write)", full))
+    incremental, written, regions, fallbacks, cpu = bench_incremental(
+        ticket_ids, args.changes, rng, probe
+    )
+    note = (
+        f"rows written median {statistics.median(written):.0f} max {max(written)}; "
+        f"cone median {statistics.median(regions) if regions else 0:.0f} "
+        f"max {max(regions, default=0)}; {fallbacks} whole-graph fallbacks; "
+        f"this process's CPU median {statistics.median(cpu):.1f} ms"
+    )
+    rows.append(row(size, "incremental, one status change", incremental, note))
+    if args.whole_graph_changes:
+        whole = bench_whole_graph(ticket_ids, args.whole_graph_changes, rng)
+        rows.append(row(size, "  same, whole-graph path (before)", whole, "for comparison"))
+    cycle, refused = bench_cycle_check(ticket_ids, args.candidates, rng)
+    rows.append(
+        row(size, "cycle check (reach + find_cycle)", cycle, f"{refused} would close a cycle")
+    )
+    verify_against_scratch()
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"# load average after {size}: {load}", flush=True)
+    for line in rows:
+        print(line, flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--changes", type=int, default=200)
+    parser.add_argument("--candidates", type=int, default=1000)
+    parser.add_argument(
+        "--whole-graph-changes",
+        type=int,
+        default=20,
+        help="single changes also timed through the whole-graph path, for comparison",
+    )
+    parser.add_argument("--database", default="sprintplan_bench")
+    args = parser.parse_args()
+    create_database(args.database)
+    probe = RegionProbe()
+    table = [
+        f"| {'tickets':>7} | {'measure (wall ms)':<34} | {'median':>9} | {'p95':>9} | "
+        f"{'worst':>9} | {'runs':>5} | note |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for size in args.sizes:
+        table.extend(run(size, args, probe))
+    print()
+    print("\n".join(table))
+
+
+if __name__ == "__main__":
+    main()

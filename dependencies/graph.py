@@ -17,6 +17,7 @@ import gc
 from collections.abc import Iterable, Iterator, Mapping, MutableSequence, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,15 @@ class Node:
     done: bool
     remaining_days: float  # remaining size / team daily rate; 0 when done
     sprint_rank: int | None  # position of the ticket's sprint in time order; None = backlog
+
+
+class TicketState(NamedTuple):
+    """What a ticket's insight depends on (its estimate and sprint move none): the shape a
+    region recompute reads. Where a Node is accepted for insights, a TicketState is too."""
+
+    id: int
+    team_id: int | None
+    done: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# Public for callers whose own reading allocates as much per ticket (a region read).
+gc_paused = _gc_paused
+
+
 # --- public API ---------------------------------------------------------------------------------
 
 
@@ -165,6 +179,54 @@ def recompute_incremental(
     """
     with _gc_paused():
         return _recompute_on_index(_Index(nodes, links), changed_ids, previous)
+
+
+class RegionDelta(NamedTuple):
+    """What a region recompute moved (see recompute_region)."""
+
+    insights: dict[int, Insight]  # new insights that differ from the stored ones
+    downstream_counts: dict[int, int]  # new downstream_count of ancestors, where it moved
+
+
+def recompute_region(
+    tickets: Iterable[Node | TicketState],
+    links: Iterable[Link],
+    changed_ids: Iterable[int],
+    stored: Mapping[int, Insight],
+    stored_counts: Mapping[int, int] | None = None,
+) -> RegionDelta:
+    """recompute_incremental() from only the region of the graph a change can move.
+
+    That region: the changed tickets and their descendants, whose every fact may move; their
+    ancestors, whose downstream_count alone may move (counted again exactly, so all that is
+    below them is needed: with the rest, the "cone"); and the tickets feeding the changed
+    tickets' descendants from outside them (through done ones, which are transparent).
+
+    * `tickets`: the cone and those feeders (TicketState is enough: estimates and sprints
+      move no insight). Links to other tickets are ignored.
+    * `links`: every link out of a cone ticket, and every link into a changed ticket, a
+      descendant of one, or a done feeder.
+    * `stored`: the stored insights, correct before the change, of the changed tickets'
+      descendants and of the unfinished feeders (a changed ticket may lack one);
+      `stored_counts`: the stored downstream_count of the unfinished ancestors, unless
+      `stored` has their insight. KeyError if one is missing.
+    * `changed_ids`: as for recompute_incremental().
+
+    Returns the insights that differ from `stored`, and for the ancestors known only by their
+    count, the counts that differ. Applied to the stored insights of the whole graph, the
+    result equals compute_insights() on it.
+    """
+    with _gc_paused():
+        index = _Index(tickets, links)
+        pos = index.pos
+        changed = {pos[ticket_id] for ticket_id in changed_ids if ticket_id in pos}
+        if not changed:
+            return RegionDelta({}, {})
+        moved_counts: dict[int, int] = {}
+        insights = _recompute_around(
+            index, changed, stored, *_cone(index, changed), stored_counts or {}, moved_counts
+        )
+        return RegionDelta(insights, moved_counts)
 
 
 def find_cycle(
@@ -491,22 +553,47 @@ def _recompute_on_index(
     changed = _changed_positions(index, changed_ids, previous)
     if not changed:
         return {}
-    above = _reachable(index.pred, changed)  # their downstream_count may move
-    cone = _reachable(index.succ, above)  # all that can move, and what feeds the counts
+    above, cone = _cone(index, changed)
     if len(cone) > _FULL_RECOMPUTE_SHARE * len(index.ids):
         # Most of the graph: the list-based full pass beats the dict-based incremental walk.
         return _differences(_insights_on_index(index), previous)
+    return _recompute_around(index, changed, previous, above, cone)
+
+
+def _cone(index: _Index, changed: set[int]) -> tuple[set[int], set[int]]:
+    above = _reachable(index.pred, changed)  # their downstream_count may move
+    return above, _reachable(index.succ, above)  # all that can move, and what feeds the counts
+
+
+def _recompute_around(
+    index: _Index,
+    changed: set[int],
+    previous: Mapping[int, Insight],
+    above: set[int],
+    cone: set[int],
+    previous_counts: Mapping[int, int] | None = None,
+    moved_counts: dict[int, int] | None = None,
+) -> dict[int, Insight]:
+    """Insights that differ from `previous` after `changed` changed (`above`, `cone`: from
+    _cone). The index needs to hold only the cone and what feeds the tickets below `changed`
+    (see recompute_region). An unfinished ancestor missing from `previous` is looked up in
+    `previous_counts`; where its count moved, the new one goes to `moved_counts`."""
     order = _topological_order_within(index, cone)
     incoming = _upstream_incremental(index, order, changed, previous)
     counts = _cone_downstream_counts(index, order)
     builder = _InsightBuilder(index)
+    ids, done = index.ids, index.done
     fresh: dict[int, Insight] = {}
     for v in incoming.keys() | above:
-        old = previous.get(index.ids[v])
         if v in incoming:
-            fresh[index.ids[v]] = builder.build(v, incoming[v], counts.get(v, 0))
-        elif old is not None and not index.done[v] and old.downstream_count != counts[v]:
-            fresh[index.ids[v]] = _with_downstream_count(old, counts[v])
+            fresh[ids[v]] = builder.build(v, incoming[v], counts.get(v, 0))
+        elif not done[v]:
+            old = previous.get(ids[v])
+            if old is not None:
+                if old.downstream_count != counts[v]:
+                    fresh[ids[v]] = _with_downstream_count(old, counts[v])
+            elif previous_counts is not None and previous_counts[ids[v]] != counts[v]:
+                moved_counts[ids[v]] = counts[v]
     return _differences(fresh, previous)
 
 

@@ -1,5 +1,6 @@
 """Writes for dependency links and derived insights, and the recompute trigger."""
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -176,8 +177,12 @@ class RecomputeReport:
 def insights_recompute(*, full: bool = False) -> RecomputeReport:
     """Bring TicketInsight up to date with every committed change.
 
-    Incremental by default (only what the pending changes can affect); `full` recomputes
-    everything and repairs any drift. Idempotent: running it twice changes nothing more.
+    Incremental by default: reads only the region the pending changes can move (the changed
+    tickets, their ancestors, everything below those, and what feeds that region from above),
+    recomputes it and writes the rows that differ, in a fixed number of queries whatever the
+    backlog size. Falls back to reading the whole graph when that region is most of it.
+    `full` recomputes everything and repairs any drift. Idempotent: running it twice changes
+    nothing more.
     """
     started = time.perf_counter()
     with transaction.atomic():
@@ -185,28 +190,95 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         pending = selectors.pending_changes()
         if not pending and not full:
             return RecomputeReport(0, 0, _current_graph_version(), 0.0, full)
-        nodes = selectors.graph_nodes()
-        links = selectors.graph_links()
-        previous = selectors.stored_insights()
-        if full:
-            fresh = graph.compute_insights(nodes, links)
-            changed = {tid: ins for tid, ins in fresh.items() if previous.get(tid) != ins}
-        else:
-            changed_ids = {ticket_id for _, ticket_id in pending}
-            changed = graph.recompute_incremental(nodes, links, changed_ids, previous)
-        version = max([change_id for change_id, _ in pending], default=_current_graph_version())
-        _write_insights(changed, version)
+        changed_ids = {ticket_id for _, ticket_id in pending}
+        delta = None if full else _recompute_region(changed_ids)
+        if delta is None:
+            delta = graph.RegionDelta(_recompute_whole_graph(changed_ids, full=full), {})
+        # `pending` is not empty here unless full: only then is the stored version needed.
+        version = (
+            max(change_id for change_id, _ in pending) if pending else (_current_graph_version())
+        )
+        _write_insights(delta.insights, version)
+        _write_downstream_counts(delta.downstream_counts, version)
         # Delete exactly the markers read: one committed meanwhile stays for the next run.
         GraphChange.objects.filter(pk__in=[change_id for change_id, _ in pending]).delete()
         duration_ms = (time.perf_counter() - started) * 1000
-        _save_state(version, duration_ms, len(changed))
-    return RecomputeReport(len(pending), len(changed), version, duration_ms, full)
+        rows = len(delta.insights) + len(delta.downstream_counts)
+        _save_state(version, duration_ms, rows)
+    return RecomputeReport(len(pending), rows, version, duration_ms, full)
+
+
+# Above this share of the tickets, the region read gives way to reading the whole graph.
+REGION_MAX_SHARE = 0.4
+
+
+def _recompute_region(changed_ids: set[int]) -> graph.RegionDelta | None:
+    """What the change moved, from the region of the graph it can move; None when the whole
+    graph must be read instead (region too large, or a needed insight never computed)."""
+    if not selectors.region_supported():
+        return None
+    # The read builds ~10 small objects per ticket, as the pass does: no cyclic GC meanwhile.
+    with graph.gc_paused():
+        region = selectors.graph_region(changed_ids, max_share=REGION_MAX_SHARE)
+        if region.too_large or not region.complete:
+            return None
+        return graph.recompute_region(
+            region.tickets, region.links, changed_ids, region.stored, region.stored_counts
+        )
+
+
+def _recompute_whole_graph(changed_ids: set[int], *, full: bool) -> dict[int, graph.Insight]:
+    nodes = selectors.graph_nodes()
+    links = selectors.graph_links()
+    previous = selectors.stored_insights()
+    if full:
+        fresh = graph.compute_insights(nodes, links)
+        return {tid: ins for tid, ins in fresh.items() if previous.get(tid) != ins}
+    return graph.recompute_incremental(nodes, links, changed_ids, previous)
+
+
+# One statement whatever the number of rows: seven arrays, unnested server-side. Several
+# times faster than Django's bulk upsert, which builds and adapts a placeholder per value
+# (~250 rows: ~2 ms instead of ~15 ms) and needs one statement per 2,000 rows.
+_UPSERT_INSIGHTS_SQL_POSTGRESQL = """
+INSERT INTO dependencies_ticketinsight (ticket_id, blocked, direct_blocker_ids,
+    root_blocker_ids, depth, downstream_count, cross_team, graph_version, computed_at)
+SELECT u.*, %s, %s FROM unnest(%s::bigint[], %s::boolean[], %s::jsonb[], %s::jsonb[],
+    %s::integer[], %s::integer[], %s::boolean[]) AS u
+ON CONFLICT (ticket_id) DO UPDATE SET
+    blocked = EXCLUDED.blocked,
+    direct_blocker_ids = EXCLUDED.direct_blocker_ids,
+    root_blocker_ids = EXCLUDED.root_blocker_ids,
+    depth = EXCLUDED.depth,
+    downstream_count = EXCLUDED.downstream_count,
+    cross_team = EXCLUDED.cross_team,
+    graph_version = EXCLUDED.graph_version,
+    computed_at = EXCLUDED.computed_at
+"""
 
 
 def _write_insights(changed: dict[int, graph.Insight], version: int) -> None:
     if not changed:
         return
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        insights = changed.values()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _UPSERT_INSIGHTS_SQL_POSTGRESQL,
+                [
+                    version,
+                    now,
+                    list(changed),
+                    [insight.blocked for insight in insights],
+                    [json.dumps(insight.direct_blockers) for insight in insights],
+                    [json.dumps(insight.root_blockers) for insight in insights],
+                    [insight.depth for insight in insights],
+                    [insight.downstream_count for insight in insights],
+                    [insight.cross_team for insight in insights],
+                ],
+            )
+        return
     TicketInsight.objects.bulk_create(
         [
             TicketInsight(
@@ -236,6 +308,36 @@ def _write_insights(changed: dict[int, graph.Insight], version: int) -> None:
         ],
         batch_size=2000,
     )
+
+
+_UPDATE_COUNTS_SQL = {
+    "postgresql": """
+        UPDATE dependencies_ticketinsight i
+        SET downstream_count = u.count, graph_version = %s, computed_at = %s
+        FROM unnest(%s::bigint[], %s::integer[]) AS u(ticket_id, count)
+        WHERE i.ticket_id = u.ticket_id
+    """,
+    "sqlite": """
+        UPDATE dependencies_ticketinsight
+        SET downstream_count = u.value, graph_version = %s, computed_at = %s
+        FROM json_each(%s) AS u
+        WHERE dependencies_ticketinsight.ticket_id = CAST(u.key AS INTEGER)
+    """,
+}
+
+
+def _write_downstream_counts(counts: dict[int, int], version: int) -> None:
+    """Ancestors of a change whose downstream_count alone moved: that column only, one
+    statement (the region path runs on PostgreSQL and SQLite only)."""
+    if not counts:
+        return
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    if connection.vendor == "postgresql":
+        params = [version, now, list(counts), list(counts.values())]
+    else:
+        params = [version, now, json.dumps(counts)]
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATE_COUNTS_SQL[connection.vendor], params)
 
 
 def _current_graph_version() -> int:

@@ -23,6 +23,7 @@ from dependencies.graph import (
     find_cycle,
     link_health,
     recompute_incremental,
+    recompute_region,
 )
 
 LAB, ML, QA = 1, 2, 3
@@ -552,6 +553,100 @@ def test_tickets_whose_insight_changed_are_among_the_affected_ids(backlog, steps
         moved = {i for i, insight in fresh.items() if insights.get(i) != insight}
         assert moved <= affected_ids(state.nodes, successors, predecessors, changed)
         insights = fresh
+
+
+def region_of(nodes_by_id, links, changed, previous, *, as_ticket_states=False):
+    """What the database reader hands recompute_region: the cone (the changed tickets, their
+    ancestors, all below those), the feeders of the changed tickets' descendants (through done
+    ones), the links it promises, the stored insights of the descendants and unfinished
+    feeders, and the stored downstream_count of the other ancestors."""
+    successors, predecessors = defaultdict(set), defaultdict(set)
+    for blocker, blocked in links:
+        successors[blocker].add(blocked)
+        predecessors[blocked].add(blocker)
+    changed = {i for i in changed if i in nodes_by_id}
+    above = graph._reachable_ids(predecessors, changed)
+    cone = graph._reachable_ids(successors, above)
+    below = graph._reachable_ids(successors, changed)
+    feeders = {p for v in below for p in predecessors[v]} - below
+    stack = [f for f in feeders if nodes_by_id[f].done]
+    while stack:
+        for p in predecessors[stack.pop()]:
+            if p not in feeders:
+                feeders.add(p)
+                if nodes_by_id[p].done:
+                    stack.append(p)
+    tickets = [nodes_by_id[i] for i in cone | feeders]
+    if as_ticket_states:  # what the database reader passes: no estimate, no sprint
+        tickets = [graph.TicketState(n.id, n.team_id, n.done) for n in tickets]
+    promised = [
+        (a, b)
+        for a, b in links
+        if a in cone or b in below or (b in feeders and nodes_by_id[b].done)
+    ]
+    whole = below | {f for f in feeders if not nodes_by_id[f].done}
+    stored = {i: previous[i] for i in whole if i in previous}
+    counts = {i: previous[i].downstream_count for i in above - whole if i in previous}
+    return tickets, promised, stored, counts
+
+
+def apply_region_delta(insights, delta):
+    insights = insights | delta.insights
+    for ticket_id, count in delta.downstream_counts.items():
+        assert insights[ticket_id].downstream_count != count
+        insights[ticket_id] = replace(insights[ticket_id], downstream_count=count)
+    return insights
+
+
+@settings(max_examples=1000, deadline=None)
+@given(backlogs(), st.lists(CHANGES, min_size=1, max_size=8), st.booleans())
+def test_region_recompute_applied_step_by_step_equals_a_full_recompute(
+    backlog, steps, as_ticket_states
+):
+    state = Backlog(*backlog)
+    insights = compute_insights(state.node_list(), state.links)
+    for changes in steps:
+        changed = set().union(*(state.apply(*change) for change in changes))
+        tickets, links, stored, counts = region_of(
+            state.nodes, state.links, changed, insights, as_ticket_states=as_ticket_states
+        )
+        delta = recompute_region(tickets, links, changed, stored, counts)
+        assert all(stored.get(ticket_id) != new for ticket_id, new in delta.insights.items())
+        assert not delta.downstream_counts.keys() & (stored.keys() | changed)
+        insights = {i: insights[i] for i in state.nodes if i in insights}
+        insights = apply_region_delta(insights, delta)
+        assert insights == compute_insights(state.node_list(), state.links)
+
+
+@pytest.mark.usefixtures("incremental_walk")
+def test_region_recompute_equals_the_incremental_walk_on_the_whole_graph():
+    nodes, links = chain()
+    before = compute_insights(nodes, links)
+    after = [*nodes[:2], ticket(ML_2, ML, done=True), nodes[3]]  # ML-2 is done
+    by_id = {node.id: node for node in after}
+    tickets, promised, stored, counts = region_of(by_id, links, {ML_2}, before)
+    delta = recompute_region(tickets, promised, [ML_2], stored, counts)
+    with patch.object(graph, "_FULL_RECOMPUTE_SHARE", 1.0):
+        expected = recompute_incremental(after, links, [ML_2], before)
+    assert apply_region_delta(before, delta) == before | expected
+    # LAB-1, above ML-2 and feeding nothing below it, is known by its count alone.
+    assert delta.downstream_counts == {LAB_1: 2}
+    assert set(delta.insights) == {ML_1, ML_2, QA_1}
+
+
+def test_region_recompute_reads_through_done_feeders_and_needs_their_insights():
+    # 1 (unfinished feeder) -> 2 (done feeder) -> 3 -> 4, all ML; 3 moves to team LAB.
+    nodes = [ticket(1), ticket(2, done=True), ticket(3, LAB), ticket(4)]
+    links = [(1, 2), (2, 3), (3, 4)]
+    before = compute_insights([*nodes[:2], ticket(3), nodes[3]], links)
+    delta = recompute_region(nodes, links, [3], before)
+    assert delta.insights == {
+        3: Insight(True, (), (1,), 1, 1, True),  # waits on ML-team 1 through the done 2
+        4: Insight(True, (3,), (1,), 2, 0, True),
+    }
+    assert not delta.downstream_counts
+    with pytest.raises(KeyError):  # the unfinished feeder's stored insight is required
+        recompute_region(nodes, links, [3], {i: before[i] for i in (2, 3, 4)})
 
 
 def has_cycle(ids, links) -> bool:
