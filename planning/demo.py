@@ -117,6 +117,7 @@ def load_demo(*, password: str, today: date | None = None) -> list[DemoUser]:
                 link_create(actor=scrum_master, blocker=tickets[blocker], blocked=tickets[blocked])
         _history(users, tickets, today)
     _scenario_two(users, teams, sprint)
+    _next_sprint(sprint)
     if created:
         # The shared Definition of Done, agreed in this sprint's planning (after the
         # recorded past work), with the agreement evidence so far.
@@ -310,3 +311,18 @@ def _dated_update(actor, ticket: Ticket, changes: dict, day: date) -> None:
     ticket_update(ticket=ticket, actor=actor, changes=changes, expected_version=ticket.version)
     when = timezone.make_aware(datetime.combine(day, time(16, 0)))
     TicketEvent.objects.filter(ticket=ticket).exclude(id__in=before).update(at=when)
+
+
+def _next_sprint(sprint: Sprint) -> Sprint:
+    """The following sprint, in planning and empty: the planning room's starting point."""
+    start = sprint.end_date + timedelta(days=3)
+    following, _ = Sprint.objects.get_or_create(
+        name="Sprint 15 · v1.2",
+        defaults={
+            "start_date": start,
+            "end_date": start + timedelta(days=11),
+            "state": Sprint.State.PLANNING,
+            "goal": "Harden Class X on low-light images.",
+        },
+    )
+    return following

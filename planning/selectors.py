@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Max, Prefetch, Q, Sum
+from django.http import QueryDict
 
 from dependencies import graph
 from dependencies.models import DependencyLink
@@ -396,3 +397,62 @@ def sprint_change_token(sprint: Sprint) -> str:
         Evidence.objects.aggregate(last=Max("id"))["last"],
     ]
     return ".".join(str(part or 0) for part in parts)
+
+
+# --- planning room -----------------------------------------------------------------------------
+
+BACKLOG_SHOWN = 200
+
+
+def planning_target(sprint_id=None) -> Sprint | None:
+    """The sprint being planned: the one asked for, else the next in planning, else current."""
+    if sprint_id:
+        return Sprint.objects.filter(pk=sprint_id).exclude(state=Sprint.State.CLOSED).first()
+    return (
+        Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date").first()
+        or current_sprint()
+    )
+
+
+def open_sprints():
+    return Sprint.objects.exclude(state=Sprint.State.CLOSED).order_by("start_date", "id")
+
+
+def backlog(filterset_data) -> tuple[list, int]:
+    """Unplanned, unfinished tickets in rank order, filtered; the first BACKLOG_SHOWN and the
+    total. Two queries plus the filter's."""
+    from tickets.filters import TicketFilter
+    from tickets.selectors import ticket_queryset
+
+    base = (
+        ticket_queryset()
+        .filter(sprint__isnull=True)
+        .exclude(status=Ticket.Status.DONE)
+        .order_by("rank", "id")
+    )
+    # Only the room's own filters: `sprint` there names the sprint being planned.
+    data = QueryDict(mutable=True)  # the multiple-choice filters read lists
+    for key in ("team", "type", "q"):
+        if filterset_data.get(key):
+            data.setlist(key, [filterset_data.get(key)])
+    queryset = TicketFilter(data, queryset=base).qs
+    return list(queryset[:BACKLOG_SHOWN]), queryset.count()
+
+
+def pull_warnings(tickets, target: Sprint) -> dict[int, list[str]]:
+    """What pulling each ticket into `target` would leave out of order: unfinished blockers
+    planned later than `target` or not planned at all. One query."""
+    order = {sid: pos for pos, sid in enumerate(Sprint.objects.values_list("id", flat=True))}
+    target_position = order.get(target.pk)
+    rows = (
+        DependencyLink.objects.filter(blocked_id__in=[t.id for t in tickets])
+        .exclude(blocker__status=Ticket.Status.DONE)
+        .values_list("blocked_id", "blocker__key", "blocker__sprint_id", "blocker__sprint__name")
+    )
+    warnings: dict[int, list[str]] = defaultdict(list)
+    for blocked_id, key, sprint_id, sprint_name in rows:
+        if sprint_id is None:
+            warnings[blocked_id].append(f"needs {key} first, which is not planned")
+        elif order.get(sprint_id, -1) > target_position:
+            warnings[blocked_id].append(f"needs {key} first, planned later ({sprint_name})")
+    return warnings

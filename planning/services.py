@@ -600,3 +600,39 @@ def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
         )
     sprint.state = Sprint.State.ACTIVE
     return commitment
+
+
+def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]:
+    """Close an active sprint; its unfinished tickets move to `carry_to` (a sprint in
+    planning or active) or, when None, back to the backlog. Each move is an ordinary ticket
+    change, so history keeps where the work came from. Returns the moved keys."""
+    ensure_can_manage_sprints(actor)
+    if sprint.state != Sprint.State.ACTIVE:
+        raise Conflict(
+            f"{sprint.name} is {sprint.get_state_display().lower()}: only an active sprint "
+            "can be closed.",
+            code="not_active",
+            field="state",
+        )
+    if carry_to is not None and (carry_to.pk == sprint.pk or carry_to.state == Sprint.State.CLOSED):
+        raise InvalidInput(
+            "Carry unfinished work to a sprint in planning or active, or to the backlog.",
+            field="carry_to",
+        )
+    from tickets.services import ticket_update
+
+    moved = []
+    with transaction.atomic():
+        unfinished = Ticket.objects.filter(sprint=sprint).exclude(status=Ticket.Status.DONE)
+        for ticket in unfinished.order_by("rank", "id"):
+            ticket_update(
+                ticket=ticket,
+                actor=actor,
+                changes={"sprint": carry_to},
+                expected_version=ticket.version,
+            )
+            moved.append(ticket.key)
+        Sprint.objects.filter(pk=sprint.pk).update(state=Sprint.State.CLOSED)
+        forecast_changed(sprint_ids=[sprint.pk] + ([carry_to.pk] if carry_to else []))
+    sprint.state = Sprint.State.CLOSED
+    return moved

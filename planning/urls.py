@@ -17,4 +17,11 @@ urlpatterns = [
     ),
     path("sprints/<int:sprint_id>/what-if/", views.what_if, name="sprint-what-if"),
     path("sprints/<int:sprint_id>/commit/", views.sprint_commit, name="sprint-commit"),
+    path("sprints/<int:sprint_id>/close/", views.sprint_close, name="sprint-close"),
+    path("planning/", views.planning_room, name="planning-room"),
+    path(
+        "planning/<str:action>/",
+        views.planning_move,
+        name="planning-move",
+    ),
 ]

@@ -1,18 +1,22 @@
 import itertools
 
-from django.http import HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dependencies import layout
 from sprintplan.errors import DomainError
+from teams.models import Team
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
 from tickets.selectors import blocker_facts, insight_freshness, sprint_lanes
+from tickets.services import ticket_move_in_ranking, ticket_update
 
 from . import dashboard, selectors, services
 from .forms import AdjustmentForm, WhatIfForm
-from .models import CapacityAdjustment, Sprint
+from .models import CapacityAdjustment, ForecastChange, Sprint
 
 
 def sprint_list(request):
@@ -55,6 +59,7 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "statuses": Ticket.Status.choices,
         "adjustment_form": AdjustmentForm(),
         "commitment": getattr(sprint, "commitment", None),
+        "open_sprints": selectors.open_sprints(),
     }
 
 
@@ -174,4 +179,135 @@ def sprint_commit(request, sprint_id: int):
         context = {**_sprint_context(request, sprint), "commit_error": exc.message}
         context["what_if_form"] = WhatIfForm(sprint=sprint)
         return render(request, "planning/sprint_detail.html", context, status=exc.status)
+    return redirect("sprint-detail", sprint_id=sprint.pk)
+
+
+# --- planning room ------------------------------------------------------------------------------
+
+
+def planning_room(request):
+    """Backlog on the left, the sprint being planned on the right; pull, take out, rank."""
+    target = selectors.planning_target(request.GET.get("sprint"))
+    template = "planning/backlog.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#planning-room"  # a filter change re-renders the room only
+    return render(request, template, _planning_context(request, target))
+
+
+PLANNING_ACTIONS = frozenset({"pull", "remove", "rank"})
+
+
+def _planning_context(request, target: Sprint | None, **extra) -> dict:
+    filters = request.GET if request.method == "GET" else request.POST
+    tickets, total = selectors.backlog(filters)
+    present_tickets(request.user, tickets, blocker_facts(tickets))
+    context = {
+        "target": target,
+        "sprints": list(selectors.open_sprints()),
+        "backlog": tickets,
+        "backlog_total": total,
+        "backlog_shown": selectors.BACKLOG_SHOWN,
+        "teams": Team.objects.order_by("name"),
+        "types": Ticket.Type.choices,
+        "filters": {key: filters.get(key, "") for key in ("team", "type", "q")},
+        **extra,
+    }
+    if target is None:
+        return context
+    _attach_ranking_neighbours(tickets)
+    warnings = selectors.pull_warnings(tickets, target)
+    for ticket in tickets:
+        ticket.pull_warnings = warnings.get(ticket.id, [])
+    lanes = sprint_lanes(target)
+    scope = [ticket for lane in lanes for ticket in lane.tickets]
+    present_tickets(request.user, scope, blocker_facts(scope))
+    selectors.mark_link_health(target, scope)
+    capacity = selectors.sprint_capacity(target)
+    names = {summary.team_key: summary.team_name for summary in capacity}
+    context.update(
+        lanes=lanes,
+        capacity=capacity,
+        forecast=dashboard.forecast_for(target, names),
+        forecast_pending=ForecastChange.objects.filter(sprint=target).exists(),
+    )
+    return context
+
+
+def _attach_ranking_neighbours(tickets) -> None:
+    """For the keyboard buttons: ▲ puts a ticket above its predecessor; ▼ puts it above the
+    ticket after its successor (or last)."""
+    keys = [ticket.key for ticket in tickets]
+    for index, ticket in enumerate(tickets):
+        ticket.up_before = keys[index - 1] if index > 0 else None
+        if index + 1 < len(keys):
+            ticket.down_before = keys[index + 2] if index + 2 < len(keys) else ""
+        else:
+            ticket.down_before = None
+
+
+@require_POST
+def planning_move(request, action: str):
+    """Pull a ticket into the sprint being planned, take it out, or move it in the ranking."""
+    if action not in PLANNING_ACTIONS:
+        raise Http404(f"No planning action {action!r}.")
+    target = selectors.planning_target(request.POST.get("sprint"))
+    ticket = get_object_or_404(Ticket, key=request.POST.get("ticket", ""))
+    version = _int(request.POST.get("version"))
+    status, notice = 200, None
+    try:
+        if action == "pull" and target is not None:
+            ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                changes={"sprint": target},
+                expected_version=version,
+            )
+        elif action == "remove":
+            ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                changes={"sprint": None},
+                expected_version=version,
+            )
+        elif action == "rank":
+            before_key = request.POST.get("before") or ""
+            before = get_object_or_404(Ticket, key=before_key) if before_key else None
+            ticket_move_in_ranking(
+                ticket=ticket, actor=request.user, before=before, expected_version=version
+            )
+    except DomainError as exc:
+        status, notice = exc.status, exc.message
+    if status == 200 and not (request.htmx and not request.htmx.boosted):
+        suffix = f"?sprint={target.pk}" if target else ""
+        return redirect(f"{reverse('planning-room')}{suffix}")
+    context = _planning_context(request, target, notice=notice)
+    template = "planning/backlog.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#planning-room"
+    return render(request, template, context, status=status)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0  # no version sent: the service answers with a conflict naming the current
+
+
+@require_POST
+def sprint_close(request, sprint_id: int):
+    """Close the sprint (Scrum master): unfinished work goes to the chosen sprint or backlog."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    carry_id = request.POST.get("carry_to") or ""
+    carry_to = Sprint.objects.filter(pk=carry_id).first() if carry_id.isdigit() else None
+    try:
+        moved = services.sprint_close(actor=request.user, sprint=sprint, carry_to=carry_to)
+    except DomainError as exc:
+        context = {**_sprint_context(request, sprint), "commit_error": exc.message}
+        context["what_if_form"] = WhatIfForm(sprint=sprint)
+        return render(request, "planning/sprint_detail.html", context, status=exc.status)
+    where = carry_to.name if carry_to else "the backlog"
+    messages.success(
+        request, f"{sprint.name} closed; {len(moved)} unfinished ticket(s) moved to {where}."
+    )
     return redirect("sprint-detail", sprint_id=sprint.pk)

@@ -41,6 +41,8 @@ def main() -> None:
         page.screenshot(path=out / "sprint-graph.png", full_page=True)
         page.goto(f"{args.base}/tickets/QA-2/")
         page.screenshot(path=out / "ticket.png", full_page=True)
+        page.goto(f"{args.base}/planning/")
+        page.screenshot(path=out / "planning.png", full_page=True)
         page.goto(f"{args.base}/sprints/")
         page.screenshot(path=out / "sprint-list.png", full_page=True)
         browser.close()

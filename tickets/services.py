@@ -3,7 +3,7 @@
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
@@ -277,3 +277,49 @@ def _record_events(current: Ticket, actor, changed: dict[str, Any]) -> None:
         )
         for field, value in changed.items()
     )
+
+
+def ticket_move_in_ranking(*, ticket: Ticket, actor, before: Ticket | None, expected_version: int):
+    """Place `ticket` just above `before` in the backlog ranking (at the bottom when None).
+
+    Ranks are integers with gaps; the new rank is the midpoint of the neighbours. When no
+    gap is left the ranking is renumbered first (order kept, no history: it is bookkeeping).
+    """
+    if before is not None and before.pk == ticket.pk:
+        return ticket
+    ranks = Ticket.objects.order_by("rank", "id")
+    if before is None:
+        top = ranks.exclude(pk=ticket.pk).values_list("rank", flat=True).last() or 0
+        new_rank = top + RANK_STEP
+    else:
+        above = (
+            ranks.exclude(pk=ticket.pk)
+            .filter(rank__lt=before.rank)
+            .values_list("rank", flat=True)
+            .last()
+        )
+        low = above if above is not None else before.rank - 2 * RANK_STEP
+        if before.rank - low < 2:
+            _renumber_ranks()
+            before.refresh_from_db()
+            return ticket_move_in_ranking(
+                ticket=ticket, actor=actor, before=before, expected_version=expected_version
+            )
+        new_rank = (low + before.rank) // 2
+    return ticket_update(
+        ticket=ticket, actor=actor, changes={"rank": new_rank}, expected_version=expected_version
+    )
+
+
+# One statement, order kept (PostgreSQL, and SQLite >= 3.33 for UPDATE ... FROM).
+_RENUMBER_RANKS_SQL = """
+UPDATE tickets_ticket SET rank = ordered.position * %s
+FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY rank, id) AS position FROM tickets_ticket)
+    AS ordered
+WHERE tickets_ticket.id = ordered.id
+"""
+
+
+def _renumber_ranks() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_RENUMBER_RANKS_SQL, [RANK_STEP])

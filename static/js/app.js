@@ -19,3 +19,39 @@ setInterval(() => {
     if (text) el.textContent = text;
   }
 }, 5000);
+
+// Planning room: drag a backlog ticket onto another to place it just above it. The same
+// endpoint serves the keyboard ▲/▼ buttons.
+document.addEventListener("dragstart", (event) => {
+  const item = event.target.closest && event.target.closest(".backlog-item[draggable=true]");
+  if (!item) return;
+  event.dataTransfer.setData("text/plain", item.dataset.key);
+  event.dataTransfer.effectAllowed = "move";
+  item.classList.add("dragging");
+});
+document.addEventListener("dragend", (event) => {
+  if (event.target.classList) event.target.classList.remove("dragging");
+});
+document.addEventListener("dragover", (event) => {
+  if (event.target.closest && event.target.closest(".backlog-item")) event.preventDefault();
+});
+document.addEventListener("drop", (event) => {
+  const target = event.target.closest && event.target.closest(".backlog-item");
+  const list = target && target.closest("[data-rank-url]");
+  if (!target || !list) return;
+  event.preventDefault();
+  const key = event.dataTransfer.getData("text/plain");
+  const dragged = list.querySelector(`.backlog-item[data-key="${key}"]`);
+  if (!dragged || dragged === target) return;
+  const sprint = document.querySelector("#target-sprint");
+  htmx.ajax("POST", list.dataset.rankUrl, {
+    target: "#planning-room",
+    swap: "outerHTML",
+    values: {
+      ticket: key,
+      version: dragged.dataset.version,
+      before: target.dataset.key,
+      sprint: sprint ? sprint.value : "",
+    },
+  });
+});
