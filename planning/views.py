@@ -15,6 +15,7 @@ from tickets.selectors import blocker_facts, insight_freshness, sprint_lanes
 from tickets.services import ticket_move_in_ranking, ticket_update
 
 from . import dashboard, selectors, services
+from .burn import sprint_burn_charts
 from .forms import AdjustmentForm, WhatIfForm
 from .models import CapacityAdjustment, ForecastChange, Sprint
 
@@ -60,6 +61,7 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "adjustment_form": AdjustmentForm(),
         "commitment": getattr(sprint, "commitment", None),
         "open_sprints": selectors.open_sprints(),
+        "burn_charts": sprint_burn_charts(sprint),
     }
 
 

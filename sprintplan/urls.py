@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("quality.urls")),
     path("", include("integrations.urls")),
+    path("", include("teams.urls")),
     path("admin/", admin.site.urls),
     # Namespaced so the API's route names (ticket-detail, ...) never shadow the pages'.
     path("api/v1/", include((router.urls, "api"), namespace="api")),

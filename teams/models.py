@@ -40,6 +40,11 @@ class Team(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Units one person completes per working day.",
     )
+    # Work-in-progress limits of the team board, by ticket status: {"in_progress": 3}.
+    # A warning, not a wall: a column over its limit is marked, moves still succeed.
+    wip_limits = models.JSONField(
+        default=dict, blank=True, help_text='Per status, e.g. {"in_progress": 3, "in_review": 2}.'
+    )
     # Keys are never reused: the counter only grows, even when tickets are deleted.
     next_ticket_number = models.PositiveIntegerField(default=1, editable=False)
     members = models.ManyToManyField(

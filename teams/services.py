@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from accounts.policy import ensure_can_manage_teams
-from sprintplan.errors import Conflict, InvalidInput
+from accounts.policy import can_change_capacity, ensure_can_manage_teams
+from sprintplan.errors import Conflict, InvalidInput, PermissionDenied
 
 from .models import KEY_PREFIX_PATTERN, Membership, Team
 
@@ -62,6 +62,65 @@ def membership_set(*, actor, team: Team, user, role: str) -> Membership:
         team=team, user=user, defaults={"role": role}
     )
     return membership
+
+
+# Board columns that may carry a work-in-progress limit, with how they read.
+WIP_STATUSES = {"todo": "To do", "in_progress": "In progress", "in_review": "In review"}
+WIP_LIMIT_MAX = 999
+
+
+def can_set_wip_limits(user, team: Team) -> bool:
+    """WIP limits are part of how a team runs its sprint, like its capacity: the team's
+    lead or the Scrum master (the same rule as `accounts.policy.can_change_capacity`)."""
+    return can_change_capacity(user, team.id)
+
+
+def team_set_wip_limits(*, actor, team: Team, limits: dict[str, Any]) -> Team:
+    """Replace the team's WIP limits. `limits`: {status: whole number >= 0, or "" / None for
+    no limit}. Everything is checked before anything is written."""
+    if not can_set_wip_limits(actor, team):
+        raise PermissionDenied(
+            f"You may not change the WIP limits of {team.name}: only the Scrum master or the "
+            "team's lead may.",
+            field="wip_limits",
+        )
+    cleaned: dict[str, int] = {}
+    for status, raw in limits.items():
+        if status not in WIP_STATUSES:
+            raise InvalidInput(
+                f"Unknown status {status!r} for a WIP limit: use {', '.join(WIP_STATUSES)}.",
+                field="wip_limits",
+                extra={"status": status},
+            )
+        limit = _wip_limit(status, raw)
+        if limit is not None:
+            cleaned[status] = limit
+    team.wip_limits = cleaned
+    Team.objects.filter(pk=team.pk).update(wip_limits=cleaned)
+    return team
+
+
+def _wip_limit(status: str, raw: Any) -> int | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    label = WIP_STATUSES[status]
+    text = raw.strip() if isinstance(raw, str) else raw
+    whole = isinstance(text, int) and not isinstance(text, bool)
+    if isinstance(text, str) and re.fullmatch(r"\d+", text):
+        text, whole = int(text), True
+    if not whole or text < 0:
+        raise InvalidInput(
+            f"The WIP limit of {label} must be a whole number, 0 or more, got {raw!r}.",
+            field="wip_limits",
+            extra={"status": status},
+        )
+    if text > WIP_LIMIT_MAX:
+        raise InvalidInput(
+            f"The WIP limit of {label} must be at most {WIP_LIMIT_MAX}, got {text}.",
+            field="wip_limits",
+            extra={"status": status},
+        )
+    return text
 
 
 def _validated(values: dict[str, Any]) -> dict[str, Any]:

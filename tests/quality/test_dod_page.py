@@ -219,4 +219,4 @@ def test_query_count_does_not_grow_with_criteria_or_versions(scenario, client):
         definition = definition_revise(actor=sm, criteria=many, note="Revised.")
         definition_accept(actor=scenario.users["po"], definition=definition)
     assert _page_queries(client) == small
-    assert small <= 5  # session, user, versions, criteria, teams (form)
+    assert small <= 6  # session, user, nav teams, versions, criteria, teams (form)

@@ -1,0 +1,284 @@
+"""The team board: a team's tickets of one sprint as a kanban, edited in place.
+
+Each action parses input, calls a service, and renders the page or, for htmx requests, the
+named partial it changed: the card after an edit that leaves it where it is, the whole board
+body after a move (cards change columns, counts and WIP marks change)."""
+
+import json
+import zlib
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+
+from accounts.models import User
+from planning.models import Sprint
+from planning.selectors import current_sprint, sprint_change_token
+from sprintplan.errors import DomainError, StaleVersion
+from tickets import services as ticket_services
+from tickets.formatting import display_value
+from tickets.models import Ticket
+from tickets.presenters import present_tickets
+from tickets.selectors import blocker_facts, ticket_queryset
+
+from . import selectors, services
+from .models import Team
+
+TEMPLATE = "teams/board.html"
+BODY = f"{TEMPLATE}#board-body"
+CARD = f"{TEMPLATE}#board-card"
+CARD_FIELDS = ("status", "progress", "size", "assignee")
+FIELD_LABELS = {"status": "Status", "progress": "Progress", "size": "Size", "assignee": "Assignee"}
+
+
+class CardForm(forms.Form):
+    """What a card sends: the version it showed, the column it sat in, and the changes."""
+
+    version = forms.IntegerField()
+    column = forms.ChoiceField(choices=Ticket.Status.choices, required=False)
+    status = forms.ChoiceField(choices=Ticket.Status.choices, required=False)
+    # Sign and bounds are the service's to judge, so its message is the one shown.
+    progress = forms.DecimalField(max_digits=12, decimal_places=2, required=False)
+    size = forms.DecimalField(max_digits=12, decimal_places=2, required=False)
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = User.objects.filter(memberships__team=team)
+
+    def changes(self) -> dict:
+        """The fields sent; an empty assignee means "unassign", an empty number "unchanged"."""
+        changes = {}
+        for name in CARD_FIELDS:
+            if name not in self.data:
+                continue
+            value = self.cleaned_data[name]
+            if name == "assignee" or value not in (None, ""):
+                changes[name] = value
+        return changes
+
+
+def _is_partial(request) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+def _team(prefix: str) -> Team:
+    team = selectors.team_by_prefix(prefix)
+    if team is None:
+        raise Http404(f"team {prefix}")
+    return team
+
+
+def _params(request) -> tuple[Sprint | None, str | None]:
+    """The board's sprint (?sprint=<id>, else the current one) and swimlanes (?lanes=)."""
+    lanes = "assignee" if request.GET.get("lanes") == "assignee" else None
+    raw = request.GET.get("sprint")
+    if not raw:
+        return current_sprint(), lanes
+    if not raw.isdigit():
+        raise Http404(f"sprint {raw}")
+    return get_object_or_404(Sprint, pk=int(raw)), lanes
+
+
+def _query(sprint, lanes) -> str:
+    params = {"sprint": sprint.pk} if sprint else {}
+    if lanes:
+        params["lanes"] = lanes
+    return urlencode(params)
+
+
+def _change_token(team: Team, sprint: Sprint) -> str:
+    """The sprint page's token plus the team's WIP limits (another lead may change them)."""
+    limits = json.dumps(team.wip_limits or {}, sort_keys=True).encode()
+    return f"{sprint_change_token(sprint)}.{zlib.crc32(limits)}"
+
+
+def _present(request, tickets) -> None:
+    present_tickets(request.user, tickets, blocker_facts(tickets))
+    for ticket in tickets:
+        ticket.can_edit_card = bool(ticket.can & {"progress", "size", "assignee"})
+
+
+def _board_context(request, team, sprint, lanes, *, notice=None, **extra) -> dict:
+    """`notice`: (ticket key, {"error"|"conflict": ...}) to show on that card."""
+    change_token = _change_token(team, sprint) if sprint else ""  # read first
+    board = selectors.team_board(team, sprint, lanes=lanes)
+    _present(request, board.tickets)
+    if notice:
+        key, facts = notice
+        for ticket in board.tickets:
+            if ticket.key == key:
+                for name, value in facts.items():
+                    setattr(ticket, name, value)
+    may_set_wip = services.can_set_wip_limits(request.user, team)
+    typed = extra.pop("wip_typed", None)
+    limits = team.wip_limits or {}
+    wip_fields = [
+        {
+            "status": status,
+            "label": label,
+            "value": typed.get(status, "") if typed is not None else limits.get(status, ""),
+        }
+        for status, label in services.WIP_STATUSES.items()
+    ]
+    return {
+        "team": team,
+        "sprint": sprint,
+        "lanes": lanes,
+        "board": board,
+        "members": board.members,
+        "board_query": _query(sprint, lanes),
+        "change_token": change_token,
+        "may_set_wip": may_set_wip,
+        "wip_fields": wip_fields,
+        **extra,
+    }
+
+
+def _board_url(team: Team, sprint, lanes) -> str:
+    query = _query(sprint, lanes)
+    return reverse("team-board", args=[team.key_prefix]) + (f"?{query}" if query else "")
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@require_GET
+def team_board(request, prefix: str):
+    try:
+        team = _team(prefix)
+        sprint, lanes = _params(request)
+    except Http404 as exc:
+        return render(request, "404.html", {"what": str(exc)}, status=404)
+    context = _board_context(request, team, sprint, lanes)
+    context["sprints"] = selectors.sprint_choices()
+    return render(request, TEMPLATE, context)
+
+
+@require_GET
+def team_board_live(request, prefix: str):
+    """204 when nothing changed since `since`; else the refreshed board body."""
+    team = _team(prefix)
+    sprint, lanes = _params(request)
+    if sprint is None or request.GET.get("since") == _change_token(team, sprint):
+        return HttpResponse(status=204)
+    return render(request, BODY, _board_context(request, team, sprint, lanes))
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+@require_POST
+def board_card(request, prefix: str, key: str):
+    """Move a card or edit its progress, size or assignee."""
+    team = _team(prefix)
+    sprint, lanes = _params(request)
+    ticket = get_object_or_404(ticket_queryset(), key=key, team=team)
+    form = CardForm(request.POST, team=team)
+    status, notice, updated = 200, None, None
+    if form.is_valid():
+        changes = form.changes()
+        try:
+            updated = ticket_services.ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                changes=changes,
+                expected_version=form.cleaned_data["version"],
+            )
+        except StaleVersion as exc:
+            mine = {name: request.POST.get(name, "") for name in changes}
+            status = exc.status
+            notice = {"conflict": _conflict(changes, mine, exc.current)}
+        except DomainError as exc:
+            status, notice = exc.status, {"error": exc.message, "error_field": exc.field}
+    else:
+        status = 400
+        notice = {"error": "; ".join(f"{n}: {' '.join(e)}" for n, e in form.errors.items())}
+    if notice and "error" in notice:
+        # Keep what the user typed beside the message (nothing typed is lost).
+        notice["typed"] = {n: request.POST[n] for n in ("progress", "size") if n in request.POST}
+    column = form.cleaned_data.get("column") if form.is_valid() else None
+    if status == 200 and not _is_partial(request):
+        return redirect(_board_url(team, sprint, lanes))
+    if not _is_partial(request):
+        context = _board_context(request, team, sprint, lanes, notice=(key, notice))
+        context["sprints"] = selectors.sprint_choices()
+        return render(request, TEMPLATE, context, status=status)
+    moved = updated is not None and (
+        updated.status != (column or ticket.status)
+        or (lanes == "assignee" and updated.assignee_id != ticket.assignee_id)
+    )
+    if moved:
+        # The card changes column (or lane): the whole body, focus kept on the moved card.
+        context = _board_context(request, team, sprint, lanes, focus_key=key)
+        response = render(request, BODY, context)
+        return reswap(retarget(response, "#board-body"), "outerHTML")
+    return _render_card(request, team, sprint, lanes, key, notice or {}, status)
+
+
+def _render_card(request, team, sprint, lanes, key, notice: dict, status: int) -> HttpResponse:
+    ticket = ticket_queryset().get(key=key)
+    _present(request, [ticket])
+    selectors.attach_moves(ticket)
+    for name, value in notice.items():
+        setattr(ticket, name, value)
+    context = {
+        "ticket": ticket,
+        "team": team,
+        "sprint": sprint,
+        "lanes": lanes,
+        "members": selectors.team_members(team),
+        "board_query": _query(sprint, lanes),
+    }
+    return render(request, CARD, context, status=status)
+
+
+def _shown(field: str, value) -> str:
+    if field == "status" and value:
+        return Ticket.Status(value).label
+    if isinstance(value, User):
+        return value.display_name
+    if value is None:
+        return "nobody" if field == "assignee" else ""
+    return display_value(Decimal(str(value)) if field in {"progress", "size"} else value)
+
+
+def _conflict(changes: dict, mine: dict, current: Ticket) -> dict:
+    """Both versions of every field the user tried to change, for the user to choose."""
+    rows = []
+    for field, value in changes.items():
+        theirs, yours = _shown(field, getattr(current, field)), _shown(field, value)
+        if theirs != yours:
+            rows.append({"field": FIELD_LABELS[field], "theirs": theirs, "mine": yours})
+    return {"rows": rows, "current_version": current.version, "mine": mine}
+
+
+@require_POST
+def board_wip(request, prefix: str):
+    """Set the team's WIP limits (its lead or the Scrum master)."""
+    team = _team(prefix)
+    sprint, lanes = _params(request)
+    limits = {
+        name.removeprefix("wip-"): value
+        for name, value in request.POST.items()
+        if name.startswith("wip-")
+    }
+    status, error = 200, None
+    try:
+        services.team_set_wip_limits(actor=request.user, team=team, limits=limits)
+    except DomainError as exc:
+        status, error = exc.status, exc.message
+        team.refresh_from_db()
+    if status == 200 and not _is_partial(request):
+        return redirect(_board_url(team, sprint, lanes))
+    extra = {"wip_error": error, "wip_typed": limits} if error else {"wip_saved": True}
+    context = _board_context(request, team, sprint, lanes, **extra)
+    if not _is_partial(request):
+        context["sprints"] = selectors.sprint_choices()
+        return render(request, TEMPLATE, context, status=status)
+    return render(request, BODY, context, status=status)
