@@ -1,7 +1,7 @@
 """What the sprint page shows about the sprint as a whole: goal chances, capacity, the
 Definition of Done. Shapes stored results for templates; reads through selectors only."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from accounts.policy import can_change_capacity
@@ -121,10 +121,11 @@ def sprint_dashboard(request, sprint, tickets) -> dict:
     adjustments = list(selectors.sprint_adjustments(sprint))
     for adjustment in adjustments:
         adjustment.may_remove = may_change.get(adjustment.team_id, False)
+    capacity = [replace(s, may_change=may_change[s.team_id]) for s in capacity]
     return {
         "forecast": forecast,
         "capacity": capacity,
-        "capacity_teams": [s for s in capacity if may_change[s.team_id]],
+        "capacity_teams": [s for s in capacity if s.may_change],
         "adjustments": adjustments,
         "root_blockers": root_blockers_by_impact(tickets),
         "dod": sprint_dod_matrix(sprint),

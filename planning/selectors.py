@@ -229,6 +229,7 @@ class TeamCapacitySummary:
     available_person_days: float
     capacity: float
     committed: float
+    may_change: bool = False  # set for a page: may this user edit the team's capacity?
 
     @property
     def over_committed(self) -> bool:

@@ -16,6 +16,11 @@ urlpatterns = [
         name="sprint-adjustment-remove",
     ),
     path("sprints/<int:sprint_id>/what-if/", views.what_if, name="sprint-what-if"),
+    path(
+        "sprints/<int:sprint_id>/capacity/<str:team_key>/",
+        views.capacity_edit,
+        name="sprint-capacity-edit",
+    ),
     path("sprints/<int:sprint_id>/commit/", views.sprint_commit, name="sprint-commit"),
     path("sprints/<int:sprint_id>/close/", views.sprint_close, name="sprint-close"),
     path("planning/", views.planning_room, name="planning-room"),

@@ -313,3 +313,38 @@ def sprint_close(request, sprint_id: int):
         request, f"{sprint.name} closed; {len(moved)} unfinished ticket(s) moved to {where}."
     )
     return redirect("sprint-detail", sprint_id=sprint.pk)
+
+
+@require_POST
+def capacity_edit(request, sprint_id: int, team_key: str):
+    """A lead (or the Scrum master) sets the team's focus factor and each member's part-time
+    share and days off for the sprint; capacity and the forecast follow."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    team = get_object_or_404(Team, key_prefix=team_key)
+    status, error = 200, None
+    try:
+        services.capacity_update(
+            actor=request.user,
+            sprint=sprint,
+            team=team,
+            focus_factor=request.POST.get("focus_factor") or None,
+            availability=_availability_rows(request.POST, team),
+        )
+    except DomainError as exc:
+        status, error = exc.status, exc.message
+    return _render_capacity(
+        request, sprint, AdjustmentForm(), status, capacity_error=error, open_team=team.pk
+    )
+
+
+def _availability_rows(data, team: Team) -> list[dict]:
+    """One row per member field pair sent: part_time_<user id>, days_off_<user id>."""
+    rows = []
+    for user_id in team.memberships.values_list("user_id", flat=True):
+        if f"part_time_{user_id}" not in data:
+            continue
+        raw = data.get(f"part_time_{user_id}", "").strip() or "100"
+        days = [d.strip() for d in data.get(f"days_off_{user_id}", "").split(",") if d.strip()]
+        part_time = int(raw) if raw.isdigit() else raw  # the service names a bad value
+        rows.append({"user": user_id, "part_time_percent": part_time, "days_off": days})
+    return rows

@@ -17,6 +17,12 @@ from .test_bottleneck_scenario import halve_labeling, row_counts
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
+def _lab_capacity(sprint):
+    from planning.selectors import sprint_capacity
+
+    return next(s for s in sprint_capacity(sprint) if s.team_key == "LAB")
+
+
 def page(client, user, sprint) -> str:
     client.force_login(user)
     response = client.get(f"/sprints/{sprint.pk}/")
@@ -162,3 +168,43 @@ def test_full_sprint_page_query_count_does_not_grow_with_tickets(scenario, bottl
             TicketFactory(team=team, sprint=bottleneck.sprint, type="labeling_batch")
     services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
     assert _page_queries(client, bottleneck.sprint) == few
+
+
+def test_lead_sets_days_off_and_part_time_and_capacity_follows(scenario, bottleneck, client):
+    client.force_login(scenario.users["lab_lead"])
+    before = _lab_capacity(bottleneck.sprint)
+    lead_id = scenario.users["lab_lead"].pk
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/capacity/LAB/",
+        {
+            "focus_factor": "0.8",
+            f"part_time_{lead_id}": "50",
+            f"days_off_{lead_id}": TUESDAY.isoformat(),
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    after = _lab_capacity(bottleneck.sprint)
+    assert after.available_person_days < before.available_person_days
+    assert TUESDAY.isoformat() in response.content.decode()
+
+
+def test_a_day_off_outside_the_sprint_is_refused_with_the_reason(scenario, bottleneck, client):
+    client.force_login(scenario.users["lab_lead"])
+    lead_id = scenario.users["lab_lead"].pk
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/capacity/LAB/",
+        {f"part_time_{lead_id}": "100", f"days_off_{lead_id}": "2030-01-07"},
+        **HTMX,
+    )
+    assert response.status_code == 400
+    assert "outside the sprint" in response.content.decode()
+
+
+def test_a_member_sees_availability_but_cannot_change_it(scenario, bottleneck, client):
+    html = page(client, scenario.users["lab_member"], bottleneck.sprint)
+    assert "Save availability" not in html
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/capacity/LAB/", {"focus_factor": "0.5"}, **HTMX
+    )
+    assert response.status_code == 403
