@@ -254,3 +254,19 @@ def ensure_can_link_external_project(user, ticket) -> None:
             "the lead of its team may.",
             field="ticket",
         )
+
+
+def can_manage_risks(user) -> bool:
+    """Pre-mortem risks: the Scrum master, the Product Owner and team leads."""
+    if not _is_active_writer(user):
+        return False
+    if user.is_scrum_master or user.is_product_owner:
+        return True
+    return "lead" in team_roles(user).values()
+
+
+def ensure_can_manage_risks(user) -> None:
+    if not can_manage_risks(user):
+        raise PermissionDenied(
+            "Only the Scrum master, the Product Owner or a team lead may raise or ROAM risks."
+        )

@@ -193,3 +193,64 @@ class SprintCommitment(models.Model):
 
     def __str__(self) -> str:
         return f"commitment of {self.sprint}"
+
+
+class Risk(models.Model):
+    """A risk raised in a pre-mortem ("what if the labeling data is noisy?"), handled the
+    SAFe ROAM way: Resolved, Owned (owner + follow-up date), Accepted (who, why) or
+    Mitigated (the tickets that mitigate it). New risks start unROAMed."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Not ROAMed yet"
+        RESOLVED = "resolved", "Resolved"
+        OWNED = "owned", "Owned"
+        ACCEPTED = "accepted", "Accepted"
+        MITIGATED = "mitigated", "Mitigated"
+
+    class Level(models.IntegerChoices):
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="risks")
+    title = models.CharField(max_length=200)
+    likelihood = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
+    impact = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    follow_up = models.DateField(null=True, blank=True)
+    note = models.TextField(blank=True, help_text="Why it is accepted, or how it was resolved.")
+    mitigating_tickets = models.ManyToManyField("tickets.Ticket", blank=True, related_name="risks")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    raised_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-impact", "-likelihood", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    state__in=["open", "resolved", "owned", "accepted", "mitigated"]
+                ),
+                name="risk_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(likelihood__in=[1, 2, 3]) & models.Q(impact__in=[1, 2, 3]),
+                name="risk_levels_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="owned")
+                | (models.Q(owner__isnull=False) & models.Q(follow_up__isnull=False)),
+                name="risk_owned_has_owner_and_follow_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def exposure(self) -> int:
+        return self.likelihood * self.impact

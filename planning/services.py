@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.policy import (
     ensure_can_change_capacity,
     ensure_can_manage_goals,
+    ensure_can_manage_risks,
     ensure_can_manage_sprints,
 )
 from sprintplan.errors import Conflict, InvalidInput
@@ -30,6 +31,7 @@ from .models import (
     ForecastChange,
     ForecastRun,
     MemberAvailability,
+    Risk,
     Sprint,
     SprintCommitment,
     SprintGoal,
@@ -636,3 +638,60 @@ def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]
         forecast_changed(sprint_ids=[sprint.pk] + ([carry_to.pk] if carry_to else []))
     sprint.state = Sprint.State.CLOSED
     return moved
+
+
+# --- pre-mortem risks (ROAM) ---------------------------------------------------------------------
+
+
+def risk_raise(*, actor, sprint: Sprint, title: str, likelihood: int, impact: int) -> Risk:
+    ensure_can_manage_risks(actor)
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput("Say what could go wrong (the risk's title).", field="title")
+    levels = Risk.Level.values
+    for name, value in (("likelihood", likelihood), ("impact", impact)):
+        if value not in levels:
+            raise InvalidInput(f"{name} must be low, medium or high.", field=name)
+    return Risk.objects.create(
+        sprint=sprint, title=title, likelihood=likelihood, impact=impact, raised_by=actor
+    )
+
+
+def risk_roam(
+    *,
+    actor,
+    risk: Risk,
+    state: str,
+    owner=None,
+    follow_up=None,
+    note: str = "",
+    mitigating_keys=(),
+) -> Risk:
+    """Record how the risk is handled; each ROAM state needs what makes it real."""
+    ensure_can_manage_risks(actor)
+    note = (note or "").strip()
+    if state not in Risk.State.values:
+        raise InvalidInput(f"Unknown ROAM state {state!r}.", field="state")
+    if state == Risk.State.OWNED and (owner is None or follow_up is None):
+        raise InvalidInput("An owned risk needs an owner and a follow-up date.", field="owner")
+    if state in (Risk.State.ACCEPTED, Risk.State.RESOLVED) and not note:
+        raise InvalidInput("Say why it is accepted, or how it was resolved.", field="note")
+    tickets = list(Ticket.objects.filter(key__in=[k.strip().upper() for k in mitigating_keys]))
+    if state == Risk.State.MITIGATED:
+        found = {t.key for t in tickets}
+        missing = sorted({k.strip().upper() for k in mitigating_keys} - found)
+        if missing:
+            raise InvalidInput(f"Unknown ticket(s): {', '.join(missing)}.", field="mitigating")
+        if not tickets:
+            raise InvalidInput(
+                "A mitigated risk names the tickets that mitigate it.", field="mitigating"
+            )
+    with transaction.atomic():
+        risk.state = state
+        risk.owner = owner if state == Risk.State.OWNED else risk.owner
+        risk.follow_up = follow_up if state == Risk.State.OWNED else risk.follow_up
+        risk.note = note or risk.note
+        risk.save()
+        if state == Risk.State.MITIGATED:
+            risk.mitigating_tickets.set(tickets)
+    return risk

@@ -24,6 +24,18 @@ urlpatterns = [
     path("sprints/<int:sprint_id>/commit/", views.sprint_commit, name="sprint-commit"),
     path("sprints/<int:sprint_id>/close/", views.sprint_close, name="sprint-close"),
     path("planning/", views.planning_room, name="planning-room"),
+    path("planning/<int:sprint_id>/goals/", views.planning_goal_add, name="planning-goal-add"),
+    path(
+        "planning/<int:sprint_id>/goals/<int:goal_id>/delete/",
+        views.planning_goal_remove,
+        name="planning-goal-remove",
+    ),
+    path("planning/<int:sprint_id>/risks/", views.risk_add, name="planning-risk-add"),
+    path(
+        "planning/<int:sprint_id>/risks/<int:risk_id>/",
+        views.risk_update,
+        name="planning-risk-update",
+    ),
     path(
         "planning/<str:action>/",
         views.planning_move,

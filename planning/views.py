@@ -1,4 +1,5 @@
 import itertools
+from datetime import date
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -6,8 +7,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import User
+from accounts.policy import can_manage_goals, can_manage_risks
 from dependencies import layout
-from sprintplan.errors import DomainError
+from sprintplan.errors import DomainError, InvalidInput
 from teams.models import Team
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
@@ -17,7 +20,7 @@ from tickets.services import ticket_move_in_ranking, ticket_update
 from . import dashboard, selectors, services
 from .burn import sprint_burn_charts
 from .forms import AdjustmentForm, WhatIfForm
-from .models import CapacityAdjustment, ForecastChange, Sprint
+from .models import CapacityAdjustment, ForecastChange, Risk, Sprint, SprintGoal
 
 
 def sprint_list(request):
@@ -227,6 +230,17 @@ def _planning_context(request, target: Sprint | None, **extra) -> dict:
     capacity = selectors.sprint_capacity(target)
     names = {summary.team_key: summary.team_name for summary in capacity}
     context.update(
+        goals=list(selectors.sprint_goals(target)),
+        risks=list(
+            Risk.objects.filter(sprint=target)
+            .select_related("owner")
+            .prefetch_related("mitigating_tickets")
+        ),
+        people=User.objects.exclude(product_role=User.ProductRole.INTEGRATION).order_by("username"),
+        may_manage_goals=can_manage_goals(request.user),
+        may_manage_risks=can_manage_risks(request.user),
+        risk_states=Risk.State.choices,
+        levels=Risk.Level.choices,
         lanes=lanes,
         capacity=capacity,
         forecast=dashboard.forecast_for(target, names),
@@ -348,3 +362,89 @@ def _availability_rows(data, team: Team) -> list[dict]:
         part_time = int(raw) if raw.isdigit() else raw  # the service names a bad value
         rows.append({"user": user_id, "part_time_percent": part_time, "days_off": days})
     return rows
+
+
+# --- goals and pre-mortem risks in the planning room -----------------------------------------
+
+
+@require_POST
+def planning_goal_add(request, sprint_id: int):
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    return _planning_action(
+        request,
+        sprint,
+        lambda: services.goal_create(
+            actor=request.user,
+            sprint=sprint,
+            text=request.POST.get("text", ""),
+            ticket_keys=request.POST.getlist("tickets"),
+        ),
+    )
+
+
+@require_POST
+def planning_goal_remove(request, sprint_id: int, goal_id: int):
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    goal = get_object_or_404(SprintGoal, pk=goal_id, sprint=sprint)
+    return _planning_action(
+        request, sprint, lambda: services.goal_delete(actor=request.user, goal=goal)
+    )
+
+
+@require_POST
+def risk_add(request, sprint_id: int):
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    return _planning_action(
+        request,
+        sprint,
+        lambda: services.risk_raise(
+            actor=request.user,
+            sprint=sprint,
+            title=request.POST.get("title", ""),
+            likelihood=_int(request.POST.get("likelihood")),
+            impact=_int(request.POST.get("impact")),
+        ),
+    )
+
+
+@require_POST
+def risk_update(request, sprint_id: int, risk_id: int):
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    risk = get_object_or_404(Risk, pk=risk_id, sprint=sprint)
+    owner_id = request.POST.get("owner") or ""
+    follow_up = request.POST.get("follow_up") or ""
+
+    def roam():
+        return services.risk_roam(
+            actor=request.user,
+            risk=risk,
+            state=request.POST.get("state", ""),
+            owner=User.objects.filter(pk=owner_id).first() if owner_id.isdigit() else None,
+            follow_up=_date_or_none(follow_up),
+            note=request.POST.get("note", ""),
+            mitigating_keys=[k for k in request.POST.get("mitigating", "").split(",") if k.strip()],
+        )
+
+    return _planning_action(request, sprint, roam)
+
+
+def _date_or_none(value: str):
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD).", field="follow_up") from None
+
+
+def _planning_action(request, sprint: Sprint, action):
+    status, notice = 200, None
+    try:
+        action()
+    except DomainError as exc:
+        status, notice = exc.status, exc.message
+    if status == 200 and not (request.htmx and not request.htmx.boosted):
+        return redirect(f"{reverse('planning-room')}?sprint={sprint.pk}")
+    context = _planning_context(request, sprint, notice=notice)
+    template = "planning/backlog.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#planning-room"
+    return render(request, template, context, status=status)

@@ -233,3 +233,100 @@ def test_an_empty_sprint_promises_nothing(scenario, room, client):
     html = open_room(client, scenario.users["po"], room)
     assert "The forecast starts once tickets are planned." in html
     assert "chance to meet" not in html
+
+
+class TestGoalsAndRisks:
+    """Sprint goals name the tickets they need; pre-mortem risks end ROAMed, each state with
+    what makes it real."""
+
+    def test_po_adds_a_goal_covering_planned_tickets(self, scenario, room, client):
+        client.force_login(scenario.users["sm"])
+        client.post(
+            "/planning/pull/", {"ticket": "ML-2", "version": 1, "sprint": room.planned.pk}, **HTMX
+        )
+        client.force_login(scenario.users["po"])
+        response = client.post(
+            f"/planning/{room.planned.pk}/goals/",
+            {"text": "Spike answered", "tickets": ["ML-2"]},
+            **HTMX,
+        )
+        assert response.status_code == 200
+        assert "Spike answered" in response.content.decode()
+        goal = room.planned.goals.get()
+        assert list(goal.tickets.values_list("key", flat=True)) == ["ML-2"]
+
+    def test_a_goal_naming_a_ticket_outside_the_sprint_is_refused(self, scenario, room, client):
+        client.force_login(scenario.users["po"])
+        response = client.post(
+            f"/planning/{room.planned.pk}/goals/", {"text": "Label", "tickets": ["LAB-1"]}, **HTMX
+        )
+        assert response.status_code == 400
+        assert not room.planned.goals.exists()
+
+    def test_risk_raised_then_owned_needs_owner_and_follow_up(self, scenario, room, client):
+        from planning.models import Risk
+
+        client.force_login(scenario.users["lab_lead"])
+        client.post(
+            f"/planning/{room.planned.pk}/risks/",
+            {"title": "New labels are noisy", "likelihood": 2, "impact": 3},
+            **HTMX,
+        )
+        risk = Risk.objects.get()
+        assert (risk.state, risk.exposure) == ("open", 6)
+        refused = client.post(
+            f"/planning/{room.planned.pk}/risks/{risk.pk}/", {"state": "owned"}, **HTMX
+        )
+        assert refused.status_code == 400
+        assert "needs an owner and a follow-up date" in refused.content.decode()
+        owner = scenario.users["lab_lead"]
+        done = client.post(
+            f"/planning/{room.planned.pk}/risks/{risk.pk}/",
+            {"state": "owned", "owner": owner.pk, "follow_up": room.planned.start_date.isoformat()},
+            **HTMX,
+        )
+        assert done.status_code == 200
+        risk.refresh_from_db()
+        assert (risk.state, risk.owner) == ("owned", owner)
+
+    def test_mitigated_names_its_tickets_and_accepted_its_reason(self, scenario, room, client):
+        from planning.models import Risk
+
+        client.force_login(scenario.users["sm"])
+        client.post(
+            f"/planning/{room.planned.pk}/risks/",
+            {"title": "Tool bug halves output", "likelihood": 1, "impact": 3},
+            **HTMX,
+        )
+        risk = Risk.objects.get()
+        assert (
+            client.post(
+                f"/planning/{room.planned.pk}/risks/{risk.pk}/", {"state": "mitigated"}, **HTMX
+            ).status_code
+            == 400
+        )
+        assert (
+            client.post(
+                f"/planning/{room.planned.pk}/risks/{risk.pk}/", {"state": "accepted"}, **HTMX
+            ).status_code
+            == 400
+        )
+        ok = client.post(
+            f"/planning/{room.planned.pk}/risks/{risk.pk}/",
+            {"state": "mitigated", "mitigating": "ml-2"},
+            **HTMX,
+        )
+        assert ok.status_code == 200
+        assert list(risk.mitigating_tickets.values_list("key", flat=True)) == ["ML-2"]
+
+    def test_a_member_cannot_raise_risks(self, scenario, room, client):
+        from planning.models import Risk
+
+        client.force_login(scenario.users["lab_member"])
+        response = client.post(
+            f"/planning/{room.planned.pk}/risks/",
+            {"title": "x", "likelihood": 1, "impact": 1},
+            **HTMX,
+        )
+        assert response.status_code == 403
+        assert not Risk.objects.exists()
