@@ -97,8 +97,8 @@ def test_sprint_page_query_count_does_not_grow_with_tickets(
                 blocked = TicketFactory(team=team, sprint=scenario.sprint)
                 link_create(actor=scenario.users["sm"], blocker=sprint_chain[0], blocked=blocked)
     many = _page_queries(client, scenario.sprint)
-    # a fixed set of reads: tickets, link health, change token, capacity, DoD matrix, commitment, burn charts, nav,
-    # forecast, adjustments, what-if choices; none grows with the sprint
+    # a fixed set of reads: tickets, link health, change token, capacity, DoD matrix,
+    # commitment, burn charts, nav, forecast, adjustments, what-if choices; none grows
     assert few == many == 39
 
 
