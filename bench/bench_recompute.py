@@ -1,7 +1,7 @@
 """Benchmark the insight recompute end to end on PostgreSQL (read + compute + write).
 
     .venv/bin/python bench/bench_recompute.py [--sizes 1000 10000 100000] [--runs 5]
-        [--changes 200] [--candidates 1000] [--whole-graph-changes 20]
+        [--changes 200] [--candidates 1000] [--whole-graph-changes 20] [--region-changes 100]
         [--database sprintplan_bench]
 
 Creates (drops first) its own database, migrates it, and for every size seeds the synthetic
@@ -12,6 +12,10 @@ measures (wall-clock milliseconds, this process talking to PostgreSQL over TCP):
 * incremental: one random ticket's status toggled by a direct SQL UPDATE + a GraphChange row
   (committed), then `insights_recompute()` timed; every change is undone the same way and
   that undo is measured too (so `--changes` samples, each a single change from the base);
+  the note says which path each run took (status: the region below the change + +/-1 on the
+  ancestors; region: the whole cone recounted; whole graph);
+* the same single changes through the region path (the cone recounted exactly: what status
+  changes took before the status path), `--region-changes` samples, in the same run;
 * the same single changes through the whole-graph path (what ran before the region read,
   and still the fallback), `--whole-graph-changes` samples, for comparison;
 * full: `insights_recompute(full=True)` with nothing to write (the repair pass), `--runs` times,
@@ -92,6 +96,12 @@ def seed(size: int, seed_value: int = 7) -> dict:
             "RESTART IDENTITY CASCADE"
         )
         raw = cursor.cursor  # the psycopg2 cursor, for COPY
+        # Columns without a database default that newer migrations may have added.
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'teams_team' AND column_name = 'wip_limits'"
+        )
+        extra = {"wip_limits": "{}"} if cursor.fetchone() else {}
         _copy(
             raw,
             "teams_team",
@@ -104,6 +114,7 @@ def seed(size: int, seed_value: int = 7) -> dict:
                 "unit_label",
                 "default_rate",
                 "next_ticket_number",
+                *extra,
             ],
             [
                 (
@@ -115,6 +126,7 @@ def seed(size: int, seed_value: int = 7) -> dict:
                     "",
                     "1.00",
                     size + 1,
+                    *extra.values(),
                 )
                 for team in range(TEAMS)
             ],
@@ -234,21 +246,28 @@ def wall_ms(action, *args, **kwargs):
 
 
 class RegionProbe:
-    """Cone sizes of the regions read (selectors.graph_region) and how many were
-    recomputed as regions (graph.recompute_region); the rest fell back to the whole graph."""
+    """Cone sizes of the regions read (selectors.graph_region: the status path's region below
+    the change, or the whole cone), and how many runs took the status path
+    (graph.recompute_below, +/-1 on the ancestors) or the region path
+    (graph.recompute_region); the rest fell back to the whole graph."""
 
     @classmethod
     def inactive(cls) -> "RegionProbe":
         probe = cls.__new__(cls)
-        probe.sizes, probe.computed = [], 0
+        probe.sizes, probe.computed, probe.below = [], 0, 0
         return probe
 
     def __init__(self) -> None:
         from dependencies import graph, selectors
 
         self.sizes: list[int] = []
-        self.computed = 0
-        read, compute = selectors.graph_region, graph.recompute_region
+        self.computed = 0  # region path
+        self.below = 0  # status path
+        read, compute, below = (
+            selectors.graph_region,
+            graph.recompute_region,
+            graph.recompute_below,
+        )
 
         def probed_read(*args, **kwargs):
             region = read(*args, **kwargs)
@@ -259,8 +278,13 @@ class RegionProbe:
             self.computed += 1
             return compute(*args, **kwargs)
 
+        def probed_below(*args, **kwargs):
+            self.below += 1
+            return below(*args, **kwargs)
+
         selectors.graph_region = probed_read
         graph.recompute_region = probed_compute
+        graph.recompute_below = probed_below
 
 
 def toggle_status(ticket_id: int) -> None:
@@ -276,7 +300,8 @@ def toggle_status(ticket_id: int) -> None:
             [ticket_id],
         )
         cursor.execute(
-            "INSERT INTO dependencies_graphchange (ticket_id, created_at) VALUES (%s, now())",
+            "INSERT INTO dependencies_graphchange (ticket_id, kind, created_at) "
+            "VALUES (%s, 'ticket', now())",
             [ticket_id],
         )
 
@@ -286,7 +311,7 @@ def bench_incremental(ticket_ids: list[int], changes: int, rng: random.Random, p
 
     samples, rows, cpu = [], [], []
     probe = probe or RegionProbe.inactive()
-    regions_before, computed_before = len(probe.sizes), probe.computed
+    regions_before, computed_before, below_before = len(probe.sizes), probe.computed, probe.below
     for _ in range(changes // 2):
         ticket_id = rng.choice(ticket_ids)
         for _ in range(2):  # the change, then its undo: two single changes
@@ -298,8 +323,9 @@ def bench_incremental(ticket_ids: list[int], changes: int, rng: random.Random, p
             samples.append(elapsed)
             rows.append(report.rows_written)
     regions = probe.sizes[regions_before:]
-    fallbacks = len(samples) - (probe.computed - computed_before)
-    return samples, rows, regions, fallbacks, cpu
+    paths = {"status": probe.below - below_before, "region": probe.computed - computed_before}
+    paths["whole graph"] = len(samples) - paths["status"] - paths["region"]
+    return samples, rows, regions, paths, cpu
 
 
 def bench_whole_graph(ticket_ids: list[int], changes: int, rng: random.Random) -> list[float]:
@@ -313,6 +339,20 @@ def bench_whole_graph(ticket_ids: list[int], changes: int, rng: random.Random) -
         samples, _, _, _, _ = bench_incremental(ticket_ids, changes, rng, None)
     finally:
         selectors.region_supported = supported
+    return samples
+
+
+def bench_region_path(ticket_ids: list[int], changes: int, rng: random.Random) -> list[float]:
+    """The same single changes through the region path (the whole cone recounted exactly):
+    what every status change took before the status path, and what link changes take."""
+    from dependencies import services
+
+    below = services._recompute_below
+    services._recompute_below = lambda *args, **kwargs: None
+    try:
+        samples, _, _, _, _ = bench_incremental(ticket_ids, changes, rng, None)
+    finally:
+        services._recompute_below = below
     return samples
 
 
@@ -386,16 +426,20 @@ def run(size: int, args, probe) -> list[str]:
     rows = [row(size, "first fill (writes every row)", [facts["fill_ms"]])]
     full = bench_full(args.runs)
     rows.append(row(size, "full recompute (nothing to write)", full))
-    incremental, written, regions, fallbacks, cpu = bench_incremental(
+    incremental, written, regions, paths, cpu = bench_incremental(
         ticket_ids, args.changes, rng, probe
     )
     note = (
         f"rows written median {statistics.median(written):.0f} max {max(written)}; "
-        f"cone median {statistics.median(regions) if regions else 0:.0f} "
-        f"max {max(regions, default=0)}; {fallbacks} whole-graph fallbacks; "
+        f"tickets recounted per region median "
+        f"{statistics.median(regions) if regions else 0:.0f} max {max(regions, default=0)}; "
+        f"paths: {', '.join(f'{name} {count}' for name, count in paths.items())}; "
         f"this process's CPU median {statistics.median(cpu):.1f} ms"
     )
     rows.append(row(size, "incremental, one status change", incremental, note))
+    if args.region_changes:
+        region = bench_region_path(ticket_ids, args.region_changes, rng)
+        rows.append(row(size, "  same, region path (before)", region, "same run, for comparison"))
     if args.whole_graph_changes:
         whole = bench_whole_graph(ticket_ids, args.whole_graph_changes, rng)
         rows.append(row(size, "  same, whole-graph path (before)", whole, "for comparison"))
@@ -422,6 +466,12 @@ def main() -> None:
         type=int,
         default=20,
         help="single changes also timed through the whole-graph path, for comparison",
+    )
+    parser.add_argument(
+        "--region-changes",
+        type=int,
+        default=100,
+        help="single changes also timed through the region path (the exact cone recount)",
     )
     parser.add_argument("--database", default="sprintplan_bench")
     args = parser.parse_args()

@@ -229,6 +229,44 @@ def recompute_region(
         return RegionDelta(insights, moved_counts)
 
 
+def recompute_below(
+    tickets: Iterable[Node | TicketState],
+    links: Iterable[Link],
+    changed_ids: Iterable[int],
+    stored: Mapping[int, Insight],
+) -> dict[int, Insight]:
+    """recompute_region() for a change that moved no link, without the ancestors' counts.
+
+    When only tickets' done-state or team changed, the ancestors' downstream_count moves by a
+    known amount: every ticket whose done-state flipped enters or leaves each of its
+    unfinished ancestors' set of descendants exactly once, however many paths lead there (the
+    sets themselves do not move). Their other facts depend only on what is above them. So the
+    caller applies that +/-1 to the ancestors that are not below a changed ticket, and this
+    recomputes the rest: the changed tickets and their descendants (every fact; the counts
+    exactly, from below), which is all it needs with what feeds them.
+
+    * `tickets`: the changed tickets, their descendants, and the tickets feeding those from
+      outside (through done ones).
+    * `links`: every link out of a changed ticket or a descendant, and every link into one or
+      into a done feeder.
+    * `stored`: as for recompute_region() (the changed tickets' insights are needed to tell
+      what moved; one missing counts as changed anyway).
+
+    Returns the insights that differ from `stored`. Wrong for a change of links: use
+    recompute_region().
+    """
+    with _gc_paused():
+        index = _Index(tickets, links)
+        pos = index.pos
+        changed = {pos[ticket_id] for ticket_id in changed_ids if ticket_id in pos}
+        if not changed:
+            return {}
+        below = _reachable(index.succ, changed)
+        # Ancestors of a changed ticket that are below another: counted exactly here.
+        above = _reachable_within(index.pred, changed, below)
+        return _recompute_around(index, changed, stored, above, below)
+
+
 def find_cycle(
     successors: Mapping[int, Iterable[int]], blocker: int, blocked: int
 ) -> list[int] | None:
@@ -328,6 +366,19 @@ def _reachable(adjacency: list[list[int]], starts: Iterable[int]) -> set[int]:
     while stack:
         for neighbour in adjacency[stack.pop()]:
             if neighbour not in seen:
+                seen.add(neighbour)
+                stack.append(neighbour)
+    return seen
+
+
+def _reachable_within(adjacency: list[list[int]], starts: set[int], within: set[int]) -> set[int]:
+    """Positions reachable from `starts` (included) along `adjacency` without leaving
+    `within`."""
+    seen = set(starts)
+    stack = list(seen)
+    while stack:
+        for neighbour in adjacency[stack.pop()]:
+            if neighbour not in seen and neighbour in within:
                 seen.add(neighbour)
                 stack.append(neighbour)
     return seen

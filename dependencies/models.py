@@ -41,6 +41,10 @@ class TicketInsight(models.Model):
     depth = models.PositiveIntegerField(default=0)
     downstream_count = models.PositiveIntegerField(default=0)
     cross_team = models.BooleanField(default=False)
+    # The ticket's done-state these insights (and its ancestors' downstream_count) reflect:
+    # a status change is then a +/-1 on its ancestors' counts. None: unknown (a change to the
+    # ticket is pending, or was seen half-way); the next recompute of it counts exactly.
+    done = models.BooleanField(null=True, default=None)
     # The newest GraphChange id the recompute had seen: the input version of this result.
     graph_version = models.BigIntegerField(default=0)
     computed_at = models.DateTimeField()
@@ -56,7 +60,14 @@ class GraphChange(models.Model):
     worker: the next recompute (or the periodic catch-up) still sees it.
     """
 
+    class Kind(models.TextChoices):
+        TICKET = "ticket"  # status, team, estimate or sprint: the links did not move
+        LINK = "link"  # a link was added or removed between the tickets marked
+
     ticket_id = models.BigIntegerField()
+    kind = models.CharField(
+        max_length=8, choices=Kind.choices, default=Kind.TICKET, db_default=Kind.TICKET
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,7 +3,7 @@
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
@@ -61,9 +61,9 @@ def keys_by_id(ticket_ids) -> dict[int, str]:
     return dict(Ticket.objects.filter(pk__in=set(ticket_ids)).values_list("id", "key"))
 
 
-def pending_changes() -> list[tuple[int, int]]:
-    """[(change_id, ticket_id)] not yet consumed by a recompute."""
-    return list(GraphChange.objects.values_list("id", "ticket_id"))
+def pending_changes() -> list[tuple[int, int, str]]:
+    """[(change_id, ticket_id, kind)] not yet consumed by a recompute."""
+    return list(GraphChange.objects.values_list("id", "ticket_id", "kind"))
 
 
 def graph_nodes() -> list[graph.Node]:
@@ -108,6 +108,12 @@ def graph_links() -> list[tuple[int, int]]:
 def stored_insights() -> dict[int, graph.Insight]:
     """Every stored insight, in one raw query: the JSONField's per-value decoding through the
     ORM costs ~1 s at 100k tickets; id lists come as bigint[] on PostgreSQL (parsed in C)."""
+    return stored_insights_and_done()[0]
+
+
+def stored_insights_and_done() -> tuple[dict[int, graph.Insight], dict[int, bool | None]]:
+    """stored_insights(), and the done-state each row was computed for (None: unknown), from
+    the same query."""
     if connection.vendor == "postgresql":
         id_lists = (
             "translate(direct_blocker_ids::text, '[]', '{}')::bigint[], "
@@ -117,17 +123,19 @@ def stored_insights() -> dict[int, graph.Insight]:
         id_lists = "direct_blocker_ids, root_blocker_ids"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT ticket_id, blocked, {id_lists}, depth, cross_team, downstream_count "
+            f"SELECT ticket_id, blocked, {id_lists}, depth, cross_team, downstream_count, done "
             "FROM dependencies_ticketinsight"
         )
         rows = cursor.fetchall()
+    done = {row[0]: None if row[7] is None else bool(row[7]) for row in rows}
     if connection.vendor == "postgresql":  # inlined: a call per row is ~15% of this at 100k
         insight = graph.Insight
-        return {
+        insights = {
             ticket_id: insight(blocked, tuple(direct), tuple(roots), depth, downstream, cross_team)
-            for ticket_id, blocked, direct, roots, depth, cross_team, downstream in rows
+            for ticket_id, blocked, direct, roots, depth, cross_team, downstream, _ in rows
         }
-    return {row[0]: _insight_from_row(*row[1:]) for row in rows}
+        return insights, done
+    return {row[0]: _insight_from_row(*row[1:7]) for row in rows}, done
 
 
 # --- the region an incremental recompute reads ---------------------------------------------------
@@ -150,7 +158,7 @@ def stored_insights() -> dict[int, graph.Insight]:
 # OFFSET 0 (an index lookup per ticket), and the caller turns JIT off. The JSON id lists come
 # as bigint[] (a JSON array of ids only needs its brackets swapped), which the driver parses
 # in C: 2-3x cheaper than json.loads in Python.
-_REGION_SQL_POSTGRESQL = """
+_REGION_HEAD_POSTGRESQL = """
 WITH RECURSIVE
 up(id) AS (
     SELECT unnest(%(seeds)s::bigint[])
@@ -173,6 +181,25 @@ down(id) AS (
         SELECT l.blocked_id AS id FROM dependencies_dependencylink l
         WHERE l.blocker_id = d.id OFFSET 0) x
 ),
+counted(id) AS (SELECT id FROM cone),"""
+
+# Below only (a status change: the ancestors' counts move by +/-1, applied elsewhere): the
+# seeds are all of `up`, and `down` is what is counted (its counts are recounted exactly).
+# No successor lists: every link out of `down` ends in it, so its blocker lists hold them all.
+_BELOW_HEAD_POSTGRESQL = """
+WITH RECURSIVE
+down(id) AS (
+    SELECT unnest(%(seeds)s::bigint[])
+    UNION
+    SELECT x.id FROM down d CROSS JOIN LATERAL (
+        SELECT l.blocked_id AS id FROM dependencies_dependencylink l
+        WHERE l.blocker_id = d.id OFFSET 0) x
+),
+up(id) AS (SELECT unnest(%(seeds)s::bigint[])),
+cone(id) AS (SELECT id FROM down WHERE FALSE),
+counted(id) AS (SELECT id FROM down),"""
+
+_REGION_TAIL_POSTGRESQL = """
 feed(id) AS (
     SELECT x.id FROM down d CROSS JOIN LATERAL (
         SELECT l.blocker_id AS id FROM dependencies_dependencylink l
@@ -191,11 +218,12 @@ roles(id, role) AS (
     ) tagged GROUP BY id
 ),
 sizes(cone_size, tickets) AS (
-    SELECT (SELECT COUNT(*) FROM cone), (SELECT COUNT(*) FROM (
+    SELECT (SELECT COUNT(*) FROM counted), (SELECT COUNT(*) FROM (
         SELECT 1 FROM tickets_ticket
-        LIMIT (SELECT CAST(COUNT(*) / %(share)s AS BIGINT) + 1 FROM cone)) capped)
+        LIMIT (SELECT CAST(COUNT(*) / %(share)s AS BIGINT) + 1 FROM counted)) capped)
 )
-SELECT NULL, cone_size, tickets, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT NULL, cone_size, tickets, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL
 FROM sizes
 UNION ALL
 SELECT r.id, r.role, t.team_id, t.status = %(done)s,
@@ -208,7 +236,7 @@ SELECT r.id, r.role, t.team_id, t.status = %(done)s,
     i.ticket_id, i.downstream_count, i.blocked,
     translate(i.direct_blocker_ids::text, '[]', '{}')::bigint[],
     translate(i.root_blocker_ids::text, '[]', '{}')::bigint[],
-    i.depth, i.cross_team
+    i.depth, i.cross_team, i.done
 FROM roles r
 CROSS JOIN LATERAL (
     SELECT t.team_id, t.status FROM tickets_ticket t WHERE t.id = r.id OFFSET 0) t
@@ -221,7 +249,7 @@ WHERE (SELECT cone_size <= %(share)s * tickets FROM sizes)
 """
 
 # The same for SQLite, which plans each step as an index lookup per ticket by itself.
-_REGION_SQL_SQLITE = """
+_REGION_HEAD_SQLITE = """
 WITH RECURSIVE
 seeds(id) AS (SELECT CAST(value AS INTEGER) FROM json_each(%(seeds)s)),
 up(id) AS (
@@ -239,6 +267,21 @@ down(id) AS (
     UNION
     SELECT l.blocked_id FROM dependencies_dependencylink l JOIN down d ON l.blocker_id = d.id
 ),
+counted(id) AS (SELECT id FROM cone),"""
+
+_BELOW_HEAD_SQLITE = """
+WITH RECURSIVE
+seeds(id) AS (SELECT CAST(value AS INTEGER) FROM json_each(%(seeds)s)),
+down(id) AS (
+    SELECT id FROM seeds
+    UNION
+    SELECT l.blocked_id FROM dependencies_dependencylink l JOIN down d ON l.blocker_id = d.id
+),
+up(id) AS (SELECT id FROM seeds),
+cone(id) AS (SELECT id FROM down WHERE FALSE),
+counted(id) AS (SELECT id FROM down),"""
+
+_REGION_TAIL_SQLITE = """
 feed(id) AS (
     SELECT l.blocker_id FROM dependencies_dependencylink l JOIN down d ON l.blocked_id = d.id
     WHERE l.blocker_id NOT IN (SELECT id FROM down)
@@ -255,11 +298,12 @@ roles(id, role) AS (
     ) GROUP BY id
 ),
 sizes(cone_size, tickets) AS (
-    SELECT (SELECT COUNT(*) FROM cone), (SELECT COUNT(*) FROM (
+    SELECT (SELECT COUNT(*) FROM counted), (SELECT COUNT(*) FROM (
         SELECT 1 FROM tickets_ticket
-        LIMIT (SELECT CAST(COUNT(*) / %(share)s AS BIGINT) + 1 FROM cone)) capped)
+        LIMIT (SELECT CAST(COUNT(*) / %(share)s AS BIGINT) + 1 FROM counted)) capped)
 )
-SELECT NULL, cone_size, tickets, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT NULL, cone_size, tickets, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL
 FROM sizes
 UNION ALL
 SELECT r.id, r.role, t.team_id, t.status = %(done)s,
@@ -272,7 +316,7 @@ SELECT r.id, r.role, t.team_id, t.status = %(done)s,
         WHERE l.blocked_id = r.id
     ) END,
     i.ticket_id, i.downstream_count, i.blocked, i.direct_blocker_ids, i.root_blocker_ids,
-    i.depth, i.cross_team
+    i.depth, i.cross_team, i.done
 FROM roles r
 JOIN tickets_ticket t ON t.id = r.id
 LEFT JOIN dependencies_ticketinsight i ON i.ticket_id = r.id
@@ -280,12 +324,20 @@ LEFT JOIN dependencies_ticketinsight i ON i.ticket_id = r.id
 WHERE (SELECT cone_size <= %(share)s * tickets FROM sizes)
 """
 
+_REGION_SQL = {
+    ("postgresql", False): _REGION_HEAD_POSTGRESQL + _REGION_TAIL_POSTGRESQL,
+    ("postgresql", True): _BELOW_HEAD_POSTGRESQL + _REGION_TAIL_POSTGRESQL,
+    ("sqlite", False): _REGION_HEAD_SQLITE + _REGION_TAIL_SQLITE,
+    ("sqlite", True): _BELOW_HEAD_SQLITE + _REGION_TAIL_SQLITE,
+}
+
 _CONE, _UP, _DOWN, _FEED = 1, 2, 4, 8
 
 
 @dataclass(frozen=True)
 class GraphRegion:
-    """What graph.recompute_region needs to recompute after a change to `changed`."""
+    """What graph.recompute_region needs to recompute after a change to `changed` (or, read
+    with below_only, graph.recompute_below)."""
 
     changed: frozenset[int]
     tickets: list[graph.TicketState]  # the cone and the feeders
@@ -295,32 +347,44 @@ class GraphRegion:
     cone_size: int  # tickets whose downstream_count is counted: what the work follows
     too_large: bool  # the cone is over the share asked for: nothing else was read
     complete: bool  # every stored insight the computation needs is there
+    # The done-state the stored insights of the changed tickets were computed for (None:
+    # unknown); only for changed tickets that have a stored insight.
+    stored_done: dict[int, bool | None] = field(default_factory=dict)
+    below: frozenset[int] = frozenset()  # the changed tickets and their descendants
 
 
 def region_supported() -> bool:
     return connection.vendor in ("postgresql", "sqlite")
 
 
-def graph_region(ticket_ids: Iterable[int], *, max_share: float = 1.0) -> GraphRegion:
+def graph_region(
+    ticket_ids: Iterable[int], *, max_share: float = 1.0, below_only: bool = False
+) -> GraphRegion:
     """The region of the graph a change to `ticket_ids` can move, read in one statement (on
     PostgreSQL after turning JIT off for the rest of the transaction: call it inside one),
     unless its cone is over `max_share` of all tickets (then only that is known: too_large).
-    Ids of tickets that no longer exist are ignored."""
+    Ids of tickets that no longer exist are ignored.
+
+    `below_only`: the changed tickets and their descendants (the cone), and what feeds them,
+    but not their ancestors: for a change that moves the ancestors' counts by a known amount
+    (see services._bump_ancestor_counts)."""
     if not 0 < max_share <= 1:
         raise ValueError(f"max_share must be in (0, 1], got {max_share}")
     seeds = sorted(set(ticket_ids))
     params = {"done": Ticket.Status.DONE, "share": max_share}
+    sql = _REGION_SQL[connection.vendor, below_only]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL jit = off")
-            cursor.execute(_REGION_SQL_POSTGRESQL, {**params, "seeds": seeds})
+            cursor.execute(sql, {**params, "seeds": seeds})
         else:
-            cursor.execute(_REGION_SQL_SQLITE, {**params, "seeds": json.dumps(seeds)})
+            cursor.execute(sql, {**params, "seeds": json.dumps(seeds)})
         rows = cursor.fetchall()
     changed = frozenset(seeds)
-    tickets, stored, stored_counts = [], {}, {}
+    tickets, stored, stored_counts, stored_done = [], {}, {}, {}
     blocks: list[tuple[int, list[int]]] = []
     blocked_by: list[tuple[int, list[int]]] = []
+    below = []
     cone_size = too_large = None
     complete = True
     state = graph.TicketState
@@ -331,6 +395,8 @@ def graph_region(ticket_ids: Iterable[int], *, max_share: float = 1.0) -> GraphR
             continue
         done = bool(done)
         tickets.append(state(ticket_id, team_id, done))
+        if role & _DOWN:
+            below.append(ticket_id)
         if successors is not None:
             blocks.append((ticket_id, _id_list(successors)))
         if blockers is not None:
@@ -340,9 +406,11 @@ def graph_region(ticket_ids: Iterable[int], *, max_share: float = 1.0) -> GraphR
             if (whole or (role & _UP and not done)) and ticket_id not in changed:
                 complete = False  # e.g. a ticket written around the services, never computed
         elif whole:
-            stored[ticket_id] = _insight_from_row(*row[8:], count)
+            stored[ticket_id] = _insight_from_row(*row[8:13], count)
         else:
             stored_counts[ticket_id] = count
+        if stored_id is not None and ticket_id in changed:
+            stored_done[ticket_id] = None if row[13] is None else bool(row[13])
     links = [(ticket_id, s) for ticket_id, successors in blocks for s in successors]
     cone = {ticket_id for ticket_id, _ in blocks}  # links out of the cone are all there already
     links.extend(
@@ -352,7 +420,16 @@ def graph_region(ticket_ids: Iterable[int], *, max_share: float = 1.0) -> GraphR
         if blocker not in cone
     )
     return GraphRegion(
-        changed, tickets, links, stored, stored_counts, cone_size, too_large, complete
+        changed,
+        tickets,
+        links,
+        stored,
+        stored_counts,
+        cone_size,
+        too_large,
+        complete,
+        stored_done,
+        frozenset(below),
     )
 
 

@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,10 +30,13 @@ GRAPH_LOCK_ID = 0x5350_4752  # "SPGR"
 # --- change markers and the recompute trigger -------------------------------------------------
 
 
-def graph_changed(*, ticket_ids) -> None:
+def graph_changed(*, ticket_ids, kind: str = GraphChange.Kind.TICKET) -> None:
     """Record that these tickets changed (durably, in the caller's transaction) and
-    schedule one recompute after commit."""
-    GraphChange.objects.bulk_create(GraphChange(ticket_id=ticket_id) for ticket_id in ticket_ids)
+    schedule one recompute after commit. `kind`: "link" when a link between them was added
+    or removed, else "ticket" (the recompute may then apply status changes as +/-1)."""
+    GraphChange.objects.bulk_create(
+        GraphChange(ticket_id=ticket_id, kind=kind) for ticket_id in ticket_ids
+    )
     transaction.on_commit(request_recompute)
 
 
@@ -102,7 +106,7 @@ def link_create(*, actor, blocker, blocked) -> DependencyLink:
                 field="blocker",
             ) from None
         _record_link_events(actor, blocker, blocked, added=True)
-        graph_changed(ticket_ids=[blocker.pk, blocked.pk])
+        graph_changed(ticket_ids=[blocker.pk, blocked.pk], kind=GraphChange.Kind.LINK)
     return link
 
 
@@ -114,7 +118,7 @@ def link_delete(*, actor, link: DependencyLink) -> None:
         if not deleted:
             return  # already gone: deleting is idempotent
         _record_link_events(actor, blocker, blocked, added=False)
-        graph_changed(ticket_ids=[blocker.pk, blocked.pk])
+        graph_changed(ticket_ids=[blocker.pk, blocked.pk], kind=GraphChange.Kind.LINK)
 
 
 def _lock_graph() -> None:
@@ -177,10 +181,18 @@ class RecomputeReport:
 def insights_recompute(*, full: bool = False) -> RecomputeReport:
     """Bring TicketInsight up to date with every committed change.
 
-    Incremental by default: reads only the region the pending changes can move (the changed
-    tickets, their ancestors, everything below those, and what feeds that region from above),
-    recomputes it and writes the rows that differ, in a fixed number of queries whatever the
-    backlog size. Falls back to reading the whole graph when that region is most of it.
+    Incremental by default, in a fixed number of queries whatever the backlog size:
+
+    * status / team changes only (no link marker), each changed ticket's stored insight
+      known with the done-state it was computed for: reads the changed tickets, their
+      descendants and what feeds them; recomputes those; adds +/-1 to the downstream_count of
+      the unfinished ancestors of each ticket whose done-state flipped (see
+      graph.recompute_below);
+    * otherwise reads the region the pending changes can move (the changed tickets, their
+      ancestors, everything below those, and what feeds that region from above), recomputes
+      it and writes the rows that differ. Falls back to reading the whole graph when that
+      region is most of it.
+
     `full` recomputes everything and repairs any drift. Idempotent: running it twice changes
     nothing more.
     """
@@ -190,29 +202,92 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         pending = selectors.pending_changes()
         if not pending and not full:
             return RecomputeReport(0, 0, _current_graph_version(), 0.0, full)
-        changed_ids = {ticket_id for _, ticket_id in pending}
-        delta = None if full else _recompute_region(changed_ids)
-        if delta is None:
-            delta = graph.RegionDelta(_recompute_whole_graph(changed_ids, full=full), {})
+        changed_ids = {ticket_id for _, ticket_id, _ in pending}
         # `pending` is not empty here unless full: only then is the stored version needed.
         version = (
-            max(change_id for change_id, _ in pending) if pending else (_current_graph_version())
+            max(change_id for change_id, _, _ in pending) if pending else _current_graph_version()
         )
-        _write_insights(delta.insights, version)
-        _write_downstream_counts(delta.downstream_counts, version)
+        outcome = None
+        if not full:
+            links_moved = any(kind != GraphChange.Kind.TICKET for _, _, kind in pending)
+            outcome = None if links_moved else _recompute_below(changed_ids, version)
+            if outcome is _TOO_LARGE:  # the cone holds what is below: larger still
+                outcome = None
+            elif outcome is None:
+                outcome = _recompute_region(changed_ids)
+        if outcome is None:
+            outcome = _recompute_whole_graph(changed_ids, full=full)
+        _write_insights(outcome.insights, version, outcome.done_of, full=full)
+        _write_downstream_counts(outcome.downstream_counts, version)
+        if not full:
+            _write_done(outcome.changed_done, [change_id for change_id, _, _ in pending])
         # Delete exactly the markers read: one committed meanwhile stays for the next run.
-        GraphChange.objects.filter(pk__in=[change_id for change_id, _ in pending]).delete()
+        GraphChange.objects.filter(pk__in=[change_id for change_id, _, _ in pending]).delete()
         duration_ms = (time.perf_counter() - started) * 1000
-        rows = len(delta.insights) + len(delta.downstream_counts)
+        rows = len(outcome.insights) + len(outcome.downstream_counts) + outcome.bumped
         _save_state(version, duration_ms, rows)
     return RecomputeReport(len(pending), rows, version, duration_ms, full)
+
+
+@dataclass
+class _Outcome:
+    """What a recompute writes."""
+
+    insights: dict[int, graph.Insight]  # rows to upsert
+    downstream_counts: dict[int, int]  # rows whose downstream_count alone moved
+    done_of: Mapping[int, bool]  # done-state read, per ticket of `insights`
+    changed_done: dict[int, bool]  # done-state read of the changed tickets that exist
+    bumped: int = 0  # rows whose downstream_count moved by the +/-1 of a status change
 
 
 # Above this share of the tickets, the region read gives way to reading the whole graph.
 REGION_MAX_SHARE = 0.4
 
 
-def _recompute_region(changed_ids: set[int]) -> graph.RegionDelta | None:
+# What _recompute_below returns when the region below the change is already over the share.
+_TOO_LARGE = object()
+
+
+def _recompute_below(changed_ids: set[int], version: int) -> "_Outcome | object | None":
+    """The recompute of status / team changes (no link moved): the changed tickets and their
+    descendants recomputed from what is below and feeds them, +/-1 on the other unfinished
+    ancestors of those whose done-state flipped. None when that does not apply: a changed
+    ticket without a stored insight or with its stored done-state unknown, or a stored
+    insight missing in the region (the caller reads the whole region instead). _TOO_LARGE when
+    the region below is over REGION_MAX_SHARE of the tickets (the whole graph is read).
+
+    Why +/-1 is exact: with the links unchanged, an ancestor A outside the changed tickets'
+    descendants keeps its set of descendants and its upstream (which holds no changed ticket);
+    a flipped ticket is in that set once however many paths lead there, so A's count moves by
+    +1 per flipped ticket below it that became unfinished and -1 per one that became done,
+    relative to the stored count, which was computed for the stored done-states. The stored
+    done-state is written with every row and with the changed tickets' state at each recompute
+    (see _write_done), never guessed."""
+    if not selectors.region_supported():
+        return None
+    with graph.gc_paused():
+        region = selectors.graph_region(changed_ids, max_share=REGION_MAX_SHARE, below_only=True)
+        if region.too_large:
+            return _TOO_LARGE
+        if not region.complete:
+            return None
+        done_now = {ticket.id: ticket.done for ticket in region.tickets}
+        flipped = {}
+        for ticket_id in changed_ids & done_now.keys():
+            before = region.stored_done.get(ticket_id)
+            if before is None or ticket_id not in region.stored:
+                return None  # never computed, or its state as stored is unknown
+            if before != done_now[ticket_id]:
+                flipped[ticket_id] = -1 if done_now[ticket_id] else 1
+        if changed_ids - done_now.keys():
+            return None  # a ticket deleted: its links went with it
+        insights = graph.recompute_below(region.tickets, region.links, changed_ids, region.stored)
+    bumped = _bump_ancestor_counts(flipped, region.below, version)
+    changed_done = {ticket_id: done_now[ticket_id] for ticket_id in changed_ids}
+    return _Outcome(insights, {}, done_now, changed_done, bumped)
+
+
+def _recompute_region(changed_ids: set[int]) -> _Outcome | None:
     """What the change moved, from the region of the graph it can move; None when the whole
     graph must be read instead (region too large, or a needed insight never computed)."""
     if not selectors.region_supported():
@@ -222,50 +297,78 @@ def _recompute_region(changed_ids: set[int]) -> graph.RegionDelta | None:
         region = selectors.graph_region(changed_ids, max_share=REGION_MAX_SHARE)
         if region.too_large or not region.complete:
             return None
-        return graph.recompute_region(
+        delta = graph.recompute_region(
             region.tickets, region.links, changed_ids, region.stored, region.stored_counts
         )
+    done_of = {ticket.id: ticket.done for ticket in region.tickets}
+    changed_done = {ticket_id: done_of[ticket_id] for ticket_id in changed_ids & done_of.keys()}
+    return _Outcome(delta.insights, delta.downstream_counts, done_of, changed_done)
 
 
-def _recompute_whole_graph(changed_ids: set[int], *, full: bool) -> dict[int, graph.Insight]:
+def _recompute_whole_graph(changed_ids: set[int], *, full: bool) -> _Outcome:
     nodes = selectors.graph_nodes()
     links = selectors.graph_links()
-    previous = selectors.stored_insights()
-    if full:
+    previous, previous_done = selectors.stored_insights_and_done()
+    done_of = {node.id: node.done for node in nodes}
+    if full:  # also rows whose insight held but whose recorded done-state is not the read one
         fresh = graph.compute_insights(nodes, links)
-        return {tid: ins for tid, ins in fresh.items() if previous.get(tid) != ins}
-    return graph.recompute_incremental(nodes, links, changed_ids, previous)
+        insights = {
+            tid: ins
+            for tid, ins in fresh.items()
+            if previous.get(tid) != ins or previous_done.get(tid) is not done_of[tid]
+        }
+        return _Outcome(insights, {}, done_of, {})
+    insights = graph.recompute_incremental(nodes, links, changed_ids, previous)
+    changed_done = {ticket_id: done_of[ticket_id] for ticket_id in changed_ids & done_of.keys()}
+    return _Outcome(insights, {}, done_of, changed_done)
 
 
-# One statement whatever the number of rows: seven arrays, unnested server-side. Several
+# One statement whatever the number of rows: eight arrays, unnested server-side. Several
 # times faster than Django's bulk upsert, which builds and adapts a placeholder per value
-# (~250 rows: ~2 ms instead of ~15 ms) and needs one statement per 2,000 rows.
+# (~250 rows: ~2 ms instead of ~15 ms) and needs one statement per 2,000 rows. `done` is
+# set on a new row; on an existing one only by the full recompute (which reads every ticket
+# at once): elsewhere it changes only with the ticket's own change (_write_done).
 _UPSERT_INSIGHTS_SQL_POSTGRESQL = """
 INSERT INTO dependencies_ticketinsight (ticket_id, blocked, direct_blocker_ids,
-    root_blocker_ids, depth, downstream_count, cross_team, graph_version, computed_at)
+    root_blocker_ids, depth, downstream_count, cross_team, done, graph_version, computed_at)
 SELECT u.*, %s, %s FROM unnest(%s::bigint[], %s::boolean[], %s::jsonb[], %s::jsonb[],
-    %s::integer[], %s::integer[], %s::boolean[]) AS u
+    %s::integer[], %s::integer[], %s::boolean[], %s::boolean[]) AS u
 ON CONFLICT (ticket_id) DO UPDATE SET
     blocked = EXCLUDED.blocked,
     direct_blocker_ids = EXCLUDED.direct_blocker_ids,
     root_blocker_ids = EXCLUDED.root_blocker_ids,
     depth = EXCLUDED.depth,
     downstream_count = EXCLUDED.downstream_count,
-    cross_team = EXCLUDED.cross_team,
+    cross_team = EXCLUDED.cross_team,{done}
     graph_version = EXCLUDED.graph_version,
     computed_at = EXCLUDED.computed_at
 """
+_INSIGHT_FIELDS = [
+    "blocked",
+    "direct_blocker_ids",
+    "root_blocker_ids",
+    "depth",
+    "downstream_count",
+    "cross_team",
+    "graph_version",
+    "computed_at",
+]
 
 
-def _write_insights(changed: dict[int, graph.Insight], version: int) -> None:
+def _write_insights(
+    changed: dict[int, graph.Insight], version: int, done_of: Mapping[int, bool], *, full: bool
+) -> None:
     if not changed:
         return
     now = timezone.now()
     if connection.vendor == "postgresql":
         insights = changed.values()
+        sql = _UPSERT_INSIGHTS_SQL_POSTGRESQL.format(
+            done="\n    done = EXCLUDED.done," if full else ""
+        )
         with connection.cursor() as cursor:
             cursor.execute(
-                _UPSERT_INSIGHTS_SQL_POSTGRESQL,
+                sql,
                 [
                     version,
                     now,
@@ -276,6 +379,7 @@ def _write_insights(changed: dict[int, graph.Insight], version: int) -> None:
                     [insight.depth for insight in insights],
                     [insight.downstream_count for insight in insights],
                     [insight.cross_team for insight in insights],
+                    [done_of[ticket_id] for ticket_id in changed],
                 ],
             )
         return
@@ -289,6 +393,7 @@ def _write_insights(changed: dict[int, graph.Insight], version: int) -> None:
                 depth=insight.depth,
                 downstream_count=insight.downstream_count,
                 cross_team=insight.cross_team,
+                done=done_of[ticket_id],
                 graph_version=version,
                 computed_at=now,
             )
@@ -296,16 +401,7 @@ def _write_insights(changed: dict[int, graph.Insight], version: int) -> None:
         ],
         update_conflicts=True,
         unique_fields=["ticket"],
-        update_fields=[
-            "blocked",
-            "direct_blocker_ids",
-            "root_blocker_ids",
-            "depth",
-            "downstream_count",
-            "cross_team",
-            "graph_version",
-            "computed_at",
-        ],
+        update_fields=[*_INSIGHT_FIELDS, "done"] if full else _INSIGHT_FIELDS,
         batch_size=2000,
     )
 
@@ -338,6 +434,128 @@ def _write_downstream_counts(counts: dict[int, int], version: int) -> None:
         params = [version, now, json.dumps(counts)]
     with connection.cursor() as cursor:
         cursor.execute(_UPDATE_COUNTS_SQL[connection.vendor], params)
+
+
+# +/-1 on the downstream_count of the ancestors of the tickets whose done-state flipped,
+# except those below a changed ticket (recounted exactly), where the count is stored for an
+# unfinished ticket (done false: a done one's is 0; unknown: a change of it is pending, and
+# its own recompute counts it exactly). Summed per ancestor; an ancestor of several counts
+# once per flipped ticket below it. PostgreSQL: fenced index lookups per step, as the region.
+_BUMP_COUNTS_SQL = {
+    "postgresql": """
+        WITH RECURSIVE flip(seed, delta) AS (
+            SELECT * FROM unnest(%(seeds)s::bigint[], %(deltas)s::integer[])
+        ),
+        up(seed, id) AS (
+            SELECT seed, seed FROM flip
+            UNION
+            SELECT u.seed, x.id FROM up u CROSS JOIN LATERAL (
+                SELECT l.blocker_id AS id FROM dependencies_dependencylink l
+                WHERE l.blocked_id = u.id OFFSET 0) x
+        ),
+        moved(id, delta) AS (
+            SELECT up.id, SUM(flip.delta) FROM up JOIN flip ON flip.seed = up.seed
+            WHERE up.id NOT IN (SELECT unnest(%(below)s::bigint[]))
+            GROUP BY up.id
+        )
+        UPDATE dependencies_ticketinsight i
+        SET downstream_count = i.downstream_count + moved.delta,
+            graph_version = %(version)s, computed_at = %(now)s
+        FROM moved
+        WHERE i.ticket_id = moved.id AND i.done = FALSE AND moved.delta <> 0
+        RETURNING i.ticket_id
+    """,
+    "sqlite": """
+        WITH RECURSIVE flip(seed, delta) AS (
+            SELECT CAST(key AS INTEGER), value FROM json_each(%(flipped)s)
+        ),
+        up(seed, id) AS (
+            SELECT seed, seed FROM flip
+            UNION
+            SELECT u.seed, l.blocker_id
+            FROM up u JOIN dependencies_dependencylink l ON l.blocked_id = u.id
+        ),
+        moved(id, delta) AS (
+            SELECT up.id, SUM(flip.delta) FROM up JOIN flip ON flip.seed = up.seed
+            WHERE up.id NOT IN (SELECT value FROM json_each(%(below)s))
+            GROUP BY up.id
+        )
+        UPDATE dependencies_ticketinsight
+        SET downstream_count = dependencies_ticketinsight.downstream_count + moved.delta,
+            graph_version = %(version)s, computed_at = %(now)s
+        FROM moved
+        WHERE dependencies_ticketinsight.ticket_id = moved.id
+            AND dependencies_ticketinsight.done = 0 AND moved.delta <> 0
+        RETURNING dependencies_ticketinsight.ticket_id
+    """,
+}
+
+
+def _bump_ancestor_counts(flipped: dict[int, int], below: frozenset[int], version: int) -> int:
+    """Apply the +/-1 of each flipped ticket (id -> +1 / -1) to its ancestors' counts; the
+    number of rows changed."""
+    if not flipped:
+        return 0
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    if connection.vendor == "postgresql":
+        params = {"seeds": list(flipped), "deltas": list(flipped.values())}
+        params["below"] = list(below)
+    else:
+        params = {"flipped": json.dumps(flipped), "below": json.dumps(list(below))}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BUMP_COUNTS_SQL[connection.vendor], {**params, "version": version, "now": now}
+        )
+        return len(cursor.fetchall())  # rowcount: not set by SQLite for WITH ... UPDATE
+
+
+# Records the done-state the insights now reflect for the changed tickets. Last read of the
+# run, so it also sees every change committed since the markers were read (READ COMMITTED:
+# each statement sees the latest commits): the region read may have seen some of those half
+# (one ticket's new status in some counts, not in its other ancestors'); their tickets'
+# done-state becomes unknown, which sends their own recompute to the exact path.
+_WRITE_DONE_SQL = {
+    "postgresql": """
+        WITH fresh(ticket_id) AS (
+            SELECT DISTINCT g.ticket_id FROM dependencies_graphchange g
+            WHERE NOT g.id = ANY(%(consumed)s::bigint[])
+        )
+        UPDATE dependencies_ticketinsight i SET done = v.done
+        FROM (
+            SELECT u.id, u.done FROM unnest(%(ids)s::bigint[], %(dones)s::boolean[]) AS u(id, done)
+            WHERE u.id NOT IN (SELECT ticket_id FROM fresh)
+            UNION ALL
+            SELECT ticket_id, CAST(NULL AS BOOLEAN) FROM fresh
+        ) v
+        WHERE i.ticket_id = v.id AND i.done IS DISTINCT FROM v.done
+    """,
+    "sqlite": """
+        WITH fresh(ticket_id) AS (
+            SELECT DISTINCT g.ticket_id FROM dependencies_graphchange g
+            WHERE g.id NOT IN (SELECT value FROM json_each(%(consumed)s))
+        )
+        UPDATE dependencies_ticketinsight SET done = v.done
+        FROM (
+            SELECT CAST(u.key AS INTEGER) AS id, u.value AS done FROM json_each(%(states)s) u
+            WHERE CAST(u.key AS INTEGER) NOT IN (SELECT ticket_id FROM fresh)
+            UNION ALL
+            SELECT ticket_id, NULL FROM fresh
+        ) v
+        WHERE dependencies_ticketinsight.ticket_id = v.id
+            AND dependencies_ticketinsight.done IS NOT v.done
+    """,
+}
+
+
+def _write_done(changed_done: dict[int, bool], consumed: list[int]) -> None:
+    """Record the changed tickets' done-state as read; unknown for tickets changed since."""
+    if connection.vendor == "postgresql":
+        params = {"ids": list(changed_done), "dones": list(changed_done.values())}
+        params["consumed"] = consumed
+    else:
+        params = {"states": json.dumps(changed_done), "consumed": json.dumps(consumed)}
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE_DONE_SQL[connection.vendor], params)
 
 
 def _current_graph_version() -> int:

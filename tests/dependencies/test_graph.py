@@ -22,6 +22,7 @@ from dependencies.graph import (
     critical_path,
     find_cycle,
     link_health,
+    recompute_below,
     recompute_incremental,
     recompute_region,
 )
@@ -616,6 +617,97 @@ def test_region_recompute_applied_step_by_step_equals_a_full_recompute(
         insights = {i: insights[i] for i in state.nodes if i in insights}
         insights = apply_region_delta(insights, delta)
         assert insights == compute_insights(state.node_list(), state.links)
+
+
+STATUS_CHANGES = st.lists(
+    st.tuples(
+        st.sampled_from(["toggle_done"] * 4 + ["team", "days", "sprint"]),
+        st.integers(0, 1000),
+        st.integers(0, 1000),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def below_region_of(nodes_by_id, links, changed, previous):
+    """What the database reader hands recompute_below: the changed tickets, their descendants,
+    their feeders (through done ones); the links it promises; the stored insights of the
+    descendants and unfinished feeders. And the descendants, whose counts it recomputes."""
+    successors, predecessors = defaultdict(set), defaultdict(set)
+    for blocker, blocked in links:
+        successors[blocker].add(blocked)
+        predecessors[blocked].add(blocker)
+    below = graph._reachable_ids(successors, changed)
+    feeders = {p for v in below for p in predecessors[v]} - below
+    stack = [f for f in feeders if nodes_by_id[f].done]
+    while stack:
+        for p in predecessors[stack.pop()]:
+            if p not in feeders:
+                feeders.add(p)
+                if nodes_by_id[p].done:
+                    stack.append(p)
+    tickets = [nodes_by_id[i] for i in below | feeders]
+    promised = [
+        (a, b)
+        for a, b in links
+        if a in below or b in below or (b in feeders and nodes_by_id[b].done)
+    ]
+    whole = below | {f for f in feeders if not nodes_by_id[f].done}
+    stored = {i: previous[i] for i in whole if i in previous}
+    return tickets, promised, stored, below, predecessors
+
+
+@settings(max_examples=1000, deadline=None)
+@given(backlogs(), st.lists(STATUS_CHANGES, min_size=1, max_size=8))
+def test_status_changes_below_plus_one_per_flip_on_the_ancestors_equal_a_full_recompute(
+    backlog, steps
+):
+    """What services._recompute_below does: recompute_below for the changed tickets and their
+    descendants, and +/-1 per flipped ticket on each other ancestor, where the stored count is
+    that of an unfinished ticket. Diamonds, a ticket flipped twice, flipped ancestors of
+    flipped tickets: all in the random steps."""
+    state = Backlog(*backlog)
+    insights = compute_insights(state.node_list(), state.links)
+    done_before = {i: node.done for i, node in state.nodes.items()}
+    for changes in steps:
+        changed = set().union(*(state.apply(*change) for change in changes))
+        tickets, links, stored, below, predecessors = below_region_of(
+            state.nodes, state.links, changed, insights
+        )
+        delta = recompute_below(tickets, links, changed, stored)
+        assert all(stored[ticket_id] != new for ticket_id, new in delta.items())
+        assert delta.keys() <= below
+        moved = defaultdict(int)
+        for ticket_id in changed:
+            if state.nodes[ticket_id].done != done_before[ticket_id]:
+                step = -1 if state.nodes[ticket_id].done else 1
+                for ancestor in graph._reachable_ids(predecessors, {ticket_id}) - below:
+                    moved[ancestor] += step
+        insights = dict(insights)
+        for ancestor, step in moved.items():
+            if step and not done_before[ancestor]:  # its stored done-state
+                insights[ancestor] = replace(
+                    insights[ancestor], downstream_count=insights[ancestor].downstream_count + step
+                )
+        insights |= delta
+        assert insights == compute_insights(state.node_list(), state.links)
+        done_before = {i: node.done for i, node in state.nodes.items()}
+
+
+def test_recompute_below_counts_an_ancestor_below_another_change_exactly():
+    # 1 -> 2 -> 3 -> 4; 2 and 4 finish together. 3, below 2 and above 4, is recounted from
+    # below (0 left), not moved by -1: the +/-1 is only for ancestors outside the region.
+    nodes = [ticket(1), ticket(2), ticket(3), ticket(4)]
+    links = [(1, 2), (2, 3), (3, 4)]
+    before = compute_insights(nodes, links)
+    after = [nodes[0], ticket(2, done=True), nodes[2], ticket(4, done=True)]
+    delta = recompute_below(after, links, [2, 4], before)
+    assert delta == {
+        2: NOT_BLOCKED,
+        3: Insight(True, (), (1,), 1, 0, False),
+        4: NOT_BLOCKED,
+    }
 
 
 @pytest.mark.usefixtures("incremental_walk")

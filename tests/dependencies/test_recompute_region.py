@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dependencies import graph, selectors, services
-from dependencies.models import DependencyLink, GraphChange
+from dependencies.models import DependencyLink, GraphChange, TicketInsight
 from dependencies.services import insights_recompute, link_create, link_delete
 from sprintplan.errors import Conflict, InvalidInput
 from tickets.models import Ticket
@@ -24,18 +24,35 @@ def from_scratch() -> dict[int, graph.Insight]:
     return graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
 
 
-@pytest.fixture
-def region_calls(monkeypatch):
-    """How many recomputes went through the region path."""
+def count_calls(monkeypatch, name: str) -> list[int]:
     calls = []
-    original = graph.recompute_region
+    original = getattr(graph, name)
 
     def counted(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(graph, "recompute_region", counted)
+    monkeypatch.setattr(graph, name, counted)
     return calls
+
+
+@pytest.fixture
+def region_calls(monkeypatch):
+    """How many recomputes went through the region path (ancestors recounted exactly)."""
+    return count_calls(monkeypatch, "recompute_region")
+
+
+@pytest.fixture
+def below_calls(monkeypatch):
+    """How many recomputes went through the status path (descendants recomputed, ancestors'
+    counts moved by +/-1)."""
+    return count_calls(monkeypatch, "recompute_below")
+
+
+def stored_done_matches_the_tickets() -> bool:
+    """Every insight row records its ticket's current done-state (no change is pending)."""
+    rows = TicketInsight.objects.values_list("done", "ticket__status")
+    return all(done is (status == "done") for done, status in rows)
 
 
 class RandomBacklog:
@@ -115,15 +132,16 @@ class RandomBacklog:
             )
         )
 
-    def random_change(self, sprint) -> None:
+    def random_change(self, sprint, *, status_share: float = 0.5) -> None:
         roll = self.rng.random()
-        if roll < 0.5:
+        rest = (roll - status_share) / (1 - status_share)  # the other changes as before
+        if roll < status_share:
             self.change_status()
-        elif roll < 0.7:
+        elif rest < 0.4:
             self.add_link()
-        elif roll < 0.85:
+        elif rest < 0.7:
             self.remove_link()
-        elif roll < 0.92:
+        elif rest < 0.84:
             self.change_size_or_sprint(sprint)
         else:
             self.create_ticket()
@@ -135,6 +153,7 @@ def assert_recompute_matches_from_scratch() -> services.RecomputeReport:
     stored = selectors.stored_insights()
     assert stored == from_scratch()
     assert not GraphChange.objects.exists()
+    assert stored_done_matches_the_tickets()
     # Only rows that differ were written.
     assert report.rows_written == sum(stored[i] != before.get(i) for i in stored)
     return report
@@ -143,7 +162,7 @@ def assert_recompute_matches_from_scratch() -> services.RecomputeReport:
 @pytest.mark.parametrize("force_region", [False, True], ids=["default", "region-only"])
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_random_changes_through_the_services_end_equal_to_a_full_recompute(
-    scenario, monkeypatch, region_calls, seed, force_region
+    scenario, monkeypatch, region_calls, below_calls, seed, force_region
 ):
     if force_region:  # never fall back to the whole graph, however large the region
         monkeypatch.setattr(services, "REGION_MAX_SHARE", 1.0)
@@ -159,9 +178,10 @@ def test_random_changes_through_the_services_end_equal_to_a_full_recompute(
         report = assert_recompute_matches_from_scratch()
         recomputes += report.changes_consumed > 0
     if force_region:
-        assert len(region_calls) == recomputes
+        assert len(region_calls) + len(below_calls) == recomputes
     else:
         assert region_calls, "the region path was never taken"
+    assert below_calls, "the status path was never taken"
 
 
 def build_chains(scenario, chains: int, length: int) -> list[list[Ticket]]:
@@ -177,42 +197,207 @@ def build_chains(scenario, chains: int, length: int) -> list[list[Ticket]]:
     return built
 
 
-def queries_of_one_incremental_recompute(scenario, monkeypatch, chains: int, length: int) -> int:
-    """Queries of the recompute after one ticket mid-chain is done, in a backlog of
-    `chains` chains of `length` tickets (the region: one chain)."""
-    middle = build_chains(scenario, chains, length)[0][length // 2]
-    ticket_update(
-        ticket=middle,
-        actor=scenario.users["sm"],
-        changes={"status": "done"},
-        expected_version=middle.version,
-        override_reason="query count",
-    )
+def queries_of_one_incremental_recompute(
+    scenario, monkeypatch, chains: int, length: int, *, change: str
+) -> int:
+    """Queries of the recompute after one change mid-chain, in a backlog of `chains` chains
+    of `length` tickets (the region: one chain). `change`: "status" (the ticket is done) or
+    "link" (the link into it is removed)."""
+    chain = build_chains(scenario, chains, length)[0]
+    middle = chain[length // 2]
+    if change == "status":
+        ticket_update(
+            ticket=middle,
+            actor=scenario.users["sm"],
+            changes={"status": "done"},
+            expected_version=middle.version,
+            override_reason="query count",
+        )
+    else:
+        link = DependencyLink.objects.get(blocker=chain[length // 2 - 1], blocked=middle)
+        link_delete(actor=scenario.users["sm"], link=link)
 
     def whole_graph_read(*args, **kwargs):
         raise AssertionError("the incremental recompute read the whole graph")
 
     with monkeypatch.context() as patched, CaptureQueriesContext(connection) as captured:
-        for reader in ("graph_nodes", "graph_links", "stored_insights"):
+        for reader in ("graph_nodes", "graph_links", "stored_insights", "stored_insights_and_done"):
             patched.setattr(selectors, reader, whole_graph_read)
         report = insights_recompute()
     assert report.rows_written == length  # the chain's tickets all changed (depth, counts)
     assert selectors.stored_insights() == from_scratch()
+    assert stored_done_matches_the_tickets()
     return len(captured.captured_queries)
 
 
 def test_incremental_recompute_reads_only_the_region_in_a_constant_number_of_queries(
-    scenario, monkeypatch, region_calls
+    scenario, monkeypatch, region_calls, below_calls
 ):
     insights_recompute(full=True)  # the first run ever also creates the state row
-    small = queries_of_one_incremental_recompute(scenario, monkeypatch, chains=3, length=4)
-    large = queries_of_one_incremental_recompute(scenario, monkeypatch, chains=30, length=12)
-    assert len(region_calls) == 2
-    # savepoint + release, markers, region, upsert of the
-    # chain below, downstream counts of the ticket above, delete markers, state read + save;
-    # on PostgreSQL also the graph lock and SET LOCAL jit = off.
+    small = queries_of_one_incremental_recompute(
+        scenario, monkeypatch, chains=3, length=6, change="link"
+    )
+    large = queries_of_one_incremental_recompute(
+        scenario, monkeypatch, chains=30, length=12, change="link"
+    )
+    assert len(region_calls) == 2 and not below_calls
+    # savepoint + release, markers, region, upsert of the chain below, downstream counts of
+    # the tickets above, done-states, delete markers, state read + save; on PostgreSQL also
+    # the graph lock and SET LOCAL jit = off.
     postgresql = 2 if connection.vendor == "postgresql" else 0
-    assert small == large == 9 + postgresql
+    assert small == large == 10 + postgresql
+
+
+def test_a_status_change_reads_only_below_it_in_a_constant_number_of_queries(
+    scenario, monkeypatch, region_calls, below_calls
+):
+    insights_recompute(full=True)
+    small = queries_of_one_incremental_recompute(
+        scenario, monkeypatch, chains=3, length=4, change="status"
+    )
+    large = queries_of_one_incremental_recompute(
+        scenario, monkeypatch, chains=30, length=12, change="status"
+    )
+    assert len(below_calls) == 2 and not region_calls
+    # savepoint + release, markers, the region below, +/-1 on the ancestors' counts, upsert
+    # of the chain below, done-states, delete markers, state read + save; on PostgreSQL also
+    # the graph lock and SET LOCAL jit = off.
+    postgresql = 2 if connection.vendor == "postgresql" else 0
+    assert small == large == 10 + postgresql
+
+
+@pytest.mark.parametrize("force_region", [False, True], ids=["default", "region-only"])
+@pytest.mark.parametrize("seed", [11, 12, 13, 14, 15, 16])
+def test_mostly_status_changes_take_the_status_path_and_end_equal_to_a_full_recompute(
+    scenario, monkeypatch, region_calls, below_calls, seed, force_region
+):
+    if force_region:  # never fall back to the whole graph, however large the region
+        monkeypatch.setattr(services, "REGION_MAX_SHARE", 1.0)
+    rng = random.Random(seed)
+    backlog = RandomBacklog(scenario, rng, size=60)
+    insights_recompute(full=True)
+    recomputes = 0
+    for _ in range(60):
+        # Mostly one status change; sometimes several (one ticket twice, or an ancestor and
+        # its descendant) share a recompute, now and then with a link change among them.
+        for _ in range(1 if rng.random() < 0.6 else rng.randint(2, 4)):
+            backlog.random_change(scenario.sprint, status_share=0.9)
+        report = assert_recompute_matches_from_scratch()
+        recomputes += report.changes_consumed > 0
+    assert insights_recompute(full=True).rows_written == 0  # nothing drifted, done-states too
+    assert len(below_calls) > recomputes / 2, (len(below_calls), recomputes)
+    if force_region:
+        assert len(region_calls) + len(below_calls) == recomputes
+
+
+@pytest.fixture
+def any_region_size(monkeypatch):
+    """A few tickets: any region is a large share of them; never read the whole graph."""
+    monkeypatch.setattr(services, "REGION_MAX_SHARE", 1.0)
+
+
+def set_status(scenario, ticket: Ticket, status: str) -> None:
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    ticket_update(
+        ticket=ticket,
+        actor=scenario.users["sm"],
+        changes={"status": status},
+        expected_version=ticket.version,
+        override_reason="test" if status == "done" else "",
+    )
+
+
+def count_of(ticket: Ticket) -> int:
+    return TicketInsight.objects.get(ticket=ticket).downstream_count
+
+
+@pytest.mark.usefixtures("any_region_size")
+def test_a_diamond_moves_its_top_by_one(scenario, below_calls, region_calls):
+    sm = scenario.users["sm"]
+    top, left, right, bottom, below = (TicketFactory(team=scenario.ml) for _ in range(5))
+    for blocker, blocked in [(top, left), (top, right), (left, bottom), (right, bottom)]:
+        link_create(actor=sm, blocker=blocker, blocked=blocked)
+    link_create(actor=sm, blocker=bottom, blocked=below)
+    insights_recompute(full=True)
+    assert count_of(top) == 4
+    set_status(scenario, bottom, "done")
+    assert_recompute_matches_from_scratch()
+    assert count_of(top) == 3  # two paths to `bottom`, one ticket less
+    set_status(scenario, bottom, "in_progress")
+    assert_recompute_matches_from_scratch()
+    assert count_of(top) == 4
+    assert len(below_calls) == 2 and not region_calls
+
+
+@pytest.mark.usefixtures("any_region_size")
+def test_status_changes_sharing_a_recompute(scenario, below_calls, region_calls):
+    """An ancestor and its descendant flipped together, and a ticket flipped twice (back to
+    where it was): each counted from the stored done-state, not from the markers."""
+    sm = scenario.users["sm"]
+    a, b, c, d = (TicketFactory(team=scenario.lab, status="todo") for _ in range(4))
+    for blocker, blocked in [(a, b), (b, c), (c, d)]:
+        link_create(actor=sm, blocker=blocker, blocked=blocked)
+    insights_recompute(full=True)
+    for ticket in (b, d):
+        set_status(scenario, ticket, "done")
+    set_status(scenario, c, "done")
+    set_status(scenario, c, "in_review")
+    report = assert_recompute_matches_from_scratch()
+    assert report.changes_consumed == 4
+    assert count_of(a) == 1  # c alone: b and d are done
+    set_status(scenario, b, "todo")
+    set_status(scenario, a, "done")
+    assert_recompute_matches_from_scratch()
+    assert count_of(b) == 1
+    assert len(below_calls) == 2 and not region_calls
+
+
+@pytest.mark.usefixtures("any_region_size")
+def test_a_status_change_with_its_stored_done_state_unknown_is_counted_exactly(
+    scenario, below_calls, region_calls
+):
+    sm = scenario.users["sm"]
+    a, b = (TicketFactory(team=scenario.lab, status="todo") for _ in range(2))
+    link_create(actor=sm, blocker=a, blocked=b)
+    insights_recompute(full=True)
+    TicketInsight.objects.filter(ticket=b).update(done=None)  # e.g. rows older than the column
+    set_status(scenario, b, "done")
+    assert_recompute_matches_from_scratch()
+    assert count_of(a) == 0
+    assert len(region_calls) == 1 and not below_calls
+
+
+@pytest.mark.usefixtures("any_region_size")
+@pytest.mark.parametrize("path", ["below", "region"])
+def test_a_change_committed_while_the_region_is_read_is_recounted_exactly(
+    scenario, monkeypatch, path
+):
+    """READ COMMITTED: a status change committed after the markers were read may show in the
+    region read, half counted. Its done-state is then recorded as unknown, so its own recompute
+    counts exactly instead of adding +/-1 again."""
+    sm = scenario.users["sm"]
+    a, b, c = (TicketFactory(team=scenario.lab, status="todo") for _ in range(3))
+    link_create(actor=sm, blocker=a, blocked=b)
+    link_create(actor=sm, blocker=b, blocked=c)
+    insights_recompute(full=True)
+    if path == "below":
+        set_status(scenario, b, "in_progress")  # no done flip: the status path
+    else:
+        link_create(actor=sm, blocker=a, blocked=c)  # a link change: the exact region path
+    read = selectors.graph_region
+
+    def concurrent_change_then_read(*args, **kwargs):
+        # What another transaction commits between the markers read and the region read.
+        Ticket.objects.filter(pk=c.pk).update(status="done")
+        GraphChange.objects.create(ticket_id=c.pk)
+        monkeypatch.setattr(selectors, "graph_region", read)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "graph_region", concurrent_change_then_read)
+    insights_recompute()
+    assert TicketInsight.objects.get(ticket=c).done is None
+    assert GraphChange.objects.filter(ticket_id=c.pk).exists()
+    assert_recompute_matches_from_scratch()  # a's and b's counts lose c once, not twice
 
 
 def test_a_feeder_never_computed_sends_the_recompute_to_the_whole_graph(scenario, region_calls):
