@@ -26,6 +26,17 @@ SELECT l.blocker_id, l.blocked_id
 FROM dependencies_dependencylink l JOIN reach r ON l.blocker_id = r.id
 """
 
+# Edges reachable upstream of one ticket (blockers of blockers ...), the same way.
+_ANCESTOR_EDGES_SQL = """
+WITH RECURSIVE reach(id) AS (
+    SELECT CAST(%s AS BIGINT)
+    UNION
+    SELECT l.blocker_id FROM dependencies_dependencylink l JOIN reach r ON l.blocked_id = r.id
+)
+SELECT l.blocker_id, l.blocked_id
+FROM dependencies_dependencylink l JOIN reach r ON l.blocked_id = r.id
+"""
+
 
 # Tickets upstream of one ticket, walking through done ones (they hide nothing).
 _UNFINISHED_UPSTREAM_SQL = """
@@ -47,13 +58,27 @@ def unfinished_upstream_keys(ticket_id: int) -> list[str]:
         return [key for (key,) in cursor.fetchall()]
 
 
+def downstream_links(ticket_id: int) -> list[tuple[int, int]]:
+    """(blocker_id, blocked_id) of every link downstream of `ticket_id`, one query."""
+    return _edges(_DESCENDANT_EDGES_SQL, ticket_id)
+
+
+def upstream_links(ticket_id: int) -> list[tuple[int, int]]:
+    """(blocker_id, blocked_id) of every link upstream of `ticket_id`, one query."""
+    return _edges(_ANCESTOR_EDGES_SQL, ticket_id)
+
+
+def _edges(sql: str, ticket_id: int) -> list[tuple[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ticket_id])
+        return sorted(cursor.fetchall())
+
+
 def successors_reachable_from(ticket_id: int) -> dict[int, list[int]]:
     """{blocker_id: [blocked_id, ...]} for every link downstream of `ticket_id`."""
     successors: dict[int, list[int]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(_DESCENDANT_EDGES_SQL, [ticket_id])
-        for blocker_id, blocked_id in cursor.fetchall():
-            successors[blocker_id].append(blocked_id)
+    for blocker_id, blocked_id in downstream_links(ticket_id):
+        successors[blocker_id].append(blocked_id)
     return successors
 
 

@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from dependencies.models import DependencyLink, GraphChange, RecomputeState
+from dependencies.selectors import downstream_links, upstream_links
 from teams.models import Team
 
 from .formatting import display_value
@@ -124,26 +124,6 @@ def insight_freshness() -> InsightFreshness:
 
 # --- a ticket's whole chain ------------------------------------------------------------------
 
-# Links of everything upstream (blockers of blockers ...) of one ticket.
-_UPSTREAM_LINKS_SQL = """
-WITH RECURSIVE up(id) AS (
-    SELECT CAST(%s AS BIGINT)
-    UNION
-    SELECT l.blocker_id FROM dependencies_dependencylink l JOIN up u ON l.blocked_id = u.id
-)
-SELECT l.blocker_id, l.blocked_id
-FROM dependencies_dependencylink l JOIN up u ON l.blocked_id = u.id
-"""
-_DOWNSTREAM_LINKS_SQL = """
-WITH RECURSIVE down(id) AS (
-    SELECT CAST(%s AS BIGINT)
-    UNION
-    SELECT l.blocked_id FROM dependencies_dependencylink l JOIN down d ON l.blocker_id = d.id
-)
-SELECT l.blocker_id, l.blocked_id
-FROM dependencies_dependencylink l JOIN down d ON l.blocker_id = d.id
-"""
-
 
 @dataclass(frozen=True)
 class Chain:
@@ -155,16 +135,10 @@ class Chain:
 
 def ticket_chain(ticket: Ticket) -> Chain:
     """Everything `ticket` waits on and everything waiting on it: three queries."""
-    upstream = _links(_UPSTREAM_LINKS_SQL, ticket.pk)
-    downstream = _links(_DOWNSTREAM_LINKS_SQL, ticket.pk)
+    upstream = upstream_links(ticket.pk)
+    downstream = downstream_links(ticket.pk)
     ids = {ticket.pk} | {i for pair in upstream + downstream for i in pair}
     rows = Ticket.objects.filter(pk__in=ids).values(
         "id", "key", "title", "status", "team__key_prefix", "sprint_id", "insight__blocked"
     )
     return Chain(ticket, upstream, downstream, {row["id"]: row for row in rows})
-
-
-def _links(sql: str, ticket_id: int) -> list[tuple[int, int]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [ticket_id])
-        return sorted(cursor.fetchall())
