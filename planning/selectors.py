@@ -457,3 +457,24 @@ def pull_warnings(tickets, target: Sprint) -> dict[int, list[str]]:
         elif order.get(sprint_id, -1) > target_position:
             warnings[blocked_id].append(f"needs {key} first, planned later ({sprint_name})")
     return warnings
+
+
+def recent_changes(sprint: Sprint, since, limit: int = 30):
+    """What changed on the sprint's tickets since `since` (newest first), one query."""
+    from tickets.models import TicketEvent
+
+    return list(
+        TicketEvent.objects.filter(ticket__sprint=sprint, at__gte=since)
+        .select_related("ticket", "actor")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def sprint_risks(sprint: Sprint):
+    from .models import Risk
+
+    return list(
+        Risk.objects.filter(sprint=sprint)
+        .select_related("owner")
+        .prefetch_related("mitigating_tickets")
+    )

@@ -1,10 +1,11 @@
 import itertools
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
@@ -65,6 +66,8 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "commitment": getattr(sprint, "commitment", None),
         "open_sprints": selectors.open_sprints(),
         "burn_charts": sprint_burn_charts(sprint),
+        "recent_changes": selectors.recent_changes(sprint, timezone.now() - timedelta(days=1)),
+        "risks": selectors.sprint_risks(sprint),
     }
 
 

@@ -98,8 +98,9 @@ def test_sprint_page_query_count_does_not_grow_with_tickets(
                 link_create(actor=scenario.users["sm"], blocker=sprint_chain[0], blocked=blocked)
     many = _page_queries(client, scenario.sprint)
     # a fixed set of reads: tickets, link health, change token, capacity, DoD matrix,
-    # commitment, burn charts, nav, forecast, adjustments, what-if choices; none grows
-    assert few == many == 39
+    # commitment, burn charts, nav, forecast, adjustments, what-if choices, recent
+    # changes, risks; none grows
+    assert few == many == 41
 
 
 def test_member_sees_controls_only_for_own_team(scenario, client, sprint_chain):
@@ -308,3 +309,48 @@ def test_in_debug_mode_htmx_error_answers_still_land_beside_the_field(
     html = html.content.decode()
     assert "django_htmx/htmx-2.min.js" in html
     assert "django-htmx.js" not in html
+
+
+def test_po_sees_what_changed_since_yesterday_and_not_older(scenario, client, sprint_chain):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.models import TicketEvent
+
+    lab, _ = sprint_chain
+    TicketEvent.objects.create(
+        ticket=lab,
+        field="progress",
+        old_value="100",
+        new_value="200",
+        at=timezone.now() - timedelta(days=3),
+    )
+    TicketEvent.objects.create(
+        ticket=lab,
+        field="progress",
+        old_value="200",
+        new_value="430",
+        at=timezone.now() - timedelta(hours=2),
+    )
+    html = logged_in(client, scenario.users["po"]).get(f"/sprints/{scenario.sprint.pk}/")
+    section = (
+        html.content.decode().split("What changed since yesterday", 1)[1].split("</section>")[0]
+    )
+    assert "<strong>progress</strong>: 200 → 430" in section
+    assert "100 → 200" not in section
+
+
+def test_sprint_page_lists_the_sprints_risks_with_their_roam_state(scenario, client, sprint_chain):
+    from planning.services import risk_raise
+
+    risk_raise(
+        actor=scenario.users["sm"],
+        sprint=scenario.sprint,
+        title="New labels are noisy",
+        likelihood=2,
+        impact=3,
+    )
+    html = logged_in(client, scenario.users["viewer"]).get(f"/sprints/{scenario.sprint.pk}/")
+    html = html.content.decode()
+    assert "New labels are noisy" in html and "Not ROAMed yet" in html
