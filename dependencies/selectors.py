@@ -14,28 +14,20 @@ from tickets.models import Ticket
 from . import graph
 from .models import GraphChange
 
-# Edges reachable downstream of one ticket. Portable SQL (SQLite and PostgreSQL); UNION
-# (not UNION ALL) stops at tickets already visited, so the cost follows what is explored.
-_DESCENDANT_EDGES_SQL = """
+# Edges reachable from one ticket in one direction. Portable SQL (SQLite and PostgreSQL);
+# UNION (not UNION ALL) stops at tickets already visited, so the cost follows what is
+# explored. `near` is the column matching the ticket reached so far, `far` the next one.
+_REACH_EDGES_SQL = """
 WITH RECURSIVE reach(id) AS (
     SELECT CAST(%s AS BIGINT)
     UNION
-    SELECT l.blocked_id FROM dependencies_dependencylink l JOIN reach r ON l.blocker_id = r.id
+    SELECT l.{far} FROM dependencies_dependencylink l JOIN reach r ON l.{near} = r.id
 )
 SELECT l.blocker_id, l.blocked_id
-FROM dependencies_dependencylink l JOIN reach r ON l.blocker_id = r.id
+FROM dependencies_dependencylink l JOIN reach r ON l.{near} = r.id
 """
-
-# Edges reachable upstream of one ticket (blockers of blockers ...), the same way.
-_ANCESTOR_EDGES_SQL = """
-WITH RECURSIVE reach(id) AS (
-    SELECT CAST(%s AS BIGINT)
-    UNION
-    SELECT l.blocker_id FROM dependencies_dependencylink l JOIN reach r ON l.blocked_id = r.id
-)
-SELECT l.blocker_id, l.blocked_id
-FROM dependencies_dependencylink l JOIN reach r ON l.blocked_id = r.id
-"""
+_DESCENDANT_EDGES_SQL = _REACH_EDGES_SQL.format(near="blocker_id", far="blocked_id")
+_ANCESTOR_EDGES_SQL = _REACH_EDGES_SQL.format(near="blocked_id", far="blocker_id")
 
 
 # Tickets upstream of one ticket, walking through done ones (they hide nothing).
