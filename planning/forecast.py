@@ -104,6 +104,9 @@ class ForecastInput:
     tickets: tuple[TicketInput, ...]
     sprint_days: int  # working days left including today (day 0 .. sprint_days - 1)
     goals: dict[int, tuple[int, ...]] = field(default_factory=dict)  # goal id -> ticket ids
+    # goal id -> working day by whose start the goal's tickets must be done (a milestone
+    # date); goals not listed are due at the sprint's end (`sprint_days`).
+    goal_deadlines: dict[int, int] = field(default_factory=dict)
     trials: int = DEFAULT_TRIALS
     seed: int = 0
     horizon_days: int | None = None  # default: max(3 x sprint_days, 30)
@@ -172,6 +175,11 @@ def _settings_problems(data: ForecastInput) -> Iterable[str]:
         yield f"horizon must not exceed {MAX_HORIZON_DAYS} working days (got {horizon})"
     if data.seed < 0:
         yield f"seed must be non-negative (got {data.seed})"
+    for goal_id, deadline in sorted(data.goal_deadlines.items()):
+        if goal_id not in data.goals:
+            yield f"deadline given for unknown goal {goal_id}"
+        elif not 0 <= deadline <= horizon:
+            yield f"deadline of goal {goal_id} must lie within 0..{horizon} (got {deadline})"
 
 
 def _team_problems(teams: Sequence[TeamInput]) -> Iterable[str]:
@@ -291,7 +299,7 @@ def run_forecast(data: ForecastInput) -> ForecastResult:
     return ForecastResult(
         tickets=_ticket_forecasts(plan, finish, late, horizon),
         teams=_team_forecasts(plan, late),
-        goals=_goal_forecasts(plan, data.goals, late),
+        goals=_goal_forecasts(plan, data, finish, late),
         trials=data.trials,
         seed=data.seed,
     )
@@ -612,17 +620,22 @@ def history_coverage(history_days: int) -> float:
 
 
 def _goal_forecasts(
-    plan: _Plan, goals: dict[int, tuple[int, ...]], late: np.ndarray
+    plan: _Plan, data: ForecastInput, finish: np.ndarray, sprint_late: np.ndarray
 ) -> dict[int, GoalForecast]:
-    if not goals:
-        return {}
-    roots = _miss_roots(plan, late)
-    return {
-        goal_id: _goal_forecast(
-            plan, [plan.row_of[t] for t in ticket_ids if t in plan.row_of], late, roots
-        )
-        for goal_id, ticket_ids in goals.items()
-    }
+    # Lateness and its roots depend only on the deadline: work them out once per deadline.
+    late_by_deadline = {data.sprint_days: sprint_late}
+    roots_by_deadline: dict[int, np.ndarray] = {}
+    forecasts = {}
+    for goal_id, ticket_ids in data.goals.items():
+        deadline = data.goal_deadlines.get(goal_id, data.sprint_days)
+        if deadline not in late_by_deadline:
+            late_by_deadline[deadline] = finish >= deadline
+        late = late_by_deadline[deadline]
+        if deadline not in roots_by_deadline:
+            roots_by_deadline[deadline] = _miss_roots(plan, late)
+        rows = [plan.row_of[t] for t in ticket_ids if t in plan.row_of]
+        forecasts[goal_id] = _goal_forecast(plan, rows, late, roots_by_deadline[deadline])
+    return forecasts
 
 
 def _miss_roots(plan: _Plan, late: np.ndarray) -> np.ndarray:

@@ -236,6 +236,39 @@ def test_bottleneck_names_the_team_whose_slow_ticket_roots_the_miss():
     assert goal.failure_share_by_team == {2: 1.0}
 
 
+def test_goal_with_a_deadline_is_judged_on_that_day_not_the_sprint_end():
+    # B finishes on day 3: it misses a 3-day sprint but meets a deadline of day 4; a goal
+    # without a deadline keeps the sprint's end.
+    tickets = [ticket(1, 1, 10.0), ticket(2, 2, 10.0, blockers=[1])]  # A days 0-1, B days 2-3
+    result = forecast(
+        [team(1), team(2)],
+        tickets,
+        sprint_days=3,
+        goals={1: (2,), 2: (2,), 3: (2,)},
+        goal_deadlines={1: 4, 3: 3},
+        horizon_days=30,
+    )
+    assert days(result, 2) == (3, 3, 3)
+    assert result.goals[1].p_met == 1.0  # done on day 3, due before day 4
+    assert result.goals[2].p_met == 0.0  # due at the sprint end (before day 3)
+    assert result.goals[3].p_met == 0.0
+    assert result.goals[3].bottleneck_team_id == 2  # B itself is slow: A finished in time
+
+
+def test_deadline_for_an_unknown_goal_or_beyond_the_horizon_is_refused():
+    data = ForecastInput(
+        teams=(team(),),
+        tickets=(ticket(1, 1, 5.0),),
+        sprint_days=5,
+        goals={1: (1,)},
+        goal_deadlines={1: 99, 2: 3},
+        horizon_days=30,
+    )
+    problems = validate_input(data)
+    assert "deadline given for unknown goal 2" in problems
+    assert "deadline of goal 1 must lie within 0..30 (got 99)" in problems
+
+
 def test_goal_that_is_met_has_no_bottleneck():
     goal = forecast([team()], [ticket(1, 1, 5.0)], goals={1: (1,)}).goals[1]
     assert (goal.p_met, goal.bottleneck_team_id, goal.failure_share_by_team) == (1.0, None, {})
