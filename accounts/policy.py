@@ -270,3 +270,71 @@ def ensure_can_manage_risks(user) -> None:
         raise PermissionDenied(
             "Only the Scrum master, the Product Owner or a team lead may raise or ROAM risks."
         )
+
+
+# --- program level (programs app) ----------------------------------------------------------
+
+
+def can_plan_program(user) -> bool:
+    """PIs, iterations, features and milestones: the Scrum master and the Product Owner."""
+    return _is_active_writer(user) and (user.is_scrum_master or user.is_product_owner)
+
+
+def ensure_can_plan_program(user) -> None:
+    if not can_plan_program(user):
+        raise PermissionDenied(
+            "Only the Scrum master or the Product Owner may plan the program "
+            "(planning intervals, features, milestones)."
+        )
+
+
+def can_edit_objectives(user, team_id: int) -> bool:
+    """A team's PI objectives: its lead writes them; the Scrum master and PO may too."""
+    if not _is_active_writer(user):
+        return False
+    if user.is_scrum_master or user.is_product_owner:
+        return True
+    return team_roles(user).get(team_id) == "lead"
+
+
+def ensure_can_edit_objectives(user, team) -> None:
+    if not can_edit_objectives(user, team.id):
+        raise PermissionDenied(
+            f"You may not change the objectives of {team.name}: only its lead, the Scrum "
+            "master or the Product Owner may."
+        )
+
+
+def can_set_business_value(user) -> bool:
+    """Planned and actual business value are the business owners' call (the PO), with the
+    Scrum master recording them when the PO dictates."""
+    return _is_active_writer(user) and (user.is_product_owner or user.is_scrum_master)
+
+
+def ensure_can_set_business_value(user) -> None:
+    if not can_set_business_value(user):
+        raise PermissionDenied(
+            "Only the Product Owner or the Scrum master may set business value.",
+            field="planned_value",
+        )
+
+
+def can_edit_raci(user) -> bool:
+    return _is_active_writer(user) and user.is_scrum_master
+
+
+def ensure_can_edit_raci(user) -> None:
+    if not can_edit_raci(user):
+        raise PermissionDenied("Only the Scrum master may change the RACI matrix.")
+
+
+def can_record_decisions(user) -> bool:
+    """Decision records: the Scrum master, the Product Owner and team leads."""
+    return can_manage_risks(user)
+
+
+def ensure_can_record_decisions(user) -> None:
+    if not can_record_decisions(user):
+        raise PermissionDenied(
+            "Only the Scrum master, the Product Owner or a team lead may record decisions."
+        )

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "planning",
     "quality",
     "integrations",
+    "programs",
 ]
 
 MIDDLEWARE = [

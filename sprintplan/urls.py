@@ -17,6 +17,7 @@ API_MODULES = [
     "dependencies.api",
     "quality.api",
     "integrations.api",
+    "programs.api",
 ]
 router = DefaultRouter()
 for module in API_MODULES:
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("quality.urls")),
     path("", include("integrations.urls")),
     path("", include("teams.urls")),
+    path("", include("programs.urls")),
     path("admin/", admin.site.urls),
     # Namespaced so the API's route names (ticket-detail, ...) never shadow the pages'.
     path("api/v1/", include((router.urls, "api"), namespace="api")),

@@ -1,0 +1,5 @@
+"""Program API: insight area."""
+
+
+def register(router) -> None:
+    """Filled in as the area is built."""
