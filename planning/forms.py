@@ -83,3 +83,10 @@ class WhatIfForm(forms.Form):
         if data.get("move_from"):
             proposal["move_capacity"] = [(data["move_from"], data["move_to"], data["move_days"])]
         return proposal
+
+
+class SprintForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    start_date = forms.DateField(label="Starts", widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label="Ends", widget=forms.DateInput(attrs={"type": "date"}))
+    goal = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 40}))

@@ -53,3 +53,28 @@ def daily_throughput(
         first = min(by_day)
         histories[team_id] = tuple(by_day.get(day, 0.0) for day in window if day >= first)
     return histories
+
+
+def committed_vs_completed(
+    scope: Iterable[tuple[str, str, float]],
+    status_changes: Iterable[tuple[str, date, str]],
+    sprint_end: date,
+) -> dict[str, dict[str, float]]:
+    """Velocity of one sprint: per team, the committed size and the part of it done by the
+    sprint's last day.
+
+    `scope` is (team, ticket key, size) as committed; `status_changes` are (key, day, new
+    status) in any order. A ticket counts as completed when the last status it had on or
+    before `sprint_end` is "done": work finished after the end, or reopened before it, does
+    not count. Carrying unfinished work over at close therefore does not inflate velocity."""
+    last_status: dict[str, tuple[date, str]] = {}
+    for key, day, status in sorted(status_changes, key=lambda change: change[1]):
+        if day <= sprint_end:
+            last_status[key] = (day, status)
+    velocity: dict[str, dict[str, float]] = {}
+    for team, key, size in scope:
+        totals = velocity.setdefault(team, {"committed": 0.0, "completed": 0.0})
+        totals["committed"] += size
+        if last_status.get(key, (None, ""))[1] == "done":
+            totals["completed"] += size
+    return dict(sorted(velocity.items()))

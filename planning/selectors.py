@@ -4,15 +4,17 @@ from datetime import date
 
 from django.db.models import Count, Max, Prefetch, Q, Sum
 from django.http import QueryDict
+from django.utils import timezone
 
 from dependencies import graph
 from dependencies.models import DependencyLink
 from sprintplan.errors import InvalidInput
 from teams.models import Membership, Team
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketEvent
 
 from . import capacity
 from .forecasting import DEFAULT_FOCUS
+from .history import committed_vs_completed
 from .models import (
     CapacityAdjustment,
     ForecastRun,
@@ -351,29 +353,55 @@ def latest_forecast(sprint: Sprint):
 
 def sprint_velocity(sprint: Sprint, last: int = 6) -> list[dict]:
     """Committed vs completed size per team for this sprint and up to `last - 1` before it,
-    newest first. Committed is the size of the tickets planned in the sprint *now* (there is
-    no scope snapshot yet), completed the size of those done. Two queries."""
+    newest first (rule: planning.history.committed_vs_completed). A committed sprint counts
+    the scope snapshot taken at commit; one never committed counts the tickets planned in it
+    now. Four queries, whatever the number of sprints and tickets."""
     sprints = list(
         Sprint.objects.filter(start_date__lte=sprint.start_date)
-        .order_by("-start_date", "-id")
-        .values_list("id", "name")[:last]
+        .select_related("commitment")
+        .order_by("-start_date", "-id")[:last]
     )
-    rows = (
-        Ticket.objects.filter(sprint_id__in=[sprint_id for sprint_id, _ in sprints])
-        .values("sprint_id", "team__key_prefix")
-        .annotate(committed=Sum("size"), completed=Sum("size", filter=Q(status=Ticket.Status.DONE)))
-        .order_by("team__key_prefix")
-    )
-    by_sprint: dict[int, dict[str, dict[str, float]]] = defaultdict(dict)
-    for row in rows:
-        by_sprint[row["sprint_id"]][row["team__key_prefix"]] = {
-            "committed": float(row["committed"] or 0),
-            "completed": float(row["completed"] or 0),
-        }
+    scopes = {s.id: _committed_scope(s) for s in sprints if hasattr(s, "commitment")}
+    uncommitted = [s.id for s in sprints if s.id not in scopes]
+    for sprint_id, team, key, size in (
+        Ticket.objects.filter(sprint_id__in=uncommitted)
+        .order_by("key")
+        .values_list("sprint_id", "team__key_prefix", "key", "size")
+    ):
+        scopes.setdefault(sprint_id, []).append((team, key, float(size)))
+    changes = _status_changes({key for scope in scopes.values() for _, key, _ in scope})
     return [
-        {"sprint": name, "sprint_id": sprint_id, "teams": by_sprint.get(sprint_id, {})}
-        for sprint_id, name in sprints
+        {
+            "sprint": s.name,
+            "sprint_id": s.id,
+            "scope": "commitment" if hasattr(s, "commitment") else "planned now",
+            "teams": committed_vs_completed(scopes.get(s.id, []), changes, s.end_date),
+        }
+        for s in sprints
     ]
+
+
+def _status_changes(keys: set[str]) -> list[tuple[str, date, str]]:
+    """Every recorded status change of these tickets, plus, for a ticket that never changed
+    status, its current status as of the day it was created."""
+    changes = [
+        (key, timezone.localtime(at).date(), status)
+        for key, at, status in TicketEvent.objects.filter(
+            field="status", ticket__key__in=keys
+        ).values_list("ticket__key", "at", "new_value")
+    ]
+    changed = {key for key, _, _ in changes}
+    changes += [
+        (key, timezone.localtime(created).date(), status)
+        for key, created, status in Ticket.objects.filter(key__in=keys - changed).values_list(
+            "key", "created_at", "status"
+        )
+    ]
+    return changes
+
+
+def _committed_scope(sprint: Sprint) -> list[tuple[str, str, float]]:
+    return [(item["team"], item["key"], float(item["size"])) for item in sprint.commitment.scope]
 
 
 def sprint_change_token(sprint: Sprint) -> str:

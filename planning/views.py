@@ -20,12 +20,38 @@ from tickets.services import ticket_move_in_ranking, ticket_update
 
 from . import dashboard, selectors, services
 from .burn import sprint_burn_charts
-from .forms import AdjustmentForm, WhatIfForm
+from .forms import AdjustmentForm, SprintForm, WhatIfForm
 from .models import CapacityAdjustment, ForecastChange, Risk, Sprint, SprintGoal
 
 
 def sprint_list(request):
-    return render(request, "planning/sprint_list.html", {"sprints": selectors.sprint_list()})
+    """All sprints, recent velocity, and (Scrum master) a form for the next sprint; a new
+    sprint opens in the planning room."""
+    form, status = SprintForm(), 200
+    if request.method == "POST":
+        form = SprintForm(request.POST)
+        if form.is_valid():
+            try:
+                sprint = services.sprint_create(actor=request.user, **form.cleaned_data)
+                return redirect(f"{reverse('planning-room')}?sprint={sprint.pk}")
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = exc.status
+        else:
+            status = 400
+    sprints = list(selectors.sprint_list())
+    started = [s for s in sprints if s.start_date <= timezone.localdate()]
+    velocity = selectors.sprint_velocity(started[0]) if started else []
+    teams = sorted({team for entry in velocity for team in entry["teams"]})
+    for entry in velocity:  # one cell per team column, None where the team had nothing
+        entry["cells"] = [entry["teams"].get(team) for team in teams]
+    context = {
+        "sprints": sprints,
+        "velocity": velocity,
+        "velocity_teams": teams,
+        "sprint_form": form,
+    }
+    return render(request, "planning/sprint_list.html", context, status=status)
 
 
 def sprint_detail(request, sprint_id: int):

@@ -191,14 +191,49 @@ def test_capacity_api_refuses_with_the_problem_named(scenario, sprint, api):
     assert not TeamCapacity.objects.exists()
 
 
-def test_velocity_compares_committed_and_completed_per_team(scenario, sprint, api):
+def test_velocity_counts_the_committed_scope_even_after_unfinished_work_moved_out(scenario, api):
+    from planning.services import sprint_close, sprint_commit
+    from tickets.models import Ticket
+    from tickets.services import ticket_update
+
+    sm = scenario.users["sm"]
+    sprint = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING)
+    done = TicketFactory(team=scenario.lab, sprint=sprint, size=Decimal(500))
+    carried = TicketFactory(team=scenario.lab, sprint=sprint, size=Decimal(300))
+    TicketFactory(team=scenario.ml, sprint=sprint, size=Decimal(5))
+    sprint_commit(actor=sm, sprint=sprint)
+    ticket_update(ticket=done, actor=sm, changes={"status": "done"}, expected_version=1)
+    sprint_close(actor=sm, sprint=sprint, carry_to=None)  # LAB 300 and ML 5 go to the backlog
+    assert Ticket.objects.get(pk=carried.pk).sprint is None
+
+    body = api("viewer").get(f"/api/v1/sprints/{sprint.pk}/velocity/").json()
+    assert body[0]["scope"] == "commitment"
+    assert body[0]["teams"] == {
+        "LAB": {"committed": 800.0, "completed": 500.0},
+        "ML": {"committed": 5.0, "completed": 0.0},
+    }
+
+
+def test_velocity_of_an_uncommitted_sprint_counts_what_is_planned_in_it_now(scenario, sprint, api):
     earlier = SprintFactory(
         name="Sprint 13", start_date=date(2026, 10, 26), end_date=date(2026, 11, 6)
     )
-    TicketFactory(team=scenario.lab, sprint=earlier, size=Decimal(500), status="done")
     TicketFactory(team=scenario.lab, sprint=earlier, size=Decimal(300))
-    TicketFactory(team=scenario.ml, sprint=sprint, size=Decimal(5), status="done")
+    TicketFactory(team=scenario.ml, sprint=sprint, size=Decimal(5))
     body = api("viewer").get(f"/api/v1/sprints/{sprint.pk}/velocity/").json()
     assert [entry["sprint"] for entry in body] == ["Sprint 15", "Sprint 13"]
-    assert body[0]["teams"] == {"ML": {"committed": 5.0, "completed": 5.0}}
-    assert body[1]["teams"] == {"LAB": {"committed": 800.0, "completed": 500.0}}
+    assert body[1] == {
+        "sprint": "Sprint 13",
+        "sprint_id": earlier.pk,
+        "scope": "planned now",
+        "teams": {"LAB": {"committed": 300.0, "completed": 0.0}},
+    }
+
+
+def test_velocity_reads_a_fixed_number_of_queries(scenario, sprint, django_assert_num_queries):
+    for number in range(3):
+        other = SprintFactory(name=f"Old {number}", start_date=date(2026, 9, 1 + number))
+        for _ in range(3):
+            TicketFactory(team=scenario.lab, sprint=other, size=Decimal(10))
+    with django_assert_num_queries(4):
+        selectors.sprint_velocity(sprint)

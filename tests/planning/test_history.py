@@ -79,3 +79,26 @@ def test_closing_a_ticket_counts_the_progress_it_jumped(
     tomorrow = date.fromordinal(today.toordinal() + 1)
     (qa_history,) = forecasting.throughput_histories([scenario.qa.pk], tomorrow, 5).values()
     assert qa_history == (2.0,)  # the last working day before tomorrow: 3 - 1 units
+
+
+def test_velocity_counts_only_work_done_by_the_sprint_end_and_still_done_then():
+    from planning.history import committed_vs_completed
+
+    end = date(2026, 11, 6)
+    scope = [
+        ("LAB", "LAB-1", 500.0),
+        ("LAB", "LAB-2", 300.0),
+        ("ML", "ML-1", 5.0),
+        ("ML", "ML-2", 3.0),
+    ]
+    changes = [
+        ("LAB-1", date(2026, 11, 2), "done"),
+        ("LAB-2", date(2026, 11, 9), "done"),  # finished after the end: not this sprint's
+        ("ML-1", date(2026, 11, 3), "done"),
+        ("ML-1", date(2026, 11, 4), "in_progress"),  # reopened before the end
+        ("ML-2", date(2026, 11, 6), "done"),  # on the last day: counts
+    ]
+    assert committed_vs_completed(scope, reversed(changes), end) == {
+        "LAB": {"committed": 800.0, "completed": 500.0},
+        "ML": {"committed": 8.0, "completed": 3.0},
+    }
