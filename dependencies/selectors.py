@@ -377,8 +377,7 @@ def region_supported() -> bool:
 def graph_region(
     ticket_ids: Iterable[int], *, max_share: float = 1.0, below_only: bool = False
 ) -> GraphRegion:
-    """The region of the graph a change to `ticket_ids` can move, read in one statement (on
-    PostgreSQL after turning JIT off for the rest of the transaction: call it inside one),
+    """The region of the graph a change to `ticket_ids` can move, read in one statement,
     unless its cone is over `max_share` of all tickets (then only that is known: too_large).
     Ids of tickets that no longer exist are ignored.
 
@@ -391,8 +390,7 @@ def graph_region(
     params = {"done": Ticket.Status.DONE, "share": max_share}
     sql = _REGION_SQL[connection.vendor, below_only]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL jit = off")
+        if connection.vendor == "postgresql":  # JIT is off for the connection (settings)
             cursor.execute(sql, {**params, "seeds": seeds})
         else:
             cursor.execute(sql, {**params, "seeds": json.dumps(seeds)})

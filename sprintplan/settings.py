@@ -108,6 +108,10 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Short OLTP queries only: compiling them (JIT) costs more than it saves; the
+        # recursive graph reads used to switch it off statement by statement.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
