@@ -17,10 +17,15 @@ Rules where the method leaves room:
   the day after).
 - Day numbers are working-day indices, 0 = today; a ticket not finished within the horizon gets
   no percentile day (None) and counts as late.
-- Goal bottleneck: in a trial that misses the goal, the roots of the miss are the tickets of the
-  goal or its (transitive) blockers that are late although all their own blockers are done. A
-  share is the fraction of failed trials with that ticket (team) among the roots; the bottleneck
-  is the team with the largest share (ties: lowest id).
+- Goal bottleneck (critical-chain attribution): in a trial that misses the goal, start at the
+  goal ticket that finished last and walk upstream, each step to the blocker that finished last
+  (the one that released the ticket). Each ticket on that chain spent `finish - release + 1`
+  days, release being the day after its last blocker finished (day 0 without blockers): queue
+  time behind its own team's higher-ranked work included. The ticket that spent the most days
+  takes the blame for the trial (ties: the one nearer the goal). A share is the fraction of
+  failed trials blamed on that ticket (team); the bottleneck is the team with the largest share
+  (ties: lowest id). So a slow upstream step (labeling at half speed) is named even when it
+  finishes inside the sprint and only the tickets after it come in late.
 
 Every trial is a column of numpy arrays of shape (trials,): the loops run over days and tickets,
 never over trials.
@@ -132,8 +137,8 @@ class TeamForecast:
 class GoalForecast:
     p_met: float
     bottleneck_team_id: int | None
-    # Share of failed trials in which the team / ticket was a root of the miss. A trial can have
-    # several roots, so shares may add up to more than 1. Only non-zero shares, largest first.
+    # Share of failed trials blamed on the team / ticket (one ticket per failed trial, so the
+    # shares add up to 1). Only non-zero shares, largest first.
     failure_share_by_team: dict[int, float]
     failure_share_by_ticket: dict[int, float]
 
@@ -622,54 +627,81 @@ def history_coverage(history_days: int) -> float:
 def _goal_forecasts(
     plan: _Plan, data: ForecastInput, finish: np.ndarray, sprint_late: np.ndarray
 ) -> dict[int, GoalForecast]:
-    # Lateness and its roots depend only on the deadline: work them out once per deadline.
-    late_by_deadline = {data.sprint_days: sprint_late}
-    roots_by_deadline: dict[int, np.ndarray] = {}
+    if not data.goals:
+        return {}
+    chain = _CriticalChain.build(plan, finish)
+    late_by_deadline = {data.sprint_days: sprint_late}  # lateness depends on the deadline only
     forecasts = {}
     for goal_id, ticket_ids in data.goals.items():
         deadline = data.goal_deadlines.get(goal_id, data.sprint_days)
         if deadline not in late_by_deadline:
             late_by_deadline[deadline] = finish >= deadline
-        late = late_by_deadline[deadline]
-        if deadline not in roots_by_deadline:
-            roots_by_deadline[deadline] = _miss_roots(plan, late)
         rows = [plan.row_of[t] for t in ticket_ids if t in plan.row_of]
-        forecasts[goal_id] = _goal_forecast(plan, rows, late, roots_by_deadline[deadline])
+        forecasts[goal_id] = _goal_forecast(plan, rows, late_by_deadline[deadline], chain)
     return forecasts
 
 
-def _miss_roots(plan: _Plan, late: np.ndarray) -> np.ndarray:
-    """(rows, trials): the ticket is late although none of its own blockers is late, i.e. it
-    is where a chain of late tickets starts. Every upstream blocker of a goal ticket is in the
-    goal's upstream by construction, so this is the same for every goal."""
-    roots = late.copy()
-    for row, blockers in enumerate(plan.blocker_rows):
-        if blockers:
-            roots[row] &= ~late[list(blockers)].any(axis=0)
-    return roots
+@dataclass(frozen=True, slots=True)
+class _CriticalChain:
+    """Per row and trial: the blocker row that released the ticket (-1: none in the
+    forecast) and the days the ticket spent from its release to its finish."""
+
+    finish: np.ndarray  # (rows, trials)
+    releaser: np.ndarray  # (rows, trials) row of the last-finishing blocker, or -1
+    spent: np.ndarray  # (rows, trials) finish - release + 1
+
+    @classmethod
+    def build(cls, plan: _Plan, finish: np.ndarray) -> "_CriticalChain":
+        releaser = np.full(finish.shape, -1, dtype=np.int64)
+        release = np.zeros(finish.shape, dtype=np.int64)
+        for row, blockers in enumerate(plan.blocker_rows):
+            if blockers:
+                blocker_rows = np.asarray(blockers)
+                blocker_finish = finish[blocker_rows]
+                last = blocker_finish.argmax(axis=0)
+                releaser[row] = blocker_rows[last]
+                release[row] = blocker_finish.max(axis=0) + 1
+        return cls(finish, releaser, finish - release + 1)
+
+    def blamed_rows(self, goal_rows: list[int], trials: np.ndarray) -> np.ndarray:
+        """For each trial in `trials`, the row that spent the most days on the chain that
+        ends at the goal's last-finishing ticket (ties: nearer the goal)."""
+        goal = np.asarray(goal_rows)
+        current = goal[self.finish[np.ix_(goal, trials)].argmax(axis=0)]
+        blamed = current.copy()
+        most = self.spent[current, trials]
+        walking = np.ones(len(trials), dtype=bool)
+        for _ in range(len(self.finish)):  # a chain is never longer than the rows
+            nxt = np.where(walking, self.releaser[current, trials], -1)
+            walking = nxt >= 0
+            if not walking.any():
+                break
+            current = np.where(walking, nxt, current)
+            spent = self.spent[current, trials]
+            longer = walking & (spent > most)
+            blamed = np.where(longer, current, blamed)
+            most = np.where(longer, spent, most)
+        return blamed
 
 
 def _goal_forecast(
-    plan: _Plan, goal_rows: list[int], late: np.ndarray, roots: np.ndarray
+    plan: _Plan, goal_rows: list[int], late: np.ndarray, chain: _CriticalChain
 ) -> GoalForecast:
     """Goal tickets outside the forecast count as done; an empty goal is met."""
     if not goal_rows:
         return GoalForecast(1.0, None, {}, {})
-    failed = late[goal_rows].any(axis=0)
-    failures = int(failed.sum())
+    failed_trials = np.flatnonzero(late[goal_rows].any(axis=0))
+    failures = len(failed_trials)
     if failures == 0:
         return GoalForecast(1.0, None, {}, {})
-    upstream = _upstream_rows(plan, goal_rows)
-    root_in_failure = roots[upstream] & failed
-    by_ticket = {
-        plan.tickets[row].id: int(count) / failures
-        for row, count in zip(upstream, root_in_failure.sum(axis=1), strict=True)
-    }
-    by_team = {}
-    for team_pos, team in enumerate(plan.teams):
-        team_mask = [plan.team_pos_of_row[row] == team_pos for row in upstream]
-        if any(team_mask):
-            by_team[team.id] = int(root_in_failure[team_mask].any(axis=0).sum()) / failures
+    blamed_rows, counts = np.unique(chain.blamed_rows(goal_rows, failed_trials), return_counts=True)
+    by_ticket: dict[int, float] = {}
+    by_team: dict[int, float] = {}
+    for row, count in zip(blamed_rows.tolist(), counts.tolist(), strict=True):
+        share = count / failures
+        by_ticket[plan.tickets[row].id] = share
+        team_id = plan.teams[plan.team_pos_of_row[row]].id
+        by_team[team_id] = by_team.get(team_id, 0.0) + share
     by_team, by_ticket = _largest_first(by_team), _largest_first(by_ticket)
     return GoalForecast(
         p_met=(late.shape[1] - failures) / late.shape[1],
@@ -677,18 +709,6 @@ def _goal_forecast(
         failure_share_by_team=by_team,
         failure_share_by_ticket=by_ticket,
     )
-
-
-def _upstream_rows(plan: _Plan, goal_rows: Sequence[int]) -> list[int]:
-    """The goal's tickets and, transitively, all their blockers; sorted rows."""
-    seen = set(goal_rows)
-    pending = list(goal_rows)
-    while pending:
-        for blocker in plan.blocker_rows[pending.pop()]:
-            if blocker not in seen:
-                seen.add(blocker)
-                pending.append(blocker)
-    return sorted(seen)
 
 
 def _largest_first(shares: dict[int, float]) -> dict[int, float]:

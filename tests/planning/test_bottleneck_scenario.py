@@ -72,10 +72,16 @@ def test_halved_labeling_puts_the_goal_at_risk_and_training_and_validation_slip(
     assert goal_p_met(after) <= 0.10
     for ticket in (train, validate):
         assert p85(before, ticket) <= SPRINT_END < p85(after, ticket)
-    # The labeling batch itself is the root of the slip more often than before.
+    # Labeling at half speed is where the days go: it is named the bottleneck, although the
+    # labeling batch itself mostly finishes inside the sprint and training/validation are late.
     label = bottleneck.tickets["label"].key
     assert after["tickets"][label]["p_done_by_sprint_end"] < 0.85
-    assert label in after["goals"][0]["bottleneck_tickets"]
+    assert after["goals"][0]["bottleneck_team"] == "LAB"
+    shares = [
+        result["goals"][0]["failure_share_by_team"].get("LAB", 0) for result in (before, after)
+    ]
+    assert shares[1] > shares[0]
+    assert after["goals"][0]["bottleneck_tickets"][0] == label
 
 
 def test_removing_the_competing_labeling_ticket_in_a_what_if_raises_the_goal_again(

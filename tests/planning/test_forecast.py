@@ -225,7 +225,7 @@ def test_goal_needing_three_chained_tickets():
     assert result.goals[7].bottleneck_team_id == 3
 
 
-def test_bottleneck_names_the_team_whose_slow_ticket_roots_the_miss():
+def test_bottleneck_names_the_team_whose_slow_ticket_holds_up_the_chain():
     teams = [team(1, history=(10.0,) * 20), team(2, history=(1.0,) * 20), team(3)]
     tickets = [ticket(1, 1, 5.0), ticket(2, 2, 5.0, blockers=[1]), ticket(3, 3, 5.0, blockers=[2])]
     goal = forecast(teams, tickets, sprint_days=4, goals={1: (3,)}).goals[1]
@@ -267,6 +267,36 @@ def test_deadline_for_an_unknown_goal_or_beyond_the_horizon_is_refused():
     problems = validate_input(data)
     assert "deadline given for unknown goal 2" in problems
     assert "deadline of goal 1 must lie within 0..30 (got 99)" in problems
+
+
+def test_a_slow_upstream_step_that_finishes_in_time_is_still_the_bottleneck():
+    # A (team 1, 2 units a day) takes days 0-4 and is done inside the 6-day sprint; B and C
+    # take a day each after it, so C finishes on day 6, too late. C is the ticket that is
+    # late, but A is where the days went: critical-chain attribution blames A.
+    teams = [team(1, history=(2.0,) * 20), team(2), team(3)]
+    tickets = [
+        ticket(1, 1, 10.0),
+        ticket(2, 2, 5.0, blockers=[1]),
+        ticket(3, 3, 5.0, blockers=[2]),
+    ]
+    result = forecast(teams, tickets, sprint_days=6, goals={1: (3,)})
+    assert [days(result, t)[0] for t in (1, 2, 3)] == [4, 5, 6]
+    goal = result.goals[1]
+    assert goal.p_met == 0.0
+    assert goal.failure_share_by_ticket == {1: 1.0}
+    assert goal.bottleneck_team_id == 1
+
+
+def test_blame_follows_the_blocker_that_finished_last():
+    # C waits for A (fast, day 0) and B (slow, days 0-3): B released C, so B is blamed.
+    teams = [team(1), team(2, history=(5.0,) * 20), team(3)]
+    tickets = [
+        ticket(1, 1, 5.0),
+        ticket(2, 2, 20.0),
+        ticket(3, 3, 5.0, blockers=[1, 2]),
+    ]
+    goal = forecast(teams, tickets, sprint_days=4, goals={1: (3,)}).goals[1]
+    assert goal.failure_share_by_ticket == {2: 1.0}
 
 
 def test_goal_that_is_met_has_no_bottleneck():
@@ -498,6 +528,9 @@ def test_probabilities_lie_in_0_1_and_percentiles_are_ordered(plan, sprint_days,
         shares = [*goal.failure_share_by_team.values(), *goal.failure_share_by_ticket.values()]
         assert all(0.0 < share <= 1.0 for share in shares)
         assert (goal.bottleneck_team_id is None) == (goal.p_met == 1.0)
+        if goal.p_met < 1.0:  # each failed trial is blamed on exactly one ticket
+            assert sum(goal.failure_share_by_ticket.values()) == pytest.approx(1.0)
+            assert sum(goal.failure_share_by_team.values()) == pytest.approx(1.0)
 
 
 @st.composite
