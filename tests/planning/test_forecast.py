@@ -18,6 +18,7 @@ from planning.forecast import (
     TicketInput,
     finish_day_percentiles,
     history_coverage,
+    median_finish_day,
     run_forecast,
     sample_pert,
     validate_input,
@@ -185,6 +186,26 @@ def test_percentiles_are_real_simulated_days_by_inverted_cdf():
     for percent in (50, 85, 95):
         expected = int(np.percentile(finish, percent, method="inverted_cdf"))
         assert finish_day_percentiles(finish, 31, (percent,)) == [expected]
+
+
+def test_p50_is_the_day_nearest_to_even_odds_not_the_first_day_past_them():
+    # 40% done by day 3, 75% by day 4: day 3 is nearer to one half (10 points vs 25).
+    finish = np.array([3] * 40 + [4] * 35 + [6] * 25, dtype=np.int16)
+    assert finish_day_percentiles(finish, 30, (50,)) == [4]
+    assert median_finish_day(finish, 30) == 3
+    # 30% by day 3, 60% by day 4: day 4 is nearer; a tie (45% / 55%) keeps the later day.
+    assert median_finish_day(np.array([3] * 30 + [4] * 30 + [6] * 40), 30) == 4
+    assert median_finish_day(np.array([3] * 45 + [4] * 10 + [6] * 45), 30) == 4
+    assert median_finish_day(np.array([0] * 80 + [1] * 20), 30) == 0
+    assert median_finish_day(np.array([30] * 100), 30) is None  # beyond the horizon
+
+
+def test_ticket_p50_uses_the_nearest_day_and_p85_the_first_day_with_85_percent():
+    # Throughput 0 or 10 with equal odds, 10 units: done on the first 10-day, so P(done by
+    # day d) = 1 - 2^-(d+1): 50% by day 0, 75% by day 1, 87.5% by day 2.
+    result = forecast([team(history=(0.0, 10.0) * 10)], [ticket(1, 1, 10.0)], trials=4000)
+    p50, p85, _ = days(result, 1)
+    assert (p50, p85) == (0, 2)
 
 
 # --- teams, goals, bottlenecks -------------------------------------------------------------
