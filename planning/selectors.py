@@ -26,11 +26,13 @@ from .models import (
 
 
 def current_sprint() -> Sprint | None:
-    """The sprint people most likely want: the active one, else the next in planning."""
+    """The sprint people most likely want: the active one, else the next in planning. Of
+    concurrent sprints (a program's iterations run beside a team sprint) the oldest record
+    wins, so the answer does not depend on the database's choice among equal dates."""
     return (
-        Sprint.objects.filter(state=Sprint.State.ACTIVE).order_by("start_date").first()
-        or Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date").first()
-        or Sprint.objects.order_by("-start_date").first()
+        Sprint.objects.filter(state=Sprint.State.ACTIVE).order_by("start_date", "id").first()
+        or Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date", "id").first()
+        or Sprint.objects.order_by("-start_date", "id").first()
     )
 
 
@@ -438,7 +440,7 @@ def planning_target(sprint_id=None) -> Sprint | None:
     if sprint_id:
         return Sprint.objects.filter(pk=sprint_id).exclude(state=Sprint.State.CLOSED).first()
     return (
-        Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date").first()
+        Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date", "id").first()
         or current_sprint()
     )
 

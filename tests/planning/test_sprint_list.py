@@ -54,3 +54,16 @@ def test_list_shows_velocity_of_recent_sprints(scenario, client):
     body = client.get("/sprints/").content.decode()
     assert "Velocity: committed vs completed" in body
     assert "0 / 300" in body
+
+
+def test_of_concurrent_sprints_the_oldest_record_is_the_current_and_planning_target(scenario):
+    from planning.selectors import current_sprint, planning_target
+
+    day = date(2027, 3, 1)
+    first_active = SprintFactory(name="Team sprint", start_date=day)
+    SprintFactory(name="Program iteration", start_date=day)
+    first_planned = SprintFactory(name="Next", start_date=day, state=Sprint.State.PLANNING)
+    SprintFactory(name="Next iteration", start_date=day, state=Sprint.State.PLANNING)
+    scenario.sprint.delete()  # the fixture's own sprint would start earlier
+    assert current_sprint() == first_active
+    assert planning_target() == first_planned
