@@ -2,12 +2,15 @@
 number of tickets (asserted in tests/teams/test_board.py)."""
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import QuerySet
 
 from accounts.models import User
-from planning.models import Sprint
+from planning import capacity as capacity_math
+from planning.models import CapacityAdjustment, Sprint
+from planning.selectors import TeamCapacitySummary, sprint_capacity
 from tickets.models import Ticket
 from tickets.selectors import ticket_queryset
 
@@ -165,3 +168,79 @@ def attach_moves(ticket: Ticket) -> None:
 def sprint_choices():
     """Sprints for the board's sprint switcher, newest first: one query."""
     return list(Sprint.objects.order_by("-start_date").values("id", "name", "state"))
+
+
+# --- the capacity panel ------------------------------------------------------------------------
+
+
+@dataclass
+class BoardCapacity:
+    """The team's capacity in the sprint against what is committed, and the capacity changes
+    recorded for it ("x 0.5 from Tuesday: annotation tool bug")."""
+
+    summary: TeamCapacitySummary
+    adjustments: list[CapacityAdjustment]
+    adjusted: float  # capacity once every adjustment is applied (== capacity without any)
+
+    @property
+    def unit(self) -> str:
+        return self.summary.unit
+
+    @property
+    def capacity(self) -> float:
+        return self.summary.capacity
+
+    @property
+    def committed(self) -> float:
+        return self.summary.committed
+
+    @property
+    def changed(self) -> bool:
+        return round(self.adjusted, 1) != round(self.capacity, 1)
+
+    @property
+    def over_committed(self) -> bool:
+        return self.committed > self.adjusted
+
+    @property
+    def load_percent(self) -> int | None:
+        return round(self.committed * 100 / self.adjusted) if self.adjusted else None
+
+
+def board_capacity(team: Team, sprint: Sprint) -> BoardCapacity:
+    """Six queries whatever the number of tickets: the five of the sprint page's capacity,
+    one for the team's adjustments (with who recorded them)."""
+    summary = sprint_capacity(sprint, team_ids=[team.pk])[0]
+    adjustments = list(
+        CapacityAdjustment.objects.filter(sprint=sprint, team=team)
+        .select_related("created_by")
+        .order_by("from_date", "id")
+    )
+    for adjustment in adjustments:
+        adjustment.factor_shown = format(adjustment.factor.normalize(), "f")  # 0.500 -> 0.5
+    return BoardCapacity(
+        summary=summary,
+        adjustments=adjustments,
+        adjusted=adjusted_capacity(summary, sprint, adjustments),
+    )
+
+
+def adjusted_capacity(summary: TeamCapacitySummary, sprint: Sprint, adjustments) -> float:
+    """Units the team can deliver once each working day is scaled by the adjustments covering
+    it (overlapping ones multiply, as in the forecast)."""
+    members = [
+        capacity_math.Availability(
+            frozenset(date.fromisoformat(day) for day in member.days_off),
+            member.part_time_percent / 100,
+        )
+        for member in summary.members
+    ]
+    spans = [(a.from_date, a.to_date, float(a.factor)) for a in adjustments]
+    person_days = 0.0
+    for day in capacity_math.working_days(sprint.start_date, sprint.end_date):
+        factor = 1.0
+        for start, end, scale in spans:
+            if start <= day <= end:
+                factor *= scale
+        person_days += capacity_math.person_days_on(day, members) * factor
+    return person_days * summary.rate * summary.focus_factor

@@ -17,7 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from accounts.models import User
-from planning.models import Sprint
+from accounts.policy import can_change_capacity, can_override_done_gate
+from planning import services as planning_services
+from planning.models import CapacityAdjustment, Sprint
 from planning.selectors import current_sprint, sprint_change_token
 from sprintplan.errors import DomainError, StaleVersion
 from tickets import services as ticket_services
@@ -27,6 +29,7 @@ from tickets.presenters import present_tickets
 from tickets.selectors import blocker_facts, ticket_queryset
 
 from . import selectors, services
+from .forms import AdjustmentForm
 from .models import Team
 
 TEMPLATE = "teams/board.html"
@@ -34,6 +37,8 @@ BODY = f"{TEMPLATE}#board-body"
 CARD = f"{TEMPLATE}#board-card"
 CARD_FIELDS = ("status", "progress", "size", "assignee")
 FIELD_LABELS = {"status": "Status", "progress": "Progress", "size": "Size", "assignee": "Assignee"}
+# Refusals of a move to done that the Scrum master or Product Owner may override with a reason.
+OVERRIDABLE = {"blocked", "done_gate"}
 
 
 class CardForm(forms.Form):
@@ -46,6 +51,8 @@ class CardForm(forms.Form):
     progress = forms.DecimalField(max_digits=12, decimal_places=2, required=False)
     size = forms.DecimalField(max_digits=12, decimal_places=2, required=False)
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    # "Close anyway": who may is the service's to judge (a member's forged reason gets 403).
+    override_reason = forms.CharField(max_length=500, required=False)
 
     def __init__(self, *args, team: Team, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,8 +107,10 @@ def _change_token(team: Team, sprint: Sprint) -> str:
 
 def _present(request, tickets) -> None:
     present_tickets(request.user, tickets, blocker_facts(tickets))
+    may_override = can_override_done_gate(request.user)
     for ticket in tickets:
         ticket.can_edit_card = bool(ticket.can & {"progress", "size", "assignee"})
+        ticket.may_override = may_override and ticket.status != Ticket.Status.DONE
 
 
 def _board_context(request, team, sprint, lanes, *, notice=None, **extra) -> dict:
@@ -126,6 +135,9 @@ def _board_context(request, team, sprint, lanes, *, notice=None, **extra) -> dic
         }
         for status, label in services.WIP_STATUSES.items()
     ]
+    may_adjust = can_change_capacity(request.user, team.pk)
+    if "adjust_form" not in extra:
+        extra["adjust_form"] = AdjustmentForm(initial=_adjust_initial(sprint))
     return {
         "team": team,
         "sprint": sprint,
@@ -136,8 +148,19 @@ def _board_context(request, team, sprint, lanes, *, notice=None, **extra) -> dic
         "change_token": change_token,
         "may_set_wip": may_set_wip,
         "wip_fields": wip_fields,
+        "capacity": selectors.board_capacity(team, sprint) if sprint else None,
+        "may_adjust": may_adjust,
         **extra,
     }
+
+
+def _adjust_initial(sprint) -> dict:
+    """From today (inside the sprint) to the sprint's end: the usual "from now on" change."""
+    if sprint is None:
+        return {}
+    today = planning_services.forecast_today()
+    start = min(max(today, sprint.start_date), sprint.end_date)
+    return {"from_date": start.isoformat(), "to_date": sprint.end_date.isoformat()}
 
 
 def _board_url(team: Team, sprint, lanes) -> str:
@@ -183,12 +206,14 @@ def board_card(request, prefix: str, key: str):
     status, notice, updated = 200, None, None
     if form.is_valid():
         changes = form.changes()
+        reason = form.cleaned_data["override_reason"].strip()
         try:
             updated = ticket_services.ticket_update(
                 ticket=ticket,
                 actor=request.user,
                 changes=changes,
                 expected_version=form.cleaned_data["version"],
+                override_reason=reason,
             )
         except StaleVersion as exc:
             mine = {name: request.POST.get(name, "") for name in changes}
@@ -196,6 +221,10 @@ def board_card(request, prefix: str, key: str):
             notice = {"conflict": _conflict(changes, mine, exc.current)}
         except DomainError as exc:
             status, notice = exc.status, {"error": exc.message, "error_field": exc.field}
+            if exc.code in OVERRIDABLE:
+                notice["refusal"] = _refusal(exc)
+                if "override" in request.POST and not reason:
+                    notice["override_error"] = "Say why you close it anyway: history records it."
     else:
         status = 400
         notice = {"error": "; ".join(f"{n}: {' '.join(e)}" for n, e in form.errors.items())}
@@ -219,6 +248,15 @@ def board_card(request, prefix: str, key: str):
         response = render(request, BODY, context)
         return reswap(retarget(response, "#board-body"), "outerHTML")
     return _render_card(request, team, sprint, lanes, key, notice or {}, status)
+
+
+def _refusal(exc: DomainError) -> dict:
+    """What holds a move to done back, for the card: the blocker keys or failing criteria."""
+    return {
+        "code": exc.code,
+        "blockers": exc.extra.get("blockers", []),
+        "failures": exc.extra.get("failures", []),
+    }
 
 
 def _render_card(request, team, sprint, lanes, key, notice: dict, status: int) -> HttpResponse:
@@ -277,6 +315,59 @@ def board_wip(request, prefix: str):
     if status == 200 and not _is_partial(request):
         return redirect(_board_url(team, sprint, lanes))
     extra = {"wip_error": error, "wip_typed": limits} if error else {"wip_saved": True}
+    context = _board_context(request, team, sprint, lanes, **extra)
+    if not _is_partial(request):
+        context["sprints"] = selectors.sprint_choices()
+        return render(request, TEMPLATE, context, status=status)
+    return render(request, BODY, context, status=status)
+
+
+@require_POST
+def board_adjustment_add(request, prefix: str):
+    """Record a capacity change of the team in the board's sprint (its lead or the Scrum
+    master); the forecast recomputes through the service."""
+    team = _team(prefix)
+    sprint, lanes = _params(request)
+    if sprint is None:
+        raise Http404("no sprint")
+    form = AdjustmentForm(request.POST)
+    status, extra = 200, {}
+    form.is_valid()  # text fields: always valid; the service judges the values
+    try:
+        planning_services.adjustment_create(
+            actor=request.user, sprint=sprint, team=team, **form.values()
+        )
+        extra["adjust_saved"] = True
+    except DomainError as exc:
+        status = exc.status
+        if exc.field in form.fields:
+            form.add_error(exc.field, exc.message)
+            form.fields[exc.field].widget.attrs["autofocus"] = True  # the keyboard lands there
+            extra["adjust_form"] = form
+        else:  # 403 and the like: above the form, seen even by those who have no form
+            extra["adjust_error"] = exc.message
+    return _render_capacity_change(request, team, sprint, lanes, status, extra)
+
+
+@require_POST
+def board_adjustment_remove(request, prefix: str, adjustment_id: int):
+    team = _team(prefix)
+    sprint, lanes = _params(request)
+    adjustment = get_object_or_404(
+        CapacityAdjustment.objects.select_related("team"), pk=adjustment_id, team=team
+    )
+    status, extra = 200, {}
+    try:
+        planning_services.adjustment_delete(actor=request.user, adjustment=adjustment)
+        extra["adjust_removed"] = True
+    except DomainError as exc:
+        status, extra["adjust_error"] = exc.status, exc.message
+    return _render_capacity_change(request, team, sprint, lanes, status, extra)
+
+
+def _render_capacity_change(request, team, sprint, lanes, status: int, extra: dict):
+    if status == 200 and not _is_partial(request):
+        return redirect(_board_url(team, sprint, lanes))
     context = _board_context(request, team, sprint, lanes, **extra)
     if not _is_partial(request):
         context["sprints"] = selectors.sprint_choices()

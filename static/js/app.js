@@ -44,14 +44,67 @@ document.addEventListener("drop", (event) => {
   const dragged = list.querySelector(`.backlog-item[data-key="${key}"]`);
   if (!dragged || dragged === target) return;
   const sprint = document.querySelector("#target-sprint");
+  // Keep the backlog filters across the re-render, as the ▲/▼ buttons do.
+  const filters = document.querySelector("#planning-filters");
+  const kept = filters ? Object.fromEntries(new FormData(filters)) : {};
   htmx.ajax("POST", list.dataset.rankUrl, {
     target: "#planning-room",
     swap: "outerHTML",
     values: {
+      ...kept,
       ticket: key,
       version: dragged.dataset.version,
       before: target.dataset.key,
       sprint: sprint ? sprint.value : "",
     },
   });
+});
+
+// Projector mode: larger type and stronger contrast for a shared screen. The choice is kept
+// in localStorage, so the planning room and the boards stay in it across pages and reloads.
+const PROJECTOR_KEY = "sprintplan.projector";
+function setProjector(on) {
+  document.documentElement.classList.toggle("projector", on);
+  for (const button of document.querySelectorAll("[data-projector-toggle]")) {
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+}
+try {
+  setProjector(localStorage.getItem(PROJECTOR_KEY) === "1");
+} catch (error) {
+  setProjector(false); // storage blocked: the toggle still works for this page
+}
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-projector-toggle]");
+  if (!button) return;
+  const on = !document.documentElement.classList.contains("projector");
+  setProjector(on);
+  try {
+    localStorage.setItem(PROJECTOR_KEY, on ? "1" : "0");
+  } catch (error) {
+    /* not remembered; fine */
+  }
+});
+
+// Keyboard: an htmx action that re-renders a whole region (pull in, take out, rank ▲/▼)
+// would drop focus to the page top. Put it back on the same control, or on the control of
+// the same ticket that replaced it ("Pull in" becomes "take out"), or on the region.
+let refocus = null;
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const elt = event.detail.elt;
+  if (!elt || !elt.closest || !elt.closest("[data-keep-focus]")) return;
+  if (document.activeElement !== elt && !elt.contains(document.activeElement)) return;
+  refocus = { label: elt.getAttribute("aria-label"), key: elt.dataset.focusKey };
+});
+document.addEventListener("htmx:afterSettle", () => {
+  if (!refocus) return;
+  const wanted = refocus;
+  refocus = null;
+  const region = document.querySelector("[data-keep-focus]");
+  if (!region) return;
+  const byLabel = wanted.label && region.querySelector(`[aria-label="${CSS.escape(wanted.label)}"]`);
+  const byKey = wanted.key && region.querySelector(`[data-focus-key="${CSS.escape(wanted.key)}"]`);
+  const target = byLabel || byKey || region;
+  if (target === region) region.setAttribute("tabindex", "-1");
+  target.focus();
 });
