@@ -122,7 +122,9 @@ def load_demo(*, password: str, today: date | None = None) -> list[DemoUser]:
         # The shared Definition of Done, agreed in this sprint's planning (after the
         # recorded past work), with the agreement evidence so far.
         load_quality_demo(users, teams, tickets)
-    return USERS
+    from programs.demo import load_program_demo  # scenario 3 builds on these teams and users
+
+    return USERS + load_program_demo(password=password, today=today)
 
 
 def _users(password: str) -> dict[str, User]:

@@ -44,7 +44,7 @@ more capacity or fewer tickets never delays anything.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import isfinite
 
 import numpy as np
@@ -141,6 +141,12 @@ class GoalForecast:
     # shares add up to 1). Only non-zero shares, largest first.
     failure_share_by_team: dict[int, float]
     failure_share_by_ticket: dict[int, float]
+    # Day by which all the goal's tickets are done (P50 nearest to even odds, P85/P95 at
+    # least), per trial the latest of its tickets; None: beyond the horizon, or no ticket
+    # of the goal left in the forecast.
+    p50: int | None = None
+    p85: int | None = None
+    p95: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +310,7 @@ def run_forecast(data: ForecastInput) -> ForecastResult:
     return ForecastResult(
         tickets=_ticket_forecasts(plan, finish, late, horizon),
         teams=_team_forecasts(plan, late),
-        goals=_goal_forecasts(plan, data, finish, late),
+        goals=_goal_forecasts(plan, data, finish, late, horizon),
         trials=data.trials,
         seed=data.seed,
     )
@@ -644,7 +650,7 @@ def history_coverage(history_days: int) -> float:
 
 
 def _goal_forecasts(
-    plan: _Plan, data: ForecastInput, finish: np.ndarray, sprint_late: np.ndarray
+    plan: _Plan, data: ForecastInput, finish: np.ndarray, sprint_late: np.ndarray, horizon: int
 ) -> dict[int, GoalForecast]:
     if not data.goals:
         return {}
@@ -656,8 +662,20 @@ def _goal_forecasts(
         if deadline not in late_by_deadline:
             late_by_deadline[deadline] = finish >= deadline
         rows = [plan.row_of[t] for t in ticket_ids if t in plan.row_of]
-        forecasts[goal_id] = _goal_forecast(plan, rows, late_by_deadline[deadline], chain)
+        goal = _goal_forecast(plan, rows, late_by_deadline[deadline], chain)
+        forecasts[goal_id] = _with_goal_days(goal, finish, rows, horizon)
     return forecasts
+
+
+def _with_goal_days(
+    goal: GoalForecast, finish: np.ndarray, rows: list[int], horizon: int
+) -> GoalForecast:
+    if not rows:
+        return goal
+    goal_finish = finish[rows].max(axis=0)
+    p85, p95 = finish_day_percentiles(goal_finish, horizon, (85, 95))
+    p50 = median_finish_day(goal_finish, horizon)
+    return replace(goal, p50=p50, p85=p85, p95=p95)
 
 
 @dataclass(frozen=True, slots=True)

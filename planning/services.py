@@ -37,6 +37,7 @@ from .models import (
     SprintGoal,
     TeamCapacity,
 )
+from .roam import roam_problem
 
 SPRINT_FIELDS = frozenset({"name", "start_date", "end_date", "state", "goal"})
 
@@ -385,6 +386,9 @@ def forecast_changed(*, sprint_ids=None) -> None:
     else:
         ForecastChange.objects.bulk_create(ForecastChange(sprint_id=pk) for pk in sprint_ids)
     transaction.on_commit(request_forecast_recompute)
+    from programs.services.board import sprints_forecast_changed  # PI forecasts go stale too
+
+    sprints_forecast_changed(sprint_ids=sprint_ids)
 
 
 def request_forecast_recompute() -> None:
@@ -667,25 +671,29 @@ def risk_roam(
     note: str = "",
     mitigating_keys=(),
 ) -> Risk:
-    """Record how the risk is handled; each ROAM state needs what makes it real."""
+    """Record how the risk is handled; each ROAM state needs what makes it real (roam.py)."""
     ensure_can_manage_risks(actor)
     note = (note or "").strip()
-    if state not in Risk.State.values:
-        raise InvalidInput(f"Unknown ROAM state {state!r}.", field="state")
-    if state == Risk.State.OWNED and (owner is None or follow_up is None):
-        raise InvalidInput("An owned risk needs an owner and a follow-up date.", field="owner")
-    if state in (Risk.State.ACCEPTED, Risk.State.RESOLVED) and not note:
-        raise InvalidInput("Say why it is accepted, or how it was resolved.", field="note")
-    tickets = list(Ticket.objects.filter(key__in=[k.strip().upper() for k in mitigating_keys]))
-    if state == Risk.State.MITIGATED:
-        found = {t.key for t in tickets}
-        missing = sorted({k.strip().upper() for k in mitigating_keys} - found)
-        if missing:
-            raise InvalidInput(f"Unknown ticket(s): {', '.join(missing)}.", field="mitigating")
-        if not tickets:
-            raise InvalidInput(
-                "A mitigated risk names the tickets that mitigate it.", field="mitigating"
-            )
+    keys = {k.strip().upper() for k in mitigating_keys}
+    tickets = list(Ticket.objects.filter(key__in=keys))
+    problem = roam_problem(
+        state,
+        has_owner=owner is not None,
+        has_follow_up=follow_up is not None,
+        has_reason=bool(note),
+        has_tickets=bool(tickets),
+        tickets_field="mitigating",
+    )
+    missing = sorted(keys - {t.key for t in tickets})
+    if (
+        state == Risk.State.MITIGATED
+        and missing
+        and (problem is None or problem[1] == "mitigating")
+    ):
+        raise InvalidInput(f"Unknown ticket(s): {', '.join(missing)}.", field="mitigating")
+    if problem:
+        message, field = problem
+        raise InvalidInput(message, field=field)
     with transaction.atomic():
         risk.state = state
         risk.owner = owner if state == Risk.State.OWNED else risk.owner

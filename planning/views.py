@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from accounts.policy import can_manage_goals, can_manage_risks
 from dependencies import layout
+from programs.selectors.governance import decisions_for_sprint
 from sprintplan.errors import DomainError, InvalidInput
 from teams.models import Team
 from tickets.models import Ticket
@@ -57,6 +58,7 @@ def sprint_list(request):
 def sprint_detail(request, sprint_id: int):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
     context = {**_sprint_context(request, sprint), "what_if_form": WhatIfForm(sprint=sprint)}
+    context["sprint_decisions"] = decisions_for_sprint(sprint)  # decision records linking it
     return render(request, "planning/sprint_detail.html", context)
 
 

@@ -149,14 +149,16 @@ class FeatureTicket(models.Model):
 
 
 class Objective(models.Model):
-    """A team's PI objective. Business value 1-10 is planned at PI planning; the actual
-    value is set at the end. Uncommitted (stretch) objectives add to the actual value only."""
+    """A team's PI objective. Business value 1-10 is planned at PI planning (None while the
+    team's lead drafts it); the actual value 0-10 is set at the end. Uncommitted (stretch)
+    objectives add to the actual value only."""
 
     pi = models.ForeignKey(PlanningInterval, on_delete=models.CASCADE, related_name="objectives")
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="objectives")
     title = models.CharField(max_length=200)
     committed = models.BooleanField(default=True)
-    planned_value = models.PositiveSmallIntegerField()
+    # Set by the PO (or Scrum master) at PI planning; None while the team drafts it.
+    planned_value = models.PositiveSmallIntegerField(null=True, blank=True)
     actual_value = models.PositiveSmallIntegerField(null=True, blank=True)
     features = models.ManyToManyField(Feature, blank=True, related_name="objectives")
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -166,7 +168,8 @@ class Objective(models.Model):
         ordering = ["pi", "team", "-committed", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(planned_value__gte=1) & models.Q(planned_value__lte=10),
+                condition=models.Q(planned_value__isnull=True)
+                | (models.Q(planned_value__gte=1) & models.Q(planned_value__lte=10)),
                 name="objective_planned_value_1_10",
             ),
             models.CheckConstraint(

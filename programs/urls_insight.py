@@ -1,8 +1,8 @@
 from django.urls import path
 
-from .views import not_built_yet
+from .views import insight
 
 urlpatterns = [
-    path("pi/<int:pk>/scrum-of-scrums/", not_built_yet, name="pi-sos"),
-    path("pi/<int:pk>/indicators/", not_built_yet, name="pi-indicators"),
+    path("pi/<int:pk>/scrum-of-scrums/", insight.pi_scrum_of_scrums, name="pi-sos"),
+    path("pi/<int:pk>/indicators/", insight.pi_indicators, name="pi-indicators"),
 ]

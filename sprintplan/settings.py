@@ -185,6 +185,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("FORECAST_REFRESH_SECONDS", "900")),
         "kwargs": {"all_open": True},
     },
+    # Program-level forecasts (issue #7): the same two safety nets for planning intervals.
+    "catch-up-pi-forecasts": {
+        "task": "programs.tasks.recompute_pi_forecasts",
+        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
+    },
+    "refresh-pi-forecasts": {
+        "task": "programs.tasks.recompute_pi_forecasts",
+        "schedule": float(os.environ.get("FORECAST_REFRESH_SECONDS", "900")),
+        "kwargs": {"all_open": True},
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------

@@ -320,6 +320,21 @@ def test_blame_follows_the_blocker_that_finished_last():
     assert goal.failure_share_by_ticket == {2: 1.0}
 
 
+def test_goal_days_are_when_its_last_ticket_is_done_in_each_trial():
+    # Two independent teams finish their ticket on day 0 in 90% of trials. Each ticket's P85
+    # is day 0, but both are done on day 0 in only 81% of trials: the goal's P85 is day 1,
+    # which "the latest of the tickets' P85" would miss.
+    lucky = (10.0,) * 9 + (0.0,)
+    teams = [team(1, history=lucky), team(2, history=lucky)]
+    result = forecast(
+        teams, [ticket(1, 1, 10.0), ticket(2, 2, 10.0)], goals={1: (1, 2), 2: (1,)}, trials=4000
+    )
+    assert days(result, 1)[1] == days(result, 2)[1] == 0
+    both, first = result.goals[1], result.goals[2]
+    assert (first.p50, first.p85, first.p95) == days(result, 1)
+    assert (both.p50, both.p85) == (0, 1)
+
+
 def test_goal_that_is_met_has_no_bottleneck():
     goal = forecast([team()], [ticket(1, 1, 5.0)], goals={1: (1,)}).goals[1]
     assert (goal.p_met, goal.bottleneck_team_id, goal.failure_share_by_team) == (1.0, None, {})

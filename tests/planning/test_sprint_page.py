@@ -41,7 +41,10 @@ def test_goal_card_shows_the_chance_the_outlook_in_words_and_the_bottleneck(
     assert "chance to meet by Fri Nov 27 · at risk" in html
     team = {"LAB": "Data Labeling", "ML": "ML Engineering", "QA": "QA"}[goal["bottleneck_team"]]
     share = round(goal["failure_share_by_team"][goal["bottleneck_team"]] * 100)
-    assert f"Bottleneck: <strong>{team}</strong> — root of {share}% of the simulated misses" in html
+    expected = (
+        f"Bottleneck: <strong>{team}</strong> — the longest step on the critical chain in {share}%"
+    )
+    assert expected in html
 
 
 def test_slipping_tickets_are_flagged_with_their_p85_date(scenario, bottleneck, client):
@@ -156,16 +159,34 @@ def _page_queries(client, sprint) -> int:
     return len(captured.captured_queries)
 
 
+def _link_decisions(scenario, sprint, count: int) -> None:
+    from programs.models import Program
+    from programs.services.governance import decision_create
+
+    program, _ = Program.objects.get_or_create(name="Decisions for the page")
+    for n in range(count):
+        decision_create(
+            actor=scenario.users["sm"],
+            program=program,
+            title=f"decision {n}",
+            context="c",
+            decision="d",
+            sprint_ids=[sprint.pk],
+        )
+
+
 def test_full_sprint_page_query_count_does_not_grow_with_tickets(scenario, bottleneck, client):
     teams = {"LAB": scenario.lab, "ML": scenario.ml, "QA": scenario.qa}
     definition_revise(actor=scenario.users["sm"], criteria=scenario_one_criteria(teams))
     halve_labeling(scenario, bottleneck.sprint)
     services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
     client.force_login(scenario.users["sm"])
+    _link_decisions(scenario, bottleneck.sprint, 1)  # the decisions panel: one query
     few = _page_queries(client, bottleneck.sprint)
     for team in (scenario.lab, scenario.ml, scenario.qa):
         for _ in range(8):
             TicketFactory(team=team, sprint=bottleneck.sprint, type="labeling_batch")
+    _link_decisions(scenario, bottleneck.sprint, 4)
     services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
     assert _page_queries(client, bottleneck.sprint) == few
 
