@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import connection
 
 from planning.models import Sprint
+from sprintplan import prepared
 from tickets.models import Ticket
 
 from . import graph
@@ -348,6 +349,8 @@ _REGION_SQL = {
     ("sqlite", True): _BELOW_HEAD_SQLITE + _REGION_TAIL_SQLITE,
 }
 
+_REGION_TYPES = {"seeds": "bigint[]", "done": "text", "share": "float8"}
+
 _CONE, _UP, _DOWN, _FEED = 1, 2, 4, 8
 
 
@@ -391,7 +394,8 @@ def graph_region(
     sql = _REGION_SQL[connection.vendor, below_only]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # JIT is off for the connection (settings)
-            cursor.execute(sql, {**params, "seeds": seeds})
+            name = "sprintplan_region_below" if below_only else "sprintplan_region"
+            prepared.execute(cursor, name, sql, {**params, "seeds": seeds}, _REGION_TYPES)
         else:
             cursor.execute(sql, {**params, "seeds": json.dumps(seeds)})
         rows = cursor.fetchall()

@@ -14,6 +14,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.policy import ensure_can_change_link
+from sprintplan import prepared
 from sprintplan.errors import Conflict, InvalidInput
 
 from . import graph, selectors
@@ -493,6 +494,15 @@ _BUMP_COUNTS_SQL = {
 }
 
 
+_BUMP_TYPES = {
+    "seeds": "bigint[]",
+    "deltas": "integer[]",
+    "below": "bigint[]",
+    "version": "bigint",
+    "now": "timestamptz",
+}
+
+
 def _bump_ancestor_counts(flipped: dict[int, int], below: frozenset[int], version: int) -> int:
     """Apply the +/-1 of each flipped ticket (id -> +1 / -1) to its ancestors' counts; the
     number of rows changed."""
@@ -504,10 +514,13 @@ def _bump_ancestor_counts(flipped: dict[int, int], below: frozenset[int], versio
         params["below"] = list(below)
     else:
         params = {"flipped": json.dumps(flipped), "below": json.dumps(list(below))}
+    params = {**params, "version": version, "now": now}
     with connection.cursor() as cursor:
-        cursor.execute(
-            _BUMP_COUNTS_SQL[connection.vendor], {**params, "version": version, "now": now}
-        )
+        if connection.vendor == "postgresql":
+            sql = _BUMP_COUNTS_SQL["postgresql"]
+            prepared.execute(cursor, "sprintplan_bump_counts", sql, params, _BUMP_TYPES)
+        else:
+            cursor.execute(_BUMP_COUNTS_SQL[connection.vendor], params)
         return len(cursor.fetchall())  # rowcount: not set by SQLite for WITH ... UPDATE
 
 
