@@ -6,8 +6,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
@@ -15,6 +13,7 @@ from django.utils import timezone
 
 from accounts.policy import ensure_can_change_link
 from sprintplan import prepared
+from sprintplan.coalescing import CoalescedRecompute
 from sprintplan.errors import Conflict, InvalidInput
 
 from . import graph, selectors
@@ -25,6 +24,7 @@ logger = logging.getLogger(__name__)
 # Set while a recompute is queued and not yet started: later changes need not queue another.
 RECOMPUTE_PENDING_KEY = "dependencies:recompute-pending"
 RECOMPUTE_PENDING_TTL = 30
+_INSIGHTS = CoalescedRecompute(RECOMPUTE_PENDING_KEY, "insight recompute", RECOMPUTE_PENDING_TTL)
 # Serialises link creation and recompute on PostgreSQL (two concurrent inserts could
 # otherwise close a cycle together, and two recomputes could interleave their writes).
 GRAPH_LOCK_ID = 0x5350_4752  # "SPGR"
@@ -44,36 +44,14 @@ def graph_changed(*, ticket_ids, kind: str = GraphChange.Kind.TICKET) -> None:
 
 
 def request_recompute() -> None:
-    """Queue a recompute unless one is already queued. Never raises: if the broker is down
-    the markers stay in the database and the periodic catch-up consumes them."""
+    """Queue a recompute unless one is already queued (see sprintplan.coalescing)."""
     from .tasks import recompute_insights
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        _run_in_process(recompute_insights)
-        return
-    try:
-        if cache.add(RECOMPUTE_PENDING_KEY, 1, timeout=RECOMPUTE_PENDING_TTL):
-            # The short delay gathers a burst of changes into one run.
-            recompute_insights.apply_async(countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS)
-    except Exception:
-        logger.warning(
-            "Could not queue the insight recompute; the catch-up job will.", exc_info=True
-        )
-        clear_recompute_flag()
-
-
-def _run_in_process(task) -> None:
-    try:
-        task.apply()
-    except Exception:  # the change is committed; the next recompute will catch up
-        logger.exception("In-process insight recompute failed; it will be retried.")
+    _INSIGHTS.request(recompute_insights)
 
 
 def clear_recompute_flag() -> None:
-    try:
-        cache.delete(RECOMPUTE_PENDING_KEY)
-    except Exception:
-        logger.debug("Cache unreachable while clearing the recompute flag.", exc_info=True)
+    _INSIGHTS.clear()
 
 
 # --- links --------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -19,6 +17,7 @@ from accounts.policy import (
     ensure_can_manage_risks,
     ensure_can_manage_sprints,
 )
+from sprintplan.coalescing import CoalescedRecompute
 from sprintplan.errors import Conflict, InvalidInput
 from teams.models import Membership, Team
 from tickets.models import Ticket
@@ -370,6 +369,7 @@ logger = logging.getLogger(__name__)
 # Set while a forecast recompute is queued and not yet started (coalescing, as for insights).
 FORECAST_PENDING_KEY = "planning:forecast-pending"
 FORECAST_PENDING_TTL = 30
+_FORECASTS = CoalescedRecompute(FORECAST_PENDING_KEY, "forecast recompute", FORECAST_PENDING_TTL)
 FORECAST_LOCK_ID = 0x5350_4643  # "SPFC"
 
 
@@ -392,28 +392,14 @@ def forecast_changed(*, sprint_ids=None) -> None:
 
 
 def request_forecast_recompute() -> None:
-    """Queue a forecast recompute unless one is queued already. Never raises."""
+    """Queue a forecast recompute unless one is queued already (sprintplan.coalescing)."""
     from .tasks import recompute_forecasts
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        try:
-            recompute_forecasts.apply()
-        except Exception:  # the change is committed; the markers wait for the next run
-            logger.exception("In-process forecast recompute failed; it will be retried.")
-        return
-    try:
-        if cache.add(FORECAST_PENDING_KEY, 1, timeout=FORECAST_PENDING_TTL):
-            recompute_forecasts.apply_async(countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS)
-    except Exception:
-        logger.warning("Could not queue the forecast recompute; catch-up will.", exc_info=True)
-        clear_forecast_flag()
+    _FORECASTS.request(recompute_forecasts)
 
 
 def clear_forecast_flag() -> None:
-    try:
-        cache.delete(FORECAST_PENDING_KEY)
-    except Exception:
-        logger.debug("Cache unreachable while clearing the forecast flag.", exc_info=True)
+    _FORECASTS.clear()
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.policy import ensure_can_plan_program
 from planning.models import Sprint
+from sprintplan.coalescing import CoalescedRecompute
 from sprintplan.errors import InvalidInput, StaleVersion
 from teams.models import Team
 from tickets.models import Ticket
@@ -508,6 +507,9 @@ def _id(value, field: str) -> int | None:
 
 PI_FORECAST_PENDING_KEY = "programs:pi-forecast-pending"
 PI_FORECAST_PENDING_TTL = 30
+_PI_FORECASTS = CoalescedRecompute(
+    PI_FORECAST_PENDING_KEY, "PI forecast recompute", PI_FORECAST_PENDING_TTL
+)
 PI_FORECAST_LOCK_ID = 0x5350_5046  # "SPPF"
 RUN_HISTORY_FULL_DAYS = 1  # every run is kept for a day; older ones: one per hour
 
@@ -539,28 +541,14 @@ def sprints_forecast_changed(*, sprint_ids=None) -> None:
 
 
 def request_pi_forecast_recompute() -> None:
-    """Queue a PI forecast recompute unless one is queued already. Never raises."""
+    """Queue a PI forecast recompute unless one is queued already (sprintplan.coalescing)."""
     from ..tasks import recompute_pi_forecasts
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        try:
-            recompute_pi_forecasts.apply()
-        except Exception:  # the change is committed; the markers wait for the next run
-            logger.exception("In-process PI forecast recompute failed; it will be retried.")
-        return
-    try:
-        if cache.add(PI_FORECAST_PENDING_KEY, 1, timeout=PI_FORECAST_PENDING_TTL):
-            recompute_pi_forecasts.apply_async(countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS)
-    except Exception:
-        logger.warning("Could not queue the PI forecast recompute; catch-up will.", exc_info=True)
-        clear_pi_forecast_flag()
+    _PI_FORECASTS.request(recompute_pi_forecasts)
 
 
 def clear_pi_forecast_flag() -> None:
-    try:
-        cache.delete(PI_FORECAST_PENDING_KEY)
-    except Exception:
-        logger.debug("Cache unreachable while clearing the PI forecast flag.", exc_info=True)
+    _PI_FORECASTS.clear()
 
 
 @dataclass(frozen=True)

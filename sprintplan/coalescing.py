@@ -1,0 +1,47 @@
+"""One queued run at a time for each kind of background recompute (insights, sprint
+forecasts, PI forecasts), whatever the number of changes that asked for it.
+
+The change itself is recorded durably by the caller (a marker row in its transaction); this
+only decides whether to queue a run. A cache flag (Redis) says "a run is queued"; the task
+clears it first thing, so a change committed while it runs queues the next one and the last
+change is always reflected. Without a broker (the embedded default) the task runs in-process.
+Never raises: with the broker or cache down, the markers wait for the periodic catch-up."""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CoalescedRecompute:
+    flag_key: str  # cache key of "a run is queued"
+    what: str  # for the logs, e.g. "insight recompute"
+    flag_ttl: int = 30  # seconds: a lost flag (crashed worker) stops blocking after this
+
+    def request(self, task) -> None:
+        """Queue `task` (a Celery task) unless a run is queued already."""
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            try:
+                task.apply()
+            except Exception:  # the change is committed; the markers wait for the next run
+                logger.exception("In-process %s failed; it will be retried.", self.what)
+            return
+        try:
+            if cache.add(self.flag_key, 1, timeout=self.flag_ttl):
+                # The short delay gathers a burst of changes into one run.
+                task.apply_async(countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS)
+        except Exception:
+            logger.warning(
+                "Could not queue the %s; the catch-up job will.", self.what, exc_info=True
+            )
+            self.clear()
+
+    def clear(self) -> None:
+        try:
+            cache.delete(self.flag_key)
+        except Exception:
+            logger.debug("Cache unreachable while clearing the %s flag.", self.what, exc_info=True)
