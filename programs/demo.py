@@ -22,13 +22,12 @@ forecast runs) are written in the clearly marked `_orm_*` functions.
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts.models import User
 from dependencies.services import link_create
 from planning.capacity import working_days
-from planning.demo import DemoUser, sprint_dates
+from planning.demo import DemoUser, ensure_demo_users, sprint_dates
 from planning.models import Sprint
 from planning.services import sprint_create, sprint_update
 from quality.models import Criterion, DefinitionOfDone, Evidence
@@ -231,20 +230,7 @@ def load_program_demo(*, password: str, today: date | None = None) -> list[DemoU
 
 def _users(password: str) -> dict[str, User]:
     users = {user.username: user for user in User.objects.filter(username__in=["sam", "paula"])}
-    hashed = make_password(password)  # once: hashing costs ~0.3 s a user
-    for spec in PROGRAM_USERS:
-        first, last = spec.name.split(" ", 1)
-        user, _ = User.objects.get_or_create(
-            username=spec.username,
-            defaults={
-                "first_name": first,
-                "last_name": last,
-                "product_role": spec.role,
-                "email": f"{spec.username}@example.com",
-                "password": hashed,
-            },
-        )
-        users[spec.username] = user
+    users.update(ensure_demo_users(PROGRAM_USERS, password))
     users.update(
         {u.username: u for u in User.objects.filter(username__in=["lena", "quinn", "maya"])}
     )
