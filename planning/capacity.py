@@ -66,6 +66,23 @@ def available_person_days(days: Sequence[date], members: Sequence[Availability])
     return sum(person_days_on(day, members) for day in days)
 
 
+def person_days_after_changes(
+    days: Sequence[date],
+    members: Sequence[Availability],
+    changes: Sequence[tuple[date, date, float]],
+) -> float:
+    """Available person-days with each working day scaled by every capacity change
+    (from, to, factor) covering it; overlapping changes multiply, as in the forecast."""
+    total = 0.0
+    for day in days:
+        factor = 1.0
+        for start, end, scale in changes:
+            if start <= day <= end:
+                factor *= scale
+        total += person_days_on(day, members) * factor
+    return total
+
+
 def nominal_person_days_per_day(members: Iterable[Availability]) -> float:
     """A normal working day's person-days: everyone at their part-time share, nobody off."""
     return sum(m.part_time for m in members)

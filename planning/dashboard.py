@@ -124,7 +124,10 @@ def sprint_dashboard(request, sprint, tickets) -> dict:
     capacity = [replace(s, may_change=may_change[s.team_id]) for s in capacity]
     return {
         "forecast": forecast,
-        "capacity": capacity,
+        # Teams with work or capacity settings in the sprint first; the others (e.g. another
+        # program's squads) folded away, still editable.
+        "capacity": [s for s in capacity if s.committed or s.has_settings],
+        "capacity_idle": [s for s in capacity if not (s.committed or s.has_settings)],
         "capacity_teams": [s for s in capacity if s.may_change],
         "adjustments": adjustments,
         "root_blockers": root_blockers_by_impact(tickets),

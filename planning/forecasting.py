@@ -225,7 +225,8 @@ def team_members(sprint: Sprint, team_ids) -> dict[int, list[tuple[int, capacity
     }
     members: dict[int, list[tuple[int, capacity.Availability]]] = defaultdict(list)
     for team_id, user_id in (
-        Membership.objects.filter(team_id__in=team_ids)
+        Membership.objects.people()
+        .filter(team_id__in=team_ids)
         .order_by("team_id", "user_id")
         .values_list("team_id", "user_id")
     ):

@@ -231,9 +231,17 @@ class TeamCapacitySummary:
     working_days: int
     members: list[MemberCapacity]
     available_person_days: float
-    capacity: float
+    capacity: float  # after the sprint's capacity changes (adjustments) for the team
     committed: float
     may_change: bool = False  # set for a page: may this user edit the team's capacity?
+    capacity_before_changes: float | None = None  # None: no capacity change applies
+    has_settings: bool = False  # focus, availability or capacity changes set for the sprint
+
+    @property
+    def changed(self) -> bool:
+        return self.capacity_before_changes is not None and round(
+            self.capacity_before_changes, 1
+        ) != round(self.capacity, 1)
 
     @property
     def over_committed(self) -> bool:
@@ -245,7 +253,11 @@ class TeamCapacitySummary:
 
 
 def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
-    """Every team's (or the given teams') capacity and committed size. Five queries."""
+    """Every team's (or the given teams') capacity and committed size. Six queries.
+
+    Capacity counts people only (not integration service users) and applies the sprint's
+    capacity changes day by day, overlapping ones multiplied as in the forecast: "labeling
+    x 0.5 from Tuesday" lowers it, and over-commitment is judged against what is left."""
     teams = Team.objects.order_by("name", "id")
     if team_ids is not None:
         teams = teams.filter(pk__in=team_ids)
@@ -255,7 +267,8 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
     ids = [row[0] for row in team_rows]
     members = defaultdict(list)
     for team_id, user_id, username in (
-        Membership.objects.filter(team_id__in=ids)
+        Membership.objects.people()
+        .filter(team_id__in=ids)
         .order_by("user__username")
         .values_list("team_id", "user_id", "user__username")
     ):
@@ -277,6 +290,11 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
         .annotate(total=Sum("size"))
         .values_list("team_id", "total")
     )
+    changes = defaultdict(list)
+    for team_id, start, end, factor in CapacityAdjustment.objects.filter(
+        sprint=sprint, team_id__in=ids
+    ).values_list("team_id", "from_date", "to_date", "factor"):
+        changes[team_id].append((start, end, float(factor)))
     days = capacity.working_days(sprint.start_date, sprint.end_date)
     summaries = []
     for team_id, key, name, unit, unit_label, rate in team_rows:
@@ -297,6 +315,16 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
             )
         person_days = sum(m.available_person_days for m in team_members)
         team_focus = float(focus.get(team_id, DEFAULT_FOCUS))
+        units_per_person_day = float(rate) * team_focus
+        people = [
+            capacity.Availability(
+                frozenset(date.fromisoformat(d) for d in m.days_off), m.part_time_percent / 100
+            )
+            for m in team_members
+        ]
+        changed_person_days = capacity.person_days_after_changes(
+            days, people, changes.get(team_id, [])
+        )
         summaries.append(
             TeamCapacitySummary(
                 team_id=team_id,
@@ -308,8 +336,14 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
                 working_days=len(days),
                 members=team_members,
                 available_person_days=person_days,
-                capacity=person_days * float(rate) * team_focus,
+                capacity=changed_person_days * units_per_person_day,
                 committed=float(committed.get(team_id) or 0),
+                capacity_before_changes=(
+                    person_days * units_per_person_day if changes.get(team_id) else None
+                ),
+                has_settings=team_id in focus
+                or bool(changes.get(team_id))
+                or any((team_id, m.user_id) in availability for m in team_members),
             )
         )
     return summaries

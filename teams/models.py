@@ -75,6 +75,13 @@ class Team(models.Model):
         return self.unit_label or self.get_unit_display().lower()
 
 
+class MembershipQuerySet(models.QuerySet):
+    def people(self) -> "MembershipQuerySet":
+        """Memberships of people: an integration's service user is a member of the team it
+        feeds (for its rights) but brings no capacity and takes no tickets."""
+        return self.exclude(user__product_role="integration")
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         LEAD = "lead", "Lead"
@@ -85,6 +92,8 @@ class Membership(models.Model):
     )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["team__name", "role", "user__username"]

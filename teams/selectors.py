@@ -2,13 +2,11 @@
 number of tickets (asserted in tests/teams/test_board.py)."""
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from django.db.models import QuerySet
 
 from accounts.models import User
-from planning import capacity as capacity_math
 from planning.models import CapacityAdjustment, Sprint
 from planning.selectors import TeamCapacitySummary, sprint_capacity
 from tickets.models import Ticket
@@ -99,7 +97,12 @@ def board_tickets(team: Team, sprint) -> QuerySet[Ticket]:
 
 
 def team_members(team: Team) -> list[User]:
-    return list(User.objects.filter(memberships__team=team).order_by("first_name", "username"))
+    """The people of the team (not its integrations' service users): assignee choices."""
+    return list(
+        User.objects.filter(memberships__team=team)
+        .exclude(product_role=User.ProductRole.INTEGRATION)
+        .order_by("first_name", "username")
+    )
 
 
 def team_board(team: Team, sprint, *, lanes: str | None = None) -> Board:
@@ -180,7 +183,6 @@ class BoardCapacity:
 
     summary: TeamCapacitySummary
     adjustments: list[CapacityAdjustment]
-    adjusted: float  # capacity once every adjustment is applied (== capacity without any)
 
     @property
     def unit(self) -> str:
@@ -188,7 +190,12 @@ class BoardCapacity:
 
     @property
     def capacity(self) -> float:
+        """After the capacity changes (see planning.selectors.sprint_capacity)."""
         return self.summary.capacity
+
+    @property
+    def capacity_before_changes(self) -> float | None:
+        return self.summary.capacity_before_changes
 
     @property
     def committed(self) -> float:
@@ -196,19 +203,19 @@ class BoardCapacity:
 
     @property
     def changed(self) -> bool:
-        return round(self.adjusted, 1) != round(self.capacity, 1)
+        return self.summary.changed
 
     @property
     def over_committed(self) -> bool:
-        return self.committed > self.adjusted
+        return self.summary.over_committed
 
     @property
     def load_percent(self) -> int | None:
-        return round(self.committed * 100 / self.adjusted) if self.adjusted else None
+        return self.summary.load_percent
 
 
 def board_capacity(team: Team, sprint: Sprint) -> BoardCapacity:
-    """Six queries whatever the number of tickets: the five of the sprint page's capacity,
+    """Seven queries whatever the number of tickets: the six of the sprint page's capacity,
     one for the team's adjustments (with who recorded them)."""
     summary = sprint_capacity(sprint, team_ids=[team.pk])[0]
     adjustments = list(
@@ -221,26 +228,4 @@ def board_capacity(team: Team, sprint: Sprint) -> BoardCapacity:
     return BoardCapacity(
         summary=summary,
         adjustments=adjustments,
-        adjusted=adjusted_capacity(summary, sprint, adjustments),
     )
-
-
-def adjusted_capacity(summary: TeamCapacitySummary, sprint: Sprint, adjustments) -> float:
-    """Units the team can deliver once each working day is scaled by the adjustments covering
-    it (overlapping ones multiply, as in the forecast)."""
-    members = [
-        capacity_math.Availability(
-            frozenset(date.fromisoformat(day) for day in member.days_off),
-            member.part_time_percent / 100,
-        )
-        for member in summary.members
-    ]
-    spans = [(a.from_date, a.to_date, float(a.factor)) for a in adjustments]
-    person_days = 0.0
-    for day in capacity_math.working_days(sprint.start_date, sprint.end_date):
-        factor = 1.0
-        for start, end, scale in spans:
-            if start <= day <= end:
-                factor *= scale
-        person_days += capacity_math.person_days_on(day, members) * factor
-    return person_days * summary.rate * summary.focus_factor

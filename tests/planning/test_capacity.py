@@ -56,6 +56,43 @@ def test_capacity_is_available_person_days_times_rate_times_focus(scenario, spri
     assert lab.capacity == pytest.approx(984.0)
 
 
+def test_capacity_changes_lower_the_capacity_day_by_day_and_keep_the_figure_before(
+    scenario, sprint
+):
+    set_lab_capacity(scenario, sprint)
+    services.adjustment_create(
+        actor=scenario.users["lab_lead"],
+        sprint=sprint,
+        team=scenario.lab,
+        from_date=MONDAY,  # the lead's only day off (Friday) is outside the change
+        to_date=TUESDAY,
+        factor="0.5",
+        reason="annotation tool bug",
+    )
+    lab = summary(sprint, scenario.lab)
+    # Monday and Tuesday: the lead works (1 person-day each), the member is off: 2 x 1 x 0.5
+    # = 1 person-day lost; 19.5 x 60 x 0.8 = 936 (984 before).
+    assert lab.capacity == pytest.approx(936.0)
+    assert lab.capacity_before_changes == pytest.approx(984.0)
+    assert lab.changed and lab.has_settings
+
+
+def test_an_integration_service_user_brings_no_capacity(scenario, sprint):
+    from accounts.models import User
+    from teams.models import Membership
+    from teams.selectors import team_members
+
+    from ..factories import MembershipFactory, UserFactory
+
+    before = summary(sprint, scenario.lab).capacity
+    robot = UserFactory(username="label-studio", product_role=User.ProductRole.INTEGRATION)
+    MembershipFactory(user=robot, team=scenario.lab, role=Membership.Role.MEMBER)
+    lab = summary(sprint, scenario.lab)
+    assert lab.capacity == before
+    assert "label-studio" not in [m.username for m in lab.members]
+    assert robot not in team_members(scenario.lab)
+
+
 def test_a_team_without_settings_counts_full_time_members_at_the_default_focus(scenario, sprint):
     ml = summary(sprint, scenario.ml)
     assert ml.available_person_days == 30  # two members, 15 days

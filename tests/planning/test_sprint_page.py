@@ -229,3 +229,18 @@ def test_a_member_sees_availability_but_cannot_change_it(scenario, bottleneck, c
         f"/sprints/{bottleneck.sprint.pk}/capacity/LAB/", {"focus_factor": "0.5"}, **HTMX
     )
     assert response.status_code == 403
+
+
+def test_teams_with_nothing_in_the_sprint_are_folded_away_and_capacity_follows_changes(
+    scenario, bottleneck, client
+):
+    from ..factories import TeamFactory
+
+    TeamFactory(name="Ranking squad", key_prefix="RNK")  # another program's squad
+    halve_labeling(scenario, bottleneck.sprint)
+    client.force_login(scenario.users["po"])
+    html = client.get(f"/sprints/{bottleneck.sprint.pk}/").content.decode()
+    capacity = html[html.index('id="capacity-title"') :]
+    folded = capacity.index("1 more team with nothing committed or set in this sprint")
+    assert capacity.index("Ranking squad") > folded > capacity.index("Data Labeling")
+    assert "before capacity changes" in html  # labeling's figure after the halving, and before
