@@ -123,9 +123,25 @@ class FeatureRow:
         return self.ticket_count > 0 and self.done_count == self.ticket_count
 
     @property
+    def ahead(self) -> bool:
+        """The forecast finishes it in an earlier iteration than planned: good news."""
+        return (
+            self.has_forecast
+            and not self.done
+            and None not in (self.planned_index, self.forecast_index)
+            and self.forecast_index < self.planned_index
+        )
+
+    @property
     def slipped(self) -> bool:
-        """The forecast's iteration differs from the plan: "planned I2 -> forecast I4"."""
-        return self.has_forecast and not self.done and self.forecast_label != self.planned_label
+        """The forecast's iteration is later than the plan (or there is no plan): "planned
+        I2 -> forecast I4"."""
+        return (
+            self.has_forecast
+            and not self.done
+            and self.forecast_label != self.planned_label
+            and not self.ahead
+        )
 
     @property
     def card_note(self) -> str:
@@ -135,7 +151,12 @@ class FeatureRow:
             return "✓ done"
         forecast = "after PI" if self.forecast_label == "after the PI" else self.forecast_label
         planned = "none" if self.planned_index is None else self.planned_label
-        note = f"{planned} → {forecast}" if self.slipped else f"plan {planned}"
+        if self.slipped:
+            note = f"{planned} → {forecast}"
+        elif self.ahead:
+            note = f"plan {planned}, ahead: {forecast}"
+        else:
+            note = f"plan {planned}"
         return note + (" ⚑ late" if self.past_milestone else "")
 
     @property
