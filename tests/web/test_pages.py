@@ -354,3 +354,10 @@ def test_sprint_page_lists_the_sprints_risks_with_their_roam_state(scenario, cli
     html = logged_in(client, scenario.users["viewer"]).get(f"/sprints/{scenario.sprint.pk}/")
     html = html.content.decode()
     assert "New labels are noisy" in html and "Not ROAMed yet" in html
+
+
+def test_top_bar_names_the_users_role_shortly(scenario, client):
+    client.force_login(scenario.users["lab_lead"])
+    assert "· Lead of LAB</span>" in client.get("/sprints/").content.decode()
+    client.force_login(scenario.users["po"])
+    assert "· Product Owner</span>" in client.get("/sprints/").content.decode()
