@@ -116,6 +116,7 @@ def load_demo(*, password: str, today: date | None = None) -> list[DemoUser]:
                 blocker=tickets[blocker], blocked=tickets[blocked]
             ).exists():
                 link_create(actor=scrum_master, blocker=tickets[blocker], blocked=tickets[blocked])
+        _dated_planning(tickets, start)
         _history(users, tickets, today)
     _scenario_two(users, teams, sprint)
     _next_sprint(sprint)
@@ -192,6 +193,17 @@ def _tickets(actor, teams, users, sprint) -> dict[str, Ticket]:
             )
         tickets[title] = ticket
     return tickets
+
+
+def _dated_planning(tickets, sprint_start: date) -> None:
+    """The tickets and links were made at sprint planning, the working day before the
+    sprint: date their history so, not "just now" (it would fill "what changed since
+    yesterday")."""
+    planning_day = sprint_start - timedelta(days=3 if sprint_start.weekday() == 0 else 1)
+    when = timezone.make_aware(datetime.combine(planning_day, time(10, 0)))
+    TicketEvent.objects.filter(
+        ticket__in=list(tickets.values()), field__in=["created", "blocks", "blocked_by"]
+    ).update(at=when)
 
 
 def _history(users, tickets, today: date) -> None:

@@ -44,3 +44,21 @@ def test_demo_includes_scenario_ones_definition_of_done(db):
     assert definition.accepted_by.username == "paula"
     failures = done_gate_failures(Ticket.objects.get(key="LAB-1"))
     assert any("Inter-annotator agreement" in failure for failure in failures)
+
+
+def test_the_demo_tickets_and_links_date_from_sprint_planning_not_from_loading(db):
+    load_demo(password="pw-for-tests-1")
+    sprint = Sprint.objects.get(name="Sprint 14 · Class X")
+    setup = TicketEvent.objects.filter(
+        ticket__sprint=sprint, field__in=["created", "blocks", "blocked_by"]
+    )
+    assert setup.exists()
+    assert {event.at.date() for event in setup} == {
+        max(day for day in _days_before(sprint.start_date) if day.weekday() < 5)
+    }
+
+
+def _days_before(day):
+    from datetime import timedelta
+
+    return [day - timedelta(days=n) for n in range(1, 4)]
