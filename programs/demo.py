@@ -747,7 +747,7 @@ def _orm_past_forecasts(pi: PlanningInterval, latest: ProgramForecastRun) -> Non
         }
         ProgramForecastRun.objects.create(
             pi=pi,
-            inputs_version=f"{latest.inputs_version}-w{weeks_ago}",
+            inputs_version=f"demo-history-{weeks_ago}-weeks-ago",  # not a real inputs hash
             seed=latest.seed,
             trials=latest.trials,
             computed_at=latest.computed_at - timedelta(weeks=weeks_ago),

@@ -326,7 +326,9 @@ def feature_update(
     if unknown:
         raise InvalidInput(f"Unknown or read-only field: {', '.join(unknown)}.", field=unknown[0])
     with transaction.atomic():
-        current = Feature.objects.select_for_update().select_related("pi").get(pk=feature.pk)
+        current = (
+            Feature.objects.select_for_update(of=("self",)).select_related("pi").get(pk=feature.pk)
+        )
         if current.version != expected_version:
             raise StaleVersion(
                 f"“{current.title}” was changed by someone else (you edited version "

@@ -93,7 +93,9 @@ def objective_update(
             field=unknown[0],
         )
     current = (
-        Objective.objects.select_for_update().select_related("team", "pi").get(pk=objective.pk)
+        Objective.objects.select_for_update(of=("self",))
+        .select_related("team", "pi")
+        .get(pk=objective.pk)
     )
     if current.version != expected_version:
         raise StaleVersion(
@@ -413,7 +415,9 @@ def program_risk_delete(*, actor, risk: ProgramRisk) -> None:
 
 def _locked_risk(risk: ProgramRisk, expected_version: int) -> ProgramRisk:
     current = (
-        ProgramRisk.objects.select_for_update()
+        # Lock the risk row only: the nullable relations are outer joins, which PostgreSQL
+        # cannot lock.
+        ProgramRisk.objects.select_for_update(of=("self",))
         .select_related("pi__program", "team", "adjustment__team", "owner")
         .get(pk=risk.pk)
     )
