@@ -43,6 +43,8 @@ AT_RISK_RULE = (
 )
 MAX_FORECAST_RUNS = 40  # the P(milestone met) chart shows the latest runs, oldest first
 
+_SYMBOL = {">=": "≥", "<=": "≤"}
+
 
 # --- shared -------------------------------------------------------------------------------
 
@@ -393,7 +395,7 @@ class MetricTrend:
     ticket_title: str
     metric_key: str
     criterion_text: str
-    threshold_text: str
+    threshold_text: str  # "≥ 0.38", written as the DoD pages write it
     runs: list[RunPoint]
     convergence: indicators.Convergence
     chart: indicators.TrendChart
@@ -562,7 +564,9 @@ def _metric_trends(pi: PlanningInterval, sprint_ids) -> list[MetricTrend]:
                 metric_key=group["metric"],
                 criterion_text=group["text"],
                 threshold_text=(
-                    f"{group['comparator']} {threshold:g}" if threshold is not None else ""
+                    f"{_SYMBOL.get(group['comparator'], group['comparator'])} {threshold:g}"
+                    if threshold is not None
+                    else ""
                 ),
                 runs=runs,
                 convergence=convergence,

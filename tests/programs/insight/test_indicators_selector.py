@@ -81,7 +81,7 @@ def test_metric_convergence_reads_mlflow_evidence_in_run_order(program):
     assert [r.value for r in trend.runs] == [float(v) for v in values]
     assert trend.runs[0].label == "abcdef12"
     assert trend.convergence.converged  # last 3: 0.398..0.402, spread 0.004 < 0.005
-    assert trend.threshold_text == ">= 0.4"
+    assert trend.threshold_text == "≥ 0.4"
 
 
 def test_defect_escape_counts_bugs_found_after_their_feature_was_done(program):
