@@ -11,7 +11,9 @@ iteration, as indices 0..n-1) and the dependencies between features, this module
   consumer's planned iteration (or the provider has no iteration at all while the
   consumer is planned), orange when it is the same, green when earlier. A done provider
   or consumer, or an unplanned consumer, is green. The rule itself is
-  dependencies.graph.link_health, reused on iteration indices;
+  dependencies.graph.link_health, reused on iteration indices. When the provider's
+  tickets that actually block the consumer's are known (a ProviderPart), only they count:
+  a big labeling feature whose first batch is all a squad needs is judged by that batch;
 - the **back-loading warning**: the PI has three or more iterations and at least half of
   the features that have a planned iteration are planned in the last two;
 - a simple SVG **layout**: rows = teams plus a milestones row, columns = iterations (plus
@@ -111,9 +113,35 @@ class Dependency:
         return HEALTH_MARK[self.health]
 
 
-def dependency_health(provider: BoardFeature, consumer: BoardFeature, n: int) -> str:
-    provider_at = expected_index(provider, n)
-    blocker = Node(provider.id, "", provider.team_id, provider.done, 0.0, provider_at)
+@dataclass(frozen=True, slots=True)
+class ProviderPart:
+    """The provider's tickets that block the consumer's tickets: whether they are all done,
+    when the unfinished ones are expected (the latest of each one's planned and forecast
+    iteration; None when one of them has neither), and their keys, for the reason."""
+
+    done: bool
+    at: int | None
+    keys: tuple[str, ...] = ()
+
+
+def ticket_expected_index(planned: int | None, forecast: int | None) -> int | None:
+    """One blocking ticket: the later of its sprint's iteration and its forecast P85 one."""
+    known = [index for index in (planned, forecast) if index is not None]
+    return max(known) if known else None
+
+
+def provider_part(tickets: Sequence[tuple[str, bool, int | None]]) -> ProviderPart:
+    """(key, done, expected index) of each blocking ticket -> the part as a whole."""
+    open_tickets = [(key, at) for key, done, at in tickets if not done]
+    if not open_tickets:
+        return ProviderPart(done=True, at=None, keys=tuple(key for key, _, _ in tickets))
+    indexes = [at for _, at in open_tickets]
+    at = None if None in indexes else max(indexes)
+    return ProviderPart(done=False, at=at, keys=tuple(key for key, _ in open_tickets))
+
+
+def dependency_health(provider_done: bool, provider_at: int | None, consumer: BoardFeature) -> str:
+    blocker = Node(0, "", 0, provider_done, 0.0, provider_at)
     blocked = Node(consumer.id, "", consumer.team_id, consumer.done, 0.0, consumer.planned)
     return link_health(blocker, blocked)
 
@@ -122,9 +150,11 @@ def dependencies(
     features: Sequence[BoardFeature],
     pairs: Sequence[tuple[int, int]],
     iterations: Sequence[BoardIteration],
+    parts: dict[tuple[int, int], ProviderPart] | None = None,
 ) -> list[Dependency]:
     """Health of each (provider id, consumer id) pair; pairs naming a feature not given,
-    or a feature and itself, are skipped. Sorted red first, then by ids."""
+    or a feature and itself, are skipped. `parts`: per pair, the provider's tickets that
+    block the consumer's (else the whole provider feature counts). Sorted red first."""
     by_id = {feature.id: feature for feature in features}
     n = len(iterations)
     found = []
@@ -132,8 +162,13 @@ def dependencies(
         provider, consumer = by_id.get(provider_id), by_id.get(consumer_id)
         if provider is None or consumer is None or provider_id == consumer_id:
             continue
-        health = dependency_health(provider, consumer, n)
-        provider_at = expected_index(provider, n)
+        part = (parts or {}).get((provider_id, consumer_id))
+        provider_done = part.done if part else provider.done
+        provider_at = part.at if part else expected_index(provider, n)
+        health = dependency_health(provider_done, provider_at, consumer)
+        reason = _reason(health, provider_done, consumer, provider_at, iterations)
+        if part and part.keys:
+            reason += f" (via {', '.join(part.keys)})"
         found.append(
             Dependency(
                 provider_id=provider_id,
@@ -141,7 +176,7 @@ def dependencies(
                 health=health,
                 provider_index=provider_at,
                 consumer_index=consumer.planned,
-                reason=_reason(health, provider, consumer, provider_at, iterations),
+                reason=reason,
             )
         )
     order = {RED: 0, ORANGE: 1, GREEN: 2}
@@ -158,14 +193,14 @@ def index_label(index: int | None, iterations: Sequence[BoardIteration]) -> str:
 
 def _reason(
     health: str,
-    provider: BoardFeature,
+    provider_done: bool,
     consumer: BoardFeature,
     provider_at: int | None,
     iterations: Sequence[BoardIteration],
 ) -> str:
     provider_label = index_label(provider_at, iterations)
     consumer_label = index_label(consumer.planned, iterations)
-    if provider.done:
+    if provider_done:
         return "provider is done"
     if consumer.done:
         return "consumer is done"

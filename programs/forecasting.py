@@ -16,7 +16,8 @@ adjustments, transitive unfinished blockers, build_input, inputs_version, seed):
   the milestone's date"; per milestone "all its features' tickets done by the end of its
   date".
 
-result_json() gives the stored format (see ProgramForecastRun and docs in the report).
+result_json() gives the stored format: "features", "milestones", "low_confidence_team_ids"
+and "tickets" (each unfinished ticket's P85 date).
 A feature's P50/P85/P95 date is its goal's: per trial the day its last unfinished ticket is
 done, then the percentile of those days (not the latest of the tickets' own percentiles,
 which is earlier whenever the tickets' spreads are independent). Features with no
@@ -323,6 +324,9 @@ def result_json(
     return {
         "features": features,
         "milestones": milestones,
+        # Each unfinished ticket's P85 date: the board judges a feature dependency by the
+        # provider tickets that actually block the consumer's.
+        "tickets": {str(t): as_date(found.p85) for t, found in result.tickets.items()},
         "low_confidence_team_ids": sorted(
             team_id for team_id, team in result.teams.items() if team.low_confidence
         ),

@@ -71,18 +71,49 @@ def forecast_stale(pi: PlanningInterval) -> bool:
 # --- feature dependencies --------------------------------------------------------------------
 
 
-def feature_dependencies(pi: PlanningInterval) -> list[tuple[int, int]]:
+def feature_dependencies(
+    pi: PlanningInterval, iterations: list[board.BoardIteration], ticket_p85: dict[str, str | None]
+) -> tuple[list[tuple[int, int]], dict[tuple[int, int], board.ProviderPart]]:
     """(provider feature, consumer feature) pairs: some ticket of the provider blocks some
-    ticket of the consumer, both features of this PI, provider != consumer. One query."""
+    ticket of the consumer, both features of this PI, provider != consumer; and per pair the
+    provider's blocking tickets as a board.ProviderPart (each expected at the later of its
+    sprint's iteration and its forecast P85 iteration). One query."""
     rows = (
         DependencyLink.objects.filter(
             blocker__feature_link__feature__pi=pi, blocked__feature_link__feature__pi=pi
         )
-        .values_list("blocker__feature_link__feature_id", "blocked__feature_link__feature_id")
+        .values_list(
+            "blocker__feature_link__feature_id",
+            "blocked__feature_link__feature_id",
+            "blocker_id",
+            "blocker__key",
+            "blocker__status",
+            "blocker__sprint_id",
+        )
         .distinct()
         .order_by("blocker__feature_link__feature_id", "blocked__feature_link__feature_id")
     )
-    return [(p, c) for p, c in rows if p != c]
+    index_of = {iteration.sprint_id: index for index, iteration in enumerate(iterations)}
+    n = len(iterations)
+    blockers: dict[tuple[int, int], dict[str, tuple[str, bool, int | None]]] = {}
+    for provider, consumer, ticket_id, key, status, sprint_id in rows:
+        if provider == consumer:
+            continue
+        forecast = None
+        if str(ticket_id) in ticket_p85:  # unfinished work the PI forecast placed
+            p85 = ticket_p85[str(ticket_id)]
+            at = None if p85 is None else date.fromisoformat(p85)
+            forecast = n if at is None else board.iteration_index(at, iterations)
+        planned = index_of.get(sprint_id)
+        expected = board.ticket_expected_index(planned, forecast)
+        blockers.setdefault((provider, consumer), {})[key] = (
+            key,
+            status == Ticket.Status.DONE,
+            expected,
+        )
+    pairs = list(blockers)
+    parts = {pair: board.provider_part(sorted(found.values())) for pair, found in blockers.items()}
+    return pairs, parts
 
 
 # --- the board -------------------------------------------------------------------------------
@@ -307,7 +338,9 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
         row.column_index = board.column(feature, n)
         row.column_label = board.index_label(row.column_index, iterations)
     by_id = {r.id: r for r in rows}
-    deps = board.dependencies(plain, feature_dependencies(pi), iterations)
+    pairs, parts = feature_dependencies(pi, iterations, result.get("tickets", {}))
+    # Runs stored before per-ticket dates existed: judge by the whole provider feature.
+    deps = board.dependencies(plain, pairs, iterations, parts if "tickets" in result else None)
     dependency_rows = [
         DependencyRow(by_id[d.provider_id], by_id[d.consumer_id], d.health, d.reason, d.mark)
         for d in deps

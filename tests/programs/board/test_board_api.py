@@ -182,7 +182,7 @@ def test_the_forecast_endpoint_gives_the_latest_run_and_staleness(program, chain
     services.pi_forecasts_recompute()
     body = client.get(f"/api/v1/pis/{program.pi.pk}/forecast/").json()
     assert body["stale"] is False and body["computed_at"]
-    assert set(body["result"]) == {"features", "milestones", "low_confidence_team_ids"}
+    assert set(body["result"]) == {"features", "milestones", "low_confidence_team_ids", "tickets"}
 
 
 def test_a_pi_is_renamed_and_closed_by_the_product_owner_not_by_a_lead(program, api):

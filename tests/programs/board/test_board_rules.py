@@ -76,7 +76,8 @@ def test_a_done_feature_stays_in_its_planned_iteration():
 def test_dependency_health_compares_the_providers_later_date_with_the_consumers_plan(
     provider, consumer, health
 ):
-    assert board.dependency_health(provider, consumer, N) == health
+    at = board.expected_index(provider, N)
+    assert board.dependency_health(provider.done, at, consumer) == health
 
 
 def test_dependencies_explain_their_colour_in_words_red_first():
@@ -144,3 +145,25 @@ def test_layout_has_a_row_per_team_plus_milestones_and_a_column_per_iteration_pl
     assert line.health == "green" and line.path.startswith(f"M{one.x + one.width},")
     (mark,) = drawing.milestones
     assert mark.x == drawing.columns[3].x + drawing.columns[3].width  # end of I4
+
+
+def test_only_the_providers_tickets_that_block_the_consumer_count_when_known():
+    # The labeling feature as a whole ends in I3 (after the consumer's I2), but the one
+    # batch the consumer needs is expected in I1: green, and the reason names the batch.
+    labeling = feature(1, planned=2, forecast=2)
+    squad = feature(2, planned=1)
+    whole = board.dependencies([labeling, squad], [(1, 2)], ITERATIONS)
+    assert whole[0].health == "red"
+    part = board.provider_part([("LAB-6", False, 0), ("LAB-2", True, None)])
+    assert part == board.ProviderPart(done=False, at=0, keys=("LAB-6",))
+    (found,) = board.dependencies([labeling, squad], [(1, 2)], ITERATIONS, {(1, 2): part})
+    assert found.health == "green" and found.provider_index == 0
+    assert found.reason.endswith("(via LAB-6)")
+
+
+def test_a_blocking_ticket_with_neither_a_sprint_nor_a_forecast_leaves_the_part_unplanned():
+    assert board.ticket_expected_index(planned=None, forecast=None) is None
+    assert board.ticket_expected_index(planned=1, forecast=3) == 3
+    part = board.provider_part([("LAB-6", False, 1), ("LAB-7", False, None)])
+    assert part.at is None and not part.done
+    assert board.provider_part([("LAB-6", True, None)]).done

@@ -24,7 +24,7 @@ def _recompute():
 def test_the_stored_result_has_exactly_the_agreed_format(program, chain):
     run = _recompute()
     result = run.result
-    assert set(result) == {"features", "milestones", "low_confidence_team_ids"}
+    assert set(result) == {"features", "milestones", "low_confidence_team_ids", "tickets"}
     lab, ml = chain.features["lab"], chain.features["ml"]
     assert set(result["features"]) == {str(f.pk) for f in chain.features.values()}
     assert set(result["features"][str(ml.pk)]) == {
@@ -33,6 +33,16 @@ def test_the_stored_result_has_exactly_the_agreed_format(program, chain):
     assert result["features"][str(lab.pk)]["p_by_milestone"] is None  # no milestone
     assert result["features"][str(lab.pk)]["p85_sprint_id"] == program.sprints[0].pk
     assert set(result["milestones"][str(program.release.pk)]) == {"p_met", "bottleneck_team_id"}
+    # Every unfinished ticket of the features with its own P85 date (for the board's lines).
+    from programs.models import FeatureTicket
+
+    open_ids = set(
+        FeatureTicket.objects.filter(feature__pi=program.pi)
+        .exclude(ticket__status="done")
+        .values_list("ticket_id", flat=True)
+    )
+    assert {int(key) for key in result["tickets"]} >= open_ids
+    assert all(v is None or len(v) == 10 for v in result["tickets"].values())
     # No throughput history in the fixture: every team is sampled from its plan.
     assert result["low_confidence_team_ids"] == sorted(
         [program.lab.pk, program.ml.pk, program.qa.pk]
@@ -164,3 +174,29 @@ def test_runs_older_than_a_day_are_thinned_to_one_per_hour(program, chain):
     services._prune_runs(program.pi, now)
     kept = set(ProgramForecastRun.objects.values_list("id", flat=True))
     assert kept == {run.pk, recent.pk, old[5].pk, old[8].pk}  # newest of each old hour
+
+
+def test_a_dependency_is_judged_by_the_provider_tickets_that_block_the_consumer(program, chain):
+    # The labeling feature grows a second, late batch (planned I3) that nothing needs; the
+    # feature as a whole now ends in I3, after the ML feature's I2, but the batch the ML
+    # ticket waits on is still planned and forecast in I1: the line stays green.
+    from tests.factories import TicketFactory
+
+    late_batch = TicketFactory(
+        team=program.lab, title="Label the long tail", size=Decimal(100), sprint=program.sprints[2]
+    )
+    lab = chain.features["lab"]
+    services.feature_tickets_attach(actor=program.users["sm"], feature=lab, keys=[late_batch.key])
+    services.feature_move(
+        actor=program.users["sm"],
+        feature=lab,
+        planned_sprint=program.sprints[2],
+        expected_version=lab.version,
+    )
+    _recompute()
+    deps = {
+        (d.provider.title, d.consumer.title): d for d in selectors.pi_board(program.pi).dependencies
+    }
+    line = deps[("Labeled batch", "Retrained recommender")]
+    assert line.health == "green"
+    assert line.reason.endswith(f"(via {chain.tickets['label'].key})")
