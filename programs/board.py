@@ -242,7 +242,7 @@ def back_loading(features: Sequence[BoardFeature], n: int) -> BackLoad:
 
 # --- SVG layout ------------------------------------------------------------------------------
 
-LABEL_WIDTH = 130
+LABEL_WIDTH = 165
 COLUMN_WIDTH = 175
 HEADER_HEIGHT = 44
 CARD_WIDTH = 159
@@ -384,7 +384,8 @@ def layout(
     lines = tuple(
         _line(link, cards) for link in links if {link.provider_id, link.consumer_id} <= cards.keys()
     )
-    width = LABEL_WIDTH + len(columns) * COLUMN_WIDTH
+    # Room on the right for a line between two cards of the last column, which bends out.
+    width = LABEL_WIDTH + len(columns) * COLUMN_WIDTH + LINE_BEND
     return BoardLayout(
         width=width,
         height=y + MILESTONE_ROW_HEIGHT,
