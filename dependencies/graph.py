@@ -103,6 +103,26 @@ class _Index:
                 self.succ[blocker].append(blocked)
                 self.pred[blocked].append(blocker)
 
+    def put(self, ticket: "Node | TicketState") -> None:
+        """Set a ticket's team and done-state; a ticket not indexed yet is added, unlinked."""
+        position = self.pos.get(ticket.id)
+        if position is None:
+            self.pos[ticket.id] = len(self.ids)
+            self.ids.append(ticket.id)
+            self.nodes.append(ticket)
+            self.done.append(ticket.done)
+            self.teams.append(ticket.team_id)
+            self.succ.append([])
+            self.pred.append([])
+        else:
+            self.nodes[position] = ticket
+            self.done[position] = ticket.done
+            self.teams[position] = ticket.team_id
+
+
+# An index kept by a caller across recomputes (dependencies.mirror).
+GraphIndex = _Index
+
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
@@ -263,6 +283,23 @@ def recompute_below(
             return {}
         below = _reachable(index.succ, changed)
         # Ancestors of a changed ticket that are below another: counted exactly here.
+        above = _reachable_within(index.pred, changed, below)
+        return _recompute_around(index, changed, stored, above, below)
+
+
+def recompute_below_indexed(
+    index: GraphIndex, changed_ids: Iterable[int], stored: Mapping[int, Insight]
+) -> dict[int, Insight]:
+    """recompute_below() on an index of the whole graph that the caller keeps (with the
+    changed tickets' new state put in it), and every stored insight: only what is below the
+    changed tickets is walked, and above them only what feeds a ticket whose insight may
+    move (the early cut-off). KeyError if a stored insight that is needed is missing."""
+    with _gc_paused():
+        pos = index.pos
+        changed = {pos[ticket_id] for ticket_id in changed_ids if ticket_id in pos}
+        if not changed:
+            return {}
+        below = _reachable(index.succ, changed)
         above = _reachable_within(index.pred, changed, below)
         return _recompute_around(index, changed, stored, above, below)
 
@@ -574,12 +611,15 @@ def _downstream_counts(
     reverse_order: Iterable[int],
     bit_of: Sequence[int] | Mapping[int, int],
     unread: MutableSequence[int] | dict[int, int],
+    reach: MutableSequence[int] | dict[int, int] | None = None,
 ) -> dict[int, int]:
     """Distinct unfinished descendants of every unfinished ticket of a downward-closed set,
     visited sinks first. Reach sets are int bitsets (`bit_of` numbers the unfinished tickets);
-    `unread` counts the predecessors yet to read a reach set, which is dropped after the last."""
+    `unread` counts the predecessors yet to read a reach set, which is dropped after the last.
+    `reach`: room for a set per ticket of the set (default: a list over the whole index)."""
     succ, done = index.succ, index.done
-    reach = [0] * len(done)
+    if reach is None:
+        reach = [0] * len(done)
     counts: dict[int, int] = {}
     for v in reverse_order:
         below = 0
@@ -675,7 +715,8 @@ def _cone_downstream_counts(index: _Index, order: list[int]) -> dict[int, int]:
     topological order."""
     bit_of = {v: bit for bit, v in enumerate(order)}
     unread = {v: len(index.pred[v]) for v in order}
-    return _downstream_counts(index, reversed(order), bit_of, unread)
+    # Reach sets by ticket, not a list over the whole index: the cone may be a sliver of it.
+    return _downstream_counts(index, reversed(order), bit_of, unread, dict.fromkeys(order, 0))
 
 
 def _upstream_incremental(
