@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_recompute.py [--sizes 1000 10000 100000] [--runs 5]
         [--changes 200] [--candidates 1000] [--whole-graph-changes 20] [--region-changes 100]
-        [--database sprintplan_bench]
+        [--database-changes 100] [--no-mirror] [--database sprintplan_bench]
 
 Creates (drops first) its own database, migrates it, and for every size seeds the synthetic
 backlog of bench/bench_graph.py (epics of 50, ~2.36 links/ticket, 85% within epics, ~60% done,
@@ -13,7 +13,10 @@ measures (wall-clock milliseconds, this process talking to PostgreSQL over TCP):
   (committed), then `insights_recompute()` timed; every change is undone the same way and
   that undo is measured too (so `--changes` samples, each a single change from the base);
   the note says which path each run took (status: the region below the change + +/-1 on the
-  ancestors; region: the whole cone recounted; whole graph);
+  ancestors; region: the whole cone recounted; whole graph). This process keeps a mirror of
+  the graph, as the Celery worker does (dependencies.mirror), unless `--no-mirror`;
+* the same single changes without the mirror (the region below read from the database),
+  `--database-changes` samples, in the same run;
 * the same single changes through the region path (the cone recounted exactly: what status
   changes took before the status path), `--region-changes` samples, in the same run;
 * the same single changes through the whole-graph path (what ran before the region read,
@@ -268,11 +271,20 @@ class RegionProbe:
             graph.recompute_region,
             graph.recompute_below,
         )
+        from dependencies.mirror import GraphMirror
+
+        mirrored_region = GraphMirror.region_below
 
         def probed_read(*args, **kwargs):
             region = read(*args, **kwargs)
             self.sizes.append(region.cone_size)
             return region
+
+        def probed_mirrored_region(mirror, below, fresh):
+            self.sizes.append(len(below))
+            return mirrored_region(mirror, below, fresh)
+
+        GraphMirror.region_below = probed_mirrored_region
 
         def probed_compute(*args, **kwargs):
             self.computed += 1
@@ -328,18 +340,35 @@ def bench_incremental(ticket_ids: list[int], changes: int, rng: random.Random, p
     return samples, rows, regions, paths, cpu
 
 
+def without_mirror(measure):
+    """Run `measure` in a process that keeps no mirror (a database path); then, if this one
+    keeps one, build it again outside the timing."""
+    from dependencies import services
+
+    kept = services._MIRROR.enabled
+    services.enable_mirror(False)
+    try:
+        return measure()
+    finally:
+        if kept:
+            services.enable_mirror(True)
+            services.insights_recompute(full=True)  # builds the mirror from what it reads
+
+
 def bench_whole_graph(ticket_ids: list[int], changes: int, rng: random.Random) -> list[float]:
     """The same single changes through the path used before the region read (and still the
     fallback): the whole graph loaded, graph.recompute_incremental on it."""
     from dependencies import selectors
 
-    supported = selectors.region_supported
-    selectors.region_supported = lambda: False
-    try:
-        samples, _, _, _, _ = bench_incremental(ticket_ids, changes, rng, None)
-    finally:
-        selectors.region_supported = supported
-    return samples
+    def measure():
+        supported = selectors.region_supported
+        selectors.region_supported = lambda: False
+        try:
+            return bench_incremental(ticket_ids, changes, rng, None)[0]
+        finally:
+            selectors.region_supported = supported
+
+    return without_mirror(measure)
 
 
 def bench_region_path(ticket_ids: list[int], changes: int, rng: random.Random) -> list[float]:
@@ -347,13 +376,21 @@ def bench_region_path(ticket_ids: list[int], changes: int, rng: random.Random) -
     what every status change took before the status path, and what link changes take."""
     from dependencies import services
 
-    below = services._recompute_below
-    services._recompute_below = lambda *args, **kwargs: None
-    try:
-        samples, _, _, _, _ = bench_incremental(ticket_ids, changes, rng, None)
-    finally:
-        services._recompute_below = below
-    return samples
+    def measure():
+        below = services._recompute_below
+        services._recompute_below = lambda *args, **kwargs: None
+        try:
+            return bench_incremental(ticket_ids, changes, rng, None)[0]
+        finally:
+            services._recompute_below = below
+
+    return without_mirror(measure)
+
+
+def bench_database_path(ticket_ids: list[int], changes: int, rng: random.Random) -> list[float]:
+    """The same single changes with no mirror kept: the region below read from the database
+    on every change (a process that is not the worker, or a mirror gone stale)."""
+    return without_mirror(lambda: bench_incremental(ticket_ids, changes, rng, None)[0])
 
 
 def bench_full(runs: int) -> list[float]:
@@ -437,6 +474,11 @@ def run(size: int, args, probe) -> list[str]:
         f"this process's CPU median {statistics.median(cpu):.1f} ms"
     )
     rows.append(row(size, "incremental, one status change", incremental, note))
+    if args.database_changes and args.mirror:
+        database = bench_database_path(ticket_ids, args.database_changes, rng)
+        rows.append(
+            row(size, "  same, no mirror (database read)", database, "same run, for comparison")
+        )
     if args.region_changes:
         region = bench_region_path(ticket_ids, args.region_changes, rng)
         rows.append(row(size, "  same, region path (before)", region, "same run, for comparison"))
@@ -473,9 +515,25 @@ def main() -> None:
         default=100,
         help="single changes also timed through the region path (the exact cone recount)",
     )
+    parser.add_argument(
+        "--database-changes",
+        type=int,
+        default=100,
+        help="single changes also timed with no mirror (the region read from the database)",
+    )
+    parser.add_argument(
+        "--no-mirror",
+        dest="mirror",
+        action="store_false",
+        help="keep no in-memory mirror of the graph (as a web process); default: keep one, as "
+        "the Celery worker does",
+    )
     parser.add_argument("--database", default="sprintplan_bench")
     args = parser.parse_args()
     create_database(args.database)
+    from dependencies import services
+
+    services.enable_mirror(args.mirror)
     probe = RegionProbe()
     table = [
         f"| {'tickets':>7} | {'measure (wall ms)':<34} | {'median':>9} | {'p95':>9} | "

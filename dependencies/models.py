@@ -86,6 +86,13 @@ class RecomputeState(models.Model):
     last_duration_ms = models.FloatField(default=0)
     last_changed_rows = models.PositiveIntegerField(default=0)
     runs = models.PositiveIntegerField(default=0)
+    # A random number written by every recompute: a worker's in-memory copy of the graph
+    # (dependencies.mirror) is current only while it equals the token of the run that made it.
+    token = models.BigIntegerField(default=0)
+    # Moved by a database trigger on every statement that writes dependency links, whoever
+    # runs it (services, admin, a ticket's deletion cascading, raw SQL): a mirror built at
+    # another value has missed a link.
+    links_version = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -2,9 +2,11 @@
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
@@ -17,6 +19,7 @@ from sprintplan.coalescing import CoalescedRecompute
 from sprintplan.errors import Conflict, InvalidInput
 
 from . import graph, selectors
+from .mirror import GraphMirror
 from .models import DependencyLink, GraphChange, RecomputeState, TicketInsight
 
 logger = logging.getLogger(__name__)
@@ -102,10 +105,33 @@ def link_delete(*, actor, link: DependencyLink) -> None:
         graph_changed(ticket_ids=[blocker.pk, blocked.pk], kind=GraphChange.Kind.LINK)
 
 
-def _lock_graph() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+class _Stamp(NamedTuple):
+    """Which state of the graph the database holds, for a mirror to compare with."""
+
+    token: int  # written by the last recompute
+    links_version: int  # moved by every write of links (a trigger)
+
+
+def _lock_graph() -> _Stamp | None:
+    """Take the graph lock (PostgreSQL); when this process keeps a mirror, also read the
+    database's stamp (in the same round trip)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and _MIRROR.enabled:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s), token, links_version "
+                "FROM (SELECT 1) one LEFT JOIN dependencies_recomputestate ON id = 1",
+                [GRAPH_LOCK_ID],
+            )
+            _, token, links_version = cursor.fetchone()
+            return _Stamp(token or 0, links_version or 0)
+        if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [GRAPH_LOCK_ID])
+    return _read_stamp() if _MIRROR.enabled else None
+
+
+def _read_stamp() -> _Stamp:
+    state = RecomputeState.objects.filter(pk=1).values_list("token", "links_version").first()
+    return _Stamp(*(state or (0, 0)))
 
 
 def _refuse_cycle(blocker, blocked) -> None:
@@ -179,7 +205,7 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
     """
     started = time.perf_counter()
     with transaction.atomic():
-        _lock_graph()
+        stamp = _lock_graph()
         pending = selectors.pending_changes()
         if not pending and not full:
             return RecomputeReport(0, 0, _current_graph_version(), 0.0, full)
@@ -191,22 +217,25 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         outcome = None
         if not full:
             links_moved = any(kind != GraphChange.Kind.TICKET for _, _, kind in pending)
-            outcome = None if links_moved else _recompute_below(changed_ids, version)
+            outcome = None if links_moved else _recompute_below(changed_ids, version, stamp)
             if outcome is _TOO_LARGE:  # the cone holds what is below: larger still
                 outcome = None
             elif outcome is None:
                 outcome = _recompute_region(changed_ids)
         if outcome is None:
-            outcome = _recompute_whole_graph(changed_ids, full=full)
+            outcome = _recompute_whole_graph(changed_ids, full=full, stamp=stamp)
         _write_insights(outcome.insights, version, outcome.done_of, full=full)
         _write_downstream_counts(outcome.downstream_counts, version)
+        recorded_done = {}
         if not full:
-            _write_done(outcome.changed_done, [change_id for change_id, _, _ in pending])
-        # Delete exactly the markers read: one committed meanwhile stays for the next run.
-        GraphChange.objects.filter(pk__in=[change_id for change_id, _, _ in pending]).delete()
+            consumed = [change_id for change_id, _, _ in pending]
+            recorded_done = _write_done(outcome.changed_done, consumed)
         duration_ms = (time.perf_counter() - started) * 1000
         rows = len(outcome.insights) + len(outcome.downstream_counts) + outcome.bumped
-        _save_state(version, duration_ms, rows)
+        new_token = _finish_run(
+            [change_id for change_id, _, _ in pending], version, duration_ms, rows
+        )
+        _MIRROR.after_run(outcome, recorded_done, new_token)
     return RecomputeReport(len(pending), rows, version, duration_ms, full)
 
 
@@ -219,6 +248,10 @@ class _Outcome:
     done_of: Mapping[int, bool]  # done-state read, per ticket of `insights`
     changed_done: dict[int, bool]  # done-state read of the changed tickets that exist
     bumped: int = 0  # rows whose downstream_count moved by the +/-1 of a status change
+    # How this process's mirror follows the run: the changed tickets' state as read, when the
+    # run computed from the mirror; or a mirror built from the whole graph a full run read.
+    mirrored: Mapping[int, graph.TicketState] | None = None
+    rebuilt: GraphMirror | None = None
 
 
 # Above this share of the tickets, the region read gives way to reading the whole graph.
@@ -229,7 +262,9 @@ REGION_MAX_SHARE = 0.4
 _TOO_LARGE = object()
 
 
-def _recompute_below(changed_ids: set[int], version: int) -> "_Outcome | object | None":
+def _recompute_below(
+    changed_ids: set[int], version: int, stamp: "_Stamp | None"
+) -> "_Outcome | object | None":
     """The recompute of status / team changes (no link moved): the changed tickets and their
     descendants recomputed from what is below and feeds them, +/-1 on the other unfinished
     ancestors of those whose done-state flipped. None when that does not apply: a changed
@@ -243,7 +278,13 @@ def _recompute_below(changed_ids: set[int], version: int) -> "_Outcome | object 
     +1 per flipped ticket below it that became unfinished and -1 per one that became done,
     relative to the stored count, which was computed for the stored done-states. The stored
     done-state is written with every row and with the changed tickets' state at each recompute
-    (see _write_done), never guessed."""
+    (see _write_done), never guessed.
+
+    Read from this process's mirror of the graph when it is current (`stamp`: see
+    dependencies.mirror), else from the database."""
+    mirror = _MIRROR.current(stamp)
+    if mirror is not None:
+        return _recompute_below_mirrored(mirror, changed_ids)
     if not selectors.region_supported():
         return None
     with graph.gc_paused():
@@ -268,6 +309,35 @@ def _recompute_below(changed_ids: set[int], version: int) -> "_Outcome | object 
     return _Outcome(insights, {}, done_now, changed_done, bumped)
 
 
+def _recompute_below_mirrored(
+    mirror: GraphMirror, changed_ids: set[int]
+) -> "_Outcome | object | None":
+    """_recompute_below() on this process's mirror: only the changed tickets are read. The
+    ancestors' counts are written as values (the mirror holds the stored ones)."""
+    fresh = selectors.ticket_states(changed_ids)
+    if changed_ids - fresh.keys():
+        return None  # a ticket deleted: its links went with it
+    flipped = {}
+    for ticket_id, ticket in fresh.items():
+        if not mirror.knows(ticket_id):
+            continue  # created since: no link yet (adding one leaves a link marker)
+        before = mirror.stored_done.get(ticket_id)
+        if before is None or ticket_id not in mirror.insights:
+            return None  # never computed, or its state as stored is unknown
+        if before != ticket.done:
+            flipped[ticket_id] = -1 if ticket.done else 1
+    if mirror.below_count(changed_ids) > REGION_MAX_SHARE * max(len(mirror), 1):
+        return _TOO_LARGE
+    try:
+        insights = mirror.recompute_below(fresh)
+    except KeyError:  # a stored insight missing: written around the services
+        return None
+    counts = mirror.ancestor_counts(flipped, changed_ids)
+    changed_done = {ticket_id: ticket.done for ticket_id, ticket in fresh.items()}
+    done_of = mirror.done_of(insights)
+    return _Outcome(insights, counts, done_of, changed_done, mirrored=fresh)
+
+
 def _recompute_region(changed_ids: set[int]) -> _Outcome | None:
     """What the change moved, from the region of the graph it can move; None when the whole
     graph must be read instead (region too large, or a needed insight never computed)."""
@@ -286,7 +356,9 @@ def _recompute_region(changed_ids: set[int]) -> _Outcome | None:
     return _Outcome(delta.insights, delta.downstream_counts, done_of, changed_done)
 
 
-def _recompute_whole_graph(changed_ids: set[int], *, full: bool) -> _Outcome:
+def _recompute_whole_graph(
+    changed_ids: set[int], *, full: bool, stamp: "_Stamp | None"
+) -> _Outcome:
     nodes = selectors.graph_nodes()
     links = selectors.graph_links()
     previous, previous_done = selectors.stored_insights_and_done()
@@ -298,7 +370,14 @@ def _recompute_whole_graph(changed_ids: set[int], *, full: bool) -> _Outcome:
             for tid, ins in fresh.items()
             if previous.get(tid) != ins or previous_done.get(tid) is not done_of[tid]
         }
-        return _Outcome(insights, {}, done_of, {})
+        # Written as read: every row is `fresh`, with the done-state read; the links read
+        # are those of the stamp (the lock is held). Current once the run commits.
+        rebuilt = _MIRROR.current(stamp)
+        if rebuilt is not None:  # the same links: cheaper to refill than to index again
+            rebuilt.refill(nodes, fresh, done_of)
+        elif stamp is not None:
+            rebuilt = GraphMirror(stamp.links_version, nodes, links, fresh, done_of)
+        return _Outcome(insights, {}, done_of, {}, rebuilt=rebuilt)
     insights = graph.recompute_incremental(nodes, links, changed_ids, previous)
     changed_done = {ticket_id: done_of[ticket_id] for ticket_id in changed_ids & done_of.keys()}
     return _Outcome(insights, {}, done_of, changed_done)
@@ -521,6 +600,7 @@ _WRITE_DONE_SQL = {
             SELECT ticket_id, CAST(NULL AS BOOLEAN) FROM fresh
         ) v
         WHERE i.ticket_id = v.id AND i.done IS DISTINCT FROM v.done
+        RETURNING i.ticket_id, i.done
     """,
     "sqlite": """
         WITH fresh(ticket_id) AS (
@@ -536,12 +616,14 @@ _WRITE_DONE_SQL = {
         ) v
         WHERE dependencies_ticketinsight.ticket_id = v.id
             AND dependencies_ticketinsight.done IS NOT v.done
+        RETURNING dependencies_ticketinsight.ticket_id, dependencies_ticketinsight.done
     """,
 }
 
 
-def _write_done(changed_done: dict[int, bool], consumed: list[int]) -> None:
-    """Record the changed tickets' done-state as read; unknown for tickets changed since."""
+def _write_done(changed_done: dict[int, bool], consumed: list[int]) -> dict[int, bool | None]:
+    """Record the changed tickets' done-state as read; unknown for tickets changed since.
+    Returns the done-states written, by ticket."""
     if connection.vendor == "postgresql":
         params = {"ids": list(changed_done), "dones": list(changed_done.values())}
         params["consumed"] = consumed
@@ -549,6 +631,9 @@ def _write_done(changed_done: dict[int, bool], consumed: list[int]) -> None:
         params = {"states": json.dumps(changed_done), "consumed": json.dumps(consumed)}
     with connection.cursor() as cursor:
         cursor.execute(_WRITE_DONE_SQL[connection.vendor], params)
+        return {
+            ticket_id: None if done is None else bool(done) for ticket_id, done in cursor.fetchall()
+        }
 
 
 def _current_graph_version() -> int:
@@ -556,14 +641,44 @@ def _current_graph_version() -> int:
     return state or 0
 
 
-def _save_state(version: int, duration_ms: float, rows: int) -> None:
-    """One UPDATE (the row exists after the first run): a round trip less per recompute."""
+# Deletes exactly the markers read (one committed meanwhile stays for the next run) and
+# records the run, in one round trip; the state row exists after the first run.
+_FINISH_RUN_SQL_POSTGRESQL = """
+WITH consumed AS (
+    DELETE FROM dependencies_graphchange WHERE id = ANY(%(consumed)s::bigint[])
+)
+UPDATE dependencies_recomputestate SET graph_version = GREATEST(graph_version, %(version)s),
+    last_run_at = %(now)s, last_duration_ms = %(duration_ms)s, last_changed_rows = %(rows)s,
+    runs = runs + 1, token = %(token)s
+WHERE id = 1
+"""
+
+
+def _finish_run(consumed: list[int], version: int, duration_ms: float, rows: int) -> int:
+    """Delete the markers consumed and record the run; returns the run's new token (see
+    RecomputeState.token)."""
+    token = secrets.randbits(62) + 1  # never 0, the default of a state never written
+    if connection.vendor == "postgresql":
+        params = {"consumed": consumed, "version": version, "now": timezone.now()}
+        params.update(duration_ms=duration_ms, rows=rows, token=token)
+        with connection.cursor() as cursor:
+            cursor.execute(_FINISH_RUN_SQL_POSTGRESQL, params)
+            if cursor.rowcount:
+                return token
+    else:
+        GraphChange.objects.filter(pk__in=consumed).delete()
+    return _save_state(version, duration_ms, rows, token)
+
+
+def _save_state(version: int, duration_ms: float, rows: int, token: int) -> int:
+    """One UPDATE, or the first run's INSERT. Returns `token`."""
     values = {
         "graph_version": Greatest("graph_version", Value(version)),
         "last_run_at": timezone.now(),
         "last_duration_ms": duration_ms,
         "last_changed_rows": rows,
         "runs": F("runs") + 1,
+        "token": token,
     }
     if not RecomputeState.objects.filter(pk=1).update(**values):
         RecomputeState.objects.create(
@@ -573,4 +688,99 @@ def _save_state(version: int, duration_ms: float, rows: int) -> None:
             last_duration_ms=duration_ms,
             last_changed_rows=rows,
             runs=1,
+            token=token,
         )
+    return token
+
+
+# --- this process's mirror of the graph -------------------------------------------------------
+
+# A mirror is rebuilt at most this often per process: where several processes take turns at
+# the recompute (each invalidating the others' mirrors), the database path serves meanwhile.
+MIRROR_REBUILD_INTERVAL_S = 30.0
+
+
+class _MirrorKeeper:
+    """This process's GraphMirror, if it keeps one (enable_mirror: the Celery worker does), and
+    how it follows each recompute. A mirror changes only once its recompute has committed."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.mirror: GraphMirror | None = None
+        self.last_rebuild = float("-inf")
+
+    def current(self, stamp: _Stamp | None) -> GraphMirror | None:
+        """The mirror if it reflects the database that `stamp` was read from, else None."""
+        mirror = self.mirror
+        if mirror is None or stamp is None or not mirror.is_current(*stamp):
+            return None
+        return mirror
+
+    def after_run(
+        self, outcome: _Outcome, recorded_done: Mapping[int, bool | None], token: int
+    ) -> None:
+        """Called inside the recompute's transaction: the mirror follows it once it commits.
+        A run that did not compute from the mirror (a link changed, or the mirror was not
+        current) leaves it stale: it is dropped, and rebuilt after the run."""
+        if not self.enabled:
+            return
+        mirror = self.mirror
+        if outcome.rebuilt is not None:
+            rebuilt = outcome.rebuilt
+            transaction.on_commit(lambda: self._replace(rebuilt, token))
+        elif outcome.mirrored is not None and mirror is not None:
+            # A row inserted now records the done-state read; existing rows keep theirs.
+            stored_done = {
+                ticket_id: outcome.done_of[ticket_id]
+                for ticket_id in outcome.insights
+                if ticket_id not in mirror.insights
+            }
+            stored_done.update(recorded_done)
+            insights, counts = outcome.insights, outcome.downstream_counts
+            transaction.on_commit(lambda: mirror.commit(token, insights, counts, stored_done))
+        else:
+            self.mirror = None
+
+    def _replace(self, mirror: GraphMirror, token: int) -> None:
+        mirror.token = token
+        self.mirror = mirror
+        self.last_rebuild = time.monotonic()
+
+    def rebuild_if_due(self) -> None:
+        """Without a mirror, read the whole graph into one, at most every
+        MIRROR_REBUILD_INTERVAL_S. Read statement by statement, outside any transaction and
+        lock (a second or two at 100k tickets: recomputes elsewhere and schema changes are not
+        held up), then kept only if the stamp read before equals the one read after: no
+        recompute wrote insights, no link was written meanwhile. A status changed meanwhile
+        carries a change marker, and the next run reads the changed tickets anyway."""
+        if not self.enabled or self.mirror is not None:
+            return
+        if time.monotonic() - self.last_rebuild < MIRROR_REBUILD_INTERVAL_S:
+            return
+        self.last_rebuild = time.monotonic()
+        before = _read_stamp()
+        tickets = selectors.all_ticket_states()
+        links = selectors.graph_links()
+        insights, stored_done = selectors.stored_insights_and_done()
+        if _read_stamp() != before:
+            return  # the graph moved while it was read: the next due run tries again
+        mirror = GraphMirror(before.links_version, tickets, links, insights, stored_done)
+        self._replace(mirror, before.token)
+
+
+_MIRROR = _MirrorKeeper()
+
+
+def rebuild_mirror_if_due() -> None:
+    """After a recompute that could not use this process's mirror: build a new one, unless
+    one was built within MIRROR_REBUILD_INTERVAL_S (at 100k tickets: ~1.5 s, ~80 MB)."""
+    _MIRROR.rebuild_if_due()
+
+
+def enable_mirror(enabled: bool = True) -> None:
+    """Keep (or stop keeping) a mirror of the graph in this process: for long-lived processes
+    that run most recomputes (the Celery worker, benchmarks). Web processes read the region
+    from the database each time."""
+    _MIRROR.enabled = enabled
+    _MIRROR.mirror = None
+    _MIRROR.last_rebuild = float("-inf")

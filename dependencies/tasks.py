@@ -3,7 +3,7 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 from . import services
 
@@ -18,6 +18,17 @@ def recompute_insights(full: bool = False) -> None:
     report = services.insights_recompute(full=full)
     if report.changes_consumed:
         _forecasts_changed()
+    _rebuild_mirror()
+
+
+def _rebuild_mirror() -> None:
+    """The run could not use this worker's mirror of the graph (a link changed, another
+    process ran the last recompute): build it again for the next runs. Its work committed:
+    a failure here costs only speed."""
+    try:
+        services.rebuild_mirror_if_due()
+    except Exception:
+        logger.exception("Could not rebuild the graph mirror; recomputes read the database.")
 
 
 def _forecasts_changed() -> None:
@@ -30,6 +41,13 @@ def _forecasts_changed() -> None:
         forecast_changed(sprint_ids=None)
     except Exception:
         logger.exception("Could not mark the forecasts stale; the periodic catch-up will.")
+
+
+@worker_init.connect
+def keep_graph_mirror(**_kwargs) -> None:
+    """The worker runs most recomputes: it keeps the graph in memory between them (see
+    dependencies.mirror). Connected before the pool starts, so every pool process keeps one."""
+    services.enable_mirror()
 
 
 @worker_ready.connect

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SPRINTPLAN_VAR_DIR", BASE_DIR / "var"))
@@ -145,6 +146,12 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "sprintplan")
+# The insight recompute has a queue of its own: served by one worker process, it keeps the
+# dependency graph in memory between runs (dependencies.mirror). Pool processes taking turns
+# at it would each find their copy stale. A worker started without -Q consumes both queues.
+GRAPH_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.graph"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(GRAPH_QUEUE))
+CELERY_TASK_ROUTES = {"dependencies.tasks.recompute_insights": {"queue": GRAPH_QUEUE}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True

@@ -1,0 +1,255 @@
+"""The worker's mirror of the graph (dependencies.mirror): status changes recomputed from it
+end equal to a recompute from scratch, and it is never used once the database has moved
+without it (another process's recompute, a rolled-back run, a link written anywhere)."""
+
+import random
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dependencies import graph, selectors, services, tasks
+from dependencies.mirror import GraphMirror
+from dependencies.models import DependencyLink, RecomputeState, TicketInsight
+from dependencies.services import insights_recompute, link_create
+from tickets.models import Ticket
+
+from ..factories import TicketFactory
+from .test_recompute_region import (
+    RandomBacklog,
+    build_chains,
+    from_scratch,
+    set_status,
+    stored_done_matches_the_tickets,
+)
+
+
+@pytest.fixture
+def keeper(monkeypatch):
+    """This process keeps a mirror (as the Celery worker does), rebuilt whenever missing."""
+    monkeypatch.setattr(services, "_MIRROR", services._MirrorKeeper())
+    monkeypatch.setattr(services, "MIRROR_REBUILD_INTERVAL_S", 0.0)
+    services.enable_mirror()
+    return services._MIRROR
+
+
+@pytest.fixture
+def recompute(django_capture_on_commit_callbacks):
+    """What the worker's task does, committed: insights_recompute, then the mirror rebuilt
+    if the run could not use it. The mirror follows a run only once it commits (the test's
+    own transaction never does)."""
+
+    def run(**kwargs) -> services.RecomputeReport:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = insights_recompute(**kwargs)
+        services.rebuild_mirror_if_due()
+        return report
+
+    return run
+
+
+@pytest.fixture
+def mirrored(monkeypatch):
+    """The recomputes computed from the mirror (its result each time)."""
+    results = []
+    original = services._recompute_below_mirrored
+
+    def counted(*args, **kwargs):
+        result = original(*args, **kwargs)
+        results.append(result)
+        return result
+
+    monkeypatch.setattr(services, "_recompute_below_mirrored", counted)
+    return results
+
+
+def assert_mirror_equals_the_database(keeper) -> None:
+    """A current mirror holds exactly what the database holds."""
+    mirror = keeper.mirror
+    assert mirror is not None and mirror.token == RecomputeState.objects.get().token
+    assert mirror.insights == selectors.stored_insights()
+    stored_done = dict(TicketInsight.objects.values_list("ticket_id", "done"))
+    assert {t: mirror.stored_done.get(t) for t in stored_done} == stored_done
+    index = mirror.index
+    for ticket_id, team_id, status in Ticket.objects.values_list("id", "team_id", "status"):
+        position = index.pos[ticket_id]
+        assert (index.teams[position], index.done[position]) == (team_id, status == "done")
+    links = sorted((index.ids[b], index.ids[s]) for b, succ in enumerate(index.succ) for s in succ)
+    assert links == sorted(selectors.graph_links())
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23, 24, 25, 26])
+def test_status_changes_recomputed_from_the_mirror_end_equal_to_a_full_recompute(
+    scenario, keeper, recompute, mirrored, seed
+):
+    rng = random.Random(seed)
+    backlog = RandomBacklog(scenario, rng, size=60)
+    recompute(full=True)  # builds the mirror from what it read
+    assert_mirror_equals_the_database(keeper)
+    recomputes = 0
+    for _ in range(60):
+        # Mostly one status change; sometimes several share a recompute, now and then with a
+        # link change, a new ticket, or a size / sprint change among them.
+        for _ in range(1 if rng.random() < 0.6 else rng.randint(2, 4)):
+            backlog.random_change(scenario.sprint, status_share=0.9)
+        report = recompute()
+        recomputes += report.changes_consumed > 0
+        assert selectors.stored_insights() == from_scratch()
+        assert stored_done_matches_the_tickets()
+        assert_mirror_equals_the_database(keeper)  # followed the run, or rebuilt after it
+    taken = [result for result in mirrored if isinstance(result, services._Outcome)]
+    assert len(taken) > recomputes / 2, (len(taken), recomputes)
+    assert recompute(full=True).rows_written == 0  # nothing drifted, done-states included
+
+
+def diamond(scenario):
+    """top -> left, right -> bottom -> below, all open; the mirror built."""
+    sm = scenario.users["sm"]
+    top, left, right, bottom, below = (TicketFactory(team=scenario.ml) for _ in range(5))
+    for blocker, blocked in [(top, left), (top, right), (left, bottom), (right, bottom)]:
+        link_create(actor=sm, blocker=blocker, blocked=blocked)
+    link_create(actor=sm, blocker=bottom, blocked=below)
+    return top, left, right, bottom, below
+
+
+def count_of(ticket) -> int:
+    return TicketInsight.objects.get(ticket=ticket).downstream_count
+
+
+def test_a_diamond_moves_its_top_by_one_through_the_mirror(scenario, keeper, recompute, mirrored):
+    top, _, _, bottom, below = diamond(scenario)
+    recompute(full=True)
+    set_status(scenario, bottom, "done")
+    recompute()
+    assert count_of(top) == 3  # two paths to `bottom`, counted once
+    assert TicketInsight.objects.get(ticket=below).root_blocker_ids == [top.pk]
+    set_status(scenario, bottom, "in_progress")
+    recompute()
+    assert count_of(top) == 4
+    assert len(mirrored) == 2 and all(isinstance(r, services._Outcome) for r in mirrored)
+    assert selectors.stored_insights() == from_scratch()
+
+
+def test_after_another_process_recomputed_the_database_is_read_instead(
+    scenario, keeper, recompute, mirrored, monkeypatch
+):
+    top, left, _, bottom, _ = diamond(scenario)
+    recompute(full=True)
+    assert keeper.mirror is not None
+    # Another worker process takes a recompute: its own keeper, its own token written.
+    other = services._MirrorKeeper()
+    other.enabled = True
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_MIRROR", other)
+        set_status(scenario, left, "done")
+        recompute()
+    set_status(scenario, bottom, "done")
+    recompute()
+    assert mirrored == []  # this process's mirror was stale: never used
+    assert selectors.stored_insights() == from_scratch()
+    assert count_of(top) == 2  # right and below
+    assert_mirror_equals_the_database(keeper)  # rebuilt after the run
+    set_status(scenario, bottom, "todo")
+    recompute()
+    assert len(mirrored) == 1 and isinstance(mirrored[0], services._Outcome)
+    assert selectors.stored_insights() == from_scratch()
+
+
+def test_a_link_written_around_the_services_is_never_missed(scenario, keeper, recompute, mirrored):
+    a, b = (TicketFactory(team=scenario.lab, status="todo") for _ in range(2))
+    recompute(full=True)
+    DependencyLink.objects.create(blocker=a, blocked=b)  # no change marker: only the trigger
+    set_status(scenario, a, "in_progress")
+    recompute()
+    assert mirrored == []  # the links' version moved: the database was read
+    insight = TicketInsight.objects.get(ticket=b)
+    assert insight.blocked and insight.root_blocker_ids == [a.pk]
+
+
+def test_a_rolled_back_recompute_leaves_the_mirror_unused(
+    scenario, keeper, recompute, mirrored, monkeypatch
+):
+    top, _, _, bottom, _ = diamond(scenario)
+    recompute(full=True)
+    set_status(scenario, bottom, "done")
+    with monkeypatch.context() as patched:
+
+        def fail(*args, **kwargs):
+            raise RuntimeError("the database went away")
+
+        patched.setattr(services, "_write_done", fail)
+        with pytest.raises(RuntimeError):
+            recompute()
+    assert keeper.current(services._lock_graph()) is None  # changed while computing
+    assert count_of(top) == 4  # nothing was written
+    recompute()
+    assert len(mirrored) == 1  # the failed run; this one read the database
+    assert count_of(top) == 3
+    assert selectors.stored_insights() == from_scratch()
+    assert_mirror_equals_the_database(keeper)
+
+
+def queries_of_a_mirrored_status_change(scenario, monkeypatch, recompute, chains, length) -> int:
+    chain = build_chains(scenario, chains, length)[0]
+    recompute(full=True)
+    set_status(scenario, chain[length // 2], "done")
+
+    def database_read(*args, **kwargs):
+        raise AssertionError("the recompute read the graph from the database")
+
+    with monkeypatch.context() as patched, CaptureQueriesContext(connection) as captured:
+        for reader in ("graph_region", "graph_nodes", "graph_links", "stored_insights_and_done"):
+            patched.setattr(selectors, reader, database_read)
+        report = recompute()
+    assert report.rows_written == length  # depth below the change, counts above it
+    assert selectors.stored_insights() == from_scratch()
+    return len(captured.captured_queries)
+
+
+def test_a_mirrored_status_change_reads_no_graph_in_a_constant_number_of_queries(
+    scenario, keeper, recompute, mirrored, monkeypatch
+):
+    small = queries_of_a_mirrored_status_change(scenario, monkeypatch, recompute, 3, 4)
+    large = queries_of_a_mirrored_status_change(scenario, monkeypatch, recompute, 30, 12)
+    assert len(mirrored) == 2
+    # savepoint + release, graph lock with the stamp (PostgreSQL; SQLite: the stamp alone),
+    # markers, the changed tickets, upsert below, counts above, done-states, markers deleted
+    # with the state (PostgreSQL; SQLite: a delete and an update).
+    expected = 9 if connection.vendor == "postgresql" else 10
+    assert small == large == expected
+
+
+def test_every_write_of_links_moves_the_links_version(scenario, recompute):
+    a, b, c = (TicketFactory(team=scenario.qa) for _ in range(3))
+    recompute(full=True)  # the state row exists from the first run
+
+    def version() -> int:
+        return RecomputeState.objects.get().links_version
+
+    before = version()
+    link = DependencyLink.objects.create(blocker=a, blocked=b)
+    assert version() > before
+    before = version()
+    DependencyLink.objects.filter(pk=link.pk).update(blocker=c)
+    assert version() > before
+    before = version()
+    c.delete()  # the link goes with the ticket
+    assert version() > before and not DependencyLink.objects.exists()
+
+
+def test_the_celery_worker_keeps_a_mirror(keeper):
+    services.enable_mirror(False)
+    tasks.keep_graph_mirror()
+    assert keeper.enabled
+
+
+def test_a_mirror_counts_each_flipped_ticket_once_per_ancestor():
+    """Pure: a diamond's top sees its bottom once, whatever the number of paths."""
+    state = graph.TicketState
+    tickets = [state(1, 1, False), state(2, 1, False), state(3, 2, False), state(4, 2, False)]
+    links = [(1, 2), (1, 3), (2, 4), (3, 4)]
+    stored = graph.compute_insights(tickets, links)
+    mirror = GraphMirror(0, tickets, links, stored, dict.fromkeys(stored, False))
+    assert mirror.ancestor_counts({4: -1}, [4]) == {1: 2, 2: 0, 3: 0}
+    # Ancestors below another changed ticket are recounted by the caller, not moved here.
+    assert mirror.ancestor_counts({4: -1}, [4, 2]) == {1: 2, 3: 0}
