@@ -257,7 +257,7 @@ class RegionProbe:
     @classmethod
     def inactive(cls) -> "RegionProbe":
         probe = cls.__new__(cls)
-        probe.sizes, probe.computed, probe.below = [], 0, 0
+        probe.sizes, probe.computed, probe.below, probe.mirrored = [], 0, 0, 0
         return probe
 
     def __init__(self) -> None:
@@ -265,7 +265,8 @@ class RegionProbe:
 
         self.sizes: list[int] = []
         self.computed = 0  # region path
-        self.below = 0  # status path
+        self.below = 0  # status path, region read from the database
+        self.mirrored = 0  # status path, from this process's mirror
         read, compute, below = (
             selectors.graph_region,
             graph.recompute_region,
@@ -273,18 +274,26 @@ class RegionProbe:
         )
         from dependencies.mirror import GraphMirror
 
-        mirrored_region = GraphMirror.region_below
+        below_count = GraphMirror.below_count
 
         def probed_read(*args, **kwargs):
             region = read(*args, **kwargs)
             self.sizes.append(region.cone_size)
             return region
 
-        def probed_mirrored_region(mirror, below, fresh):
-            self.sizes.append(len(below))
-            return mirrored_region(mirror, below, fresh)
+        def probed_below_count(mirror, ticket_ids):  # the mirror's region: what is below
+            count = below_count(mirror, ticket_ids)
+            self.sizes.append(count)
+            return count
 
-        GraphMirror.region_below = probed_mirrored_region
+        GraphMirror.below_count = probed_below_count
+        below_indexed = graph.recompute_below_indexed
+
+        def probed_below_indexed(*args, **kwargs):
+            self.mirrored += 1
+            return below_indexed(*args, **kwargs)
+
+        graph.recompute_below_indexed = probed_below_indexed
 
         def probed_compute(*args, **kwargs):
             self.computed += 1
@@ -323,7 +332,8 @@ def bench_incremental(ticket_ids: list[int], changes: int, rng: random.Random, p
 
     samples, rows, cpu = [], [], []
     probe = probe or RegionProbe.inactive()
-    regions_before, computed_before, below_before = len(probe.sizes), probe.computed, probe.below
+    regions_before, computed_before = len(probe.sizes), probe.computed
+    below_before, mirrored_before = probe.below, probe.mirrored
     for _ in range(changes // 2):
         ticket_id = rng.choice(ticket_ids)
         for _ in range(2):  # the change, then its undo: two single changes
@@ -335,8 +345,12 @@ def bench_incremental(ticket_ids: list[int], changes: int, rng: random.Random, p
             samples.append(elapsed)
             rows.append(report.rows_written)
     regions = probe.sizes[regions_before:]
-    paths = {"status": probe.below - below_before, "region": probe.computed - computed_before}
-    paths["whole graph"] = len(samples) - paths["status"] - paths["region"]
+    paths = {
+        "status from the mirror": probe.mirrored - mirrored_before,
+        "status": probe.below - below_before,
+        "region": probe.computed - computed_before,
+    }
+    paths["whole graph"] = len(samples) - sum(paths.values())
     return samples, rows, regions, paths, cpu
 
 
