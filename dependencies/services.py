@@ -359,7 +359,9 @@ def _recompute_region(changed_ids: set[int]) -> _Outcome | None:
 def _recompute_whole_graph(
     changed_ids: set[int], *, full: bool, stamp: "_Stamp | None"
 ) -> _Outcome:
-    nodes = selectors.graph_nodes()
+    # Team and done-state are all an insight depends on: no estimates, no sprints (5x cheaper
+    # to read at 100k tickets than graph.Node).
+    nodes = selectors.all_ticket_states()
     links = selectors.graph_links()
     previous, previous_done = selectors.stored_insights_and_done()
     done_of = {node.id: node.done for node in nodes}
