@@ -183,6 +183,9 @@ class RecomputeReport:
     graph_version: int
     duration_ms: float
     full: bool
+    # How it read the graph: "mirror" (this process's), "below" (a status change, the region
+    # below it from the database), "region", "whole graph", "full"; "" when nothing was pending.
+    path: str = ""
 
 
 def insights_recompute(*, full: bool = False) -> RecomputeReport:
@@ -236,7 +239,7 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
             [change_id for change_id, _, _ in pending], version, duration_ms, rows
         )
         _MIRROR.after_run(outcome, recorded_done, new_token)
-    return RecomputeReport(len(pending), rows, version, duration_ms, full)
+    return RecomputeReport(len(pending), rows, version, duration_ms, full, outcome.path)
 
 
 @dataclass
@@ -252,6 +255,7 @@ class _Outcome:
     # run computed from the mirror; or a mirror built from the whole graph a full run read.
     mirrored: Mapping[int, graph.TicketState] | None = None
     rebuilt: GraphMirror | None = None
+    path: str = ""  # see RecomputeReport.path
 
 
 # Above this share of the tickets, the region read gives way to reading the whole graph.
@@ -306,7 +310,7 @@ def _recompute_below(
         insights = graph.recompute_below(region.tickets, region.links, changed_ids, region.stored)
     bumped = _bump_ancestor_counts(flipped, region.below, version)
     changed_done = {ticket_id: done_now[ticket_id] for ticket_id in changed_ids}
-    return _Outcome(insights, {}, done_now, changed_done, bumped)
+    return _Outcome(insights, {}, done_now, changed_done, bumped, path="below")
 
 
 def _recompute_below_mirrored(
@@ -335,7 +339,7 @@ def _recompute_below_mirrored(
     counts = mirror.ancestor_counts(flipped, changed_ids)
     changed_done = {ticket_id: ticket.done for ticket_id, ticket in fresh.items()}
     done_of = mirror.done_of(insights)
-    return _Outcome(insights, counts, done_of, changed_done, mirrored=fresh)
+    return _Outcome(insights, counts, done_of, changed_done, mirrored=fresh, path="mirror")
 
 
 def _recompute_region(changed_ids: set[int]) -> _Outcome | None:
@@ -353,7 +357,7 @@ def _recompute_region(changed_ids: set[int]) -> _Outcome | None:
         )
     done_of = {ticket.id: ticket.done for ticket in region.tickets}
     changed_done = {ticket_id: done_of[ticket_id] for ticket_id in changed_ids & done_of.keys()}
-    return _Outcome(delta.insights, delta.downstream_counts, done_of, changed_done)
+    return _Outcome(delta.insights, delta.downstream_counts, done_of, changed_done, path="region")
 
 
 def _recompute_whole_graph(
@@ -379,10 +383,10 @@ def _recompute_whole_graph(
             rebuilt.refill(nodes, fresh, done_of)
         elif stamp is not None:
             rebuilt = GraphMirror(stamp.links_version, nodes, links, fresh, done_of)
-        return _Outcome(insights, {}, done_of, {}, rebuilt=rebuilt)
+        return _Outcome(insights, {}, done_of, {}, rebuilt=rebuilt, path="full")
     insights = graph.recompute_incremental(nodes, links, changed_ids, previous)
     changed_done = {ticket_id: done_of[ticket_id] for ticket_id in changed_ids & done_of.keys()}
-    return _Outcome(insights, {}, done_of, changed_done)
+    return _Outcome(insights, {}, done_of, changed_done, path="whole graph")
 
 
 # One statement whatever the number of rows: eight arrays, unnested server-side. Several

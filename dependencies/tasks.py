@@ -16,6 +16,14 @@ def recompute_insights(full: bool = False) -> None:
     # last change is always reflected.
     services.clear_recompute_flag()
     report = services.insights_recompute(full=full)
+    if report.changes_consumed or full:
+        logger.info(
+            "insight recompute: %d change(s), %d row(s) written in %.1f ms (%s)",
+            report.changes_consumed,
+            report.rows_written,
+            report.duration_ms,
+            report.path,
+        )
     if report.changes_consumed:
         _forecasts_changed()
     _rebuild_mirror()

@@ -277,5 +277,6 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # One line per task is noise when tasks run in-process after every change.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        "dependencies.tasks": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }

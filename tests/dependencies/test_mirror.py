@@ -128,6 +128,8 @@ def test_a_diamond_moves_its_top_by_one_through_the_mirror(scenario, keeper, rec
     assert count_of(top) == 4
     assert len(mirrored) == 2 and all(isinstance(r, services._Outcome) for r in mirrored)
     assert selectors.stored_insights() == from_scratch()
+    set_status(scenario, bottom, "done")
+    assert recompute().path == "mirror"
 
 
 def test_after_another_process_recomputed_the_database_is_read_instead(
@@ -144,7 +146,7 @@ def test_after_another_process_recomputed_the_database_is_read_instead(
         set_status(scenario, left, "done")
         recompute()
     set_status(scenario, bottom, "done")
-    recompute()
+    assert recompute().path == "below"  # the region below, read from the database
     assert mirrored == []  # this process's mirror was stale: never used
     assert selectors.stored_insights() == from_scratch()
     assert count_of(top) == 2  # right and below
