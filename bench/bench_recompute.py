@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_recompute.py [--sizes 1000 10000 100000] [--runs 5]
         [--changes 200] [--candidates 1000] [--whole-graph-changes 20] [--region-changes 100]
-        [--database-changes 100] [--no-mirror] [--database sprintplan_bench]
+        [--database-changes 100] [--rebuilds 3] [--no-mirror] [--database sprintplan_bench]
 
 Creates (drops first) its own database, migrates it, and for every size seeds the synthetic
 backlog of bench/bench_graph.py (epics of 50, ~2.36 links/ticket, 85% within epics, ~60% done,
@@ -23,6 +23,8 @@ measures (wall-clock milliseconds, this process talking to PostgreSQL over TCP):
   and still the fallback), `--whole-graph-changes` samples, for comparison;
 * full: `insights_recompute(full=True)` with nothing to write (the repair pass), `--runs` times,
   and once after seeding with every row to write (the first fill);
+* mirror rebuilt from the database (what the worker pays after a run that could not use it),
+  `--rebuilds` times, and the memory a mirror holds;
 * cycle check: `selectors.successors_reachable_from(blocked)` + `graph.find_cycle(...)` for
   random candidate links (half random pairs, half pairs close in the backlog), as
   `services._refuse_cycle` does.
@@ -407,6 +409,30 @@ def bench_database_path(ticket_ids: list[int], changes: int, rng: random.Random)
     return without_mirror(lambda: bench_incremental(ticket_ids, changes, rng, None)[0])
 
 
+def bench_rebuild(runs: int) -> tuple[list[float], float]:
+    """What a worker pays after a run that could not use its mirror: the whole graph read
+    into a new one (wall ms per build), and the memory one holds (MB, tracemalloc)."""
+    import gc
+    import tracemalloc
+
+    from dependencies import services
+
+    keeper = services._MIRROR
+    samples = []
+    for _ in range(runs):
+        keeper.mirror, keeper.last_rebuild = None, float("-inf")
+        elapsed, _ = wall_ms(services.rebuild_mirror_if_due)
+        assert keeper.mirror is not None
+        samples.append(elapsed)
+    keeper.mirror, keeper.last_rebuild = None, float("-inf")
+    gc.collect()
+    tracemalloc.start()
+    services.rebuild_mirror_if_due()
+    held_mb = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
+    return samples, held_mb
+
+
 def bench_full(runs: int) -> list[float]:
     from dependencies.services import insights_recompute
 
@@ -499,6 +525,11 @@ def run(size: int, args, probe) -> list[str]:
     if args.whole_graph_changes:
         whole = bench_whole_graph(ticket_ids, args.whole_graph_changes, rng)
         rows.append(row(size, "  same, whole-graph path (before)", whole, "for comparison"))
+    if args.mirror and args.rebuilds:
+        rebuild, held_mb = bench_rebuild(args.rebuilds)
+        rows.append(
+            row(size, "mirror rebuilt from the database", rebuild, f"holds {held_mb:.0f} MB")
+        )
     cycle, refused = bench_cycle_check(ticket_ids, args.candidates, rng)
     rows.append(
         row(size, "cycle check (reach + find_cycle)", cycle, f"{refused} would close a cycle")
@@ -534,6 +565,9 @@ def main() -> None:
         type=int,
         default=100,
         help="single changes also timed with no mirror (the region read from the database)",
+    )
+    parser.add_argument(
+        "--rebuilds", type=int, default=3, help="times the mirror is rebuilt from the database"
     )
     parser.add_argument(
         "--no-mirror",

@@ -779,7 +779,7 @@ _MIRROR = _MirrorKeeper()
 
 def rebuild_mirror_if_due() -> None:
     """After a recompute that could not use this process's mirror: build a new one, unless
-    one was built within MIRROR_REBUILD_INTERVAL_S (at 100k tickets: ~1.5 s, ~80 MB)."""
+    one was built within MIRROR_REBUILD_INTERVAL_S (at 100k tickets: ~2 s, ~81 MB)."""
     _MIRROR.rebuild_if_due()
 
 
