@@ -13,7 +13,10 @@ unchanged under the graph lock is the next one after the mirror's: nothing mirro
 but what the pending change markers name (every status and team change through the services
 writes one). Another process's recompute, a rolled-back one, a flushed database, a link
 written anywhere: the stamp differs and the caller reads from the database instead. Only
-status / team changes go through here; after anything else the caller builds a new mirror.
+status / team changes are computed here. A link change is computed from the database, then
+applied here in place when its change markers account for every step of links_version since
+the mirror was built (each records the version its own statement left); otherwise the
+caller builds a new mirror.
 
 A recompute changes the mirror as it computes (`token` None meanwhile: not current) and
 makes it current again only once its transaction has committed (`commit`).
@@ -140,6 +143,31 @@ class GraphMirror:
                 index.put(ticket)
         self.insights = insights
         self.stored_done = stored_done
+
+    def follow_links(
+        self,
+        fresh: Mapping[int, graph.TicketState],
+        pairs: Iterable[tuple[int, int]],
+        links: Iterable[graph.Link],
+        links_version: int,
+    ) -> None:
+        """Link changes applied in place (a run that read the database committed them): the
+        changed tickets' state as read (new ones added), the links between each changed pair
+        replaced by those that exist now; then the links' version they bring."""
+        self.token = None
+        index = self.index
+        for ticket in fresh.values():
+            index.put(ticket)
+        pos, succ, pred = index.pos, index.succ, index.pred
+        for a, b in pairs:
+            for blocker, blocked in ((pos[a], pos[b]), (pos[b], pos[a])):
+                if blocked in succ[blocker]:
+                    succ[blocker].remove(blocked)
+                    pred[blocked].remove(blocker)
+        for blocker_id, blocked_id in links:
+            succ[pos[blocker_id]].append(pos[blocked_id])
+            pred[pos[blocked_id]].append(pos[blocker_id])
+        self.links_version = links_version
 
     def commit(
         self,

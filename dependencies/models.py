@@ -68,6 +68,10 @@ class GraphChange(models.Model):
     kind = models.CharField(
         max_length=8, choices=Kind.choices, default=Kind.TICKET, db_default=Kind.TICKET
     )
+    # A link change: RecomputeState.links_version as the change's own statement left it. A
+    # worker's mirror can apply the change in place when these account for every step of
+    # links_version since the mirror was built (see dependencies.mirror).
+    links_version = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

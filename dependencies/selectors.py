@@ -5,6 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -13,7 +14,7 @@ from sprintplan import prepared
 from tickets.models import Ticket
 
 from . import graph
-from .models import GraphChange
+from .models import DependencyLink, GraphChange
 
 # Edges reachable from one ticket in one direction. Portable SQL (SQLite and PostgreSQL);
 # UNION (not UNION ALL) stops at tickets already visited, so the cost follows what is
@@ -83,12 +84,33 @@ def keys_by_id(ticket_ids) -> dict[int, str]:
 # running it (~0.5 ms each, measured), and one status change at 100k takes ~20 ms in all.
 
 
-def pending_changes() -> list[tuple[int, int, str]]:
-    """[(change_id, ticket_id, kind)] not yet consumed by a recompute, oldest first."""
+class PendingChange(NamedTuple):
+    id: int
+    ticket_id: int
+    kind: str  # GraphChange.Kind
+    links_version: int | None  # see GraphChange.links_version
+
+
+def pending_changes() -> list[PendingChange]:
+    """The change markers not yet consumed by a recompute, oldest first."""
     table = GraphChange._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, ticket_id, kind FROM {table} ORDER BY id")
-        return cursor.fetchall()
+        cursor.execute(f"SELECT id, ticket_id, kind, links_version FROM {table} ORDER BY id")
+        return [PendingChange(*row) for row in cursor.fetchall()]
+
+
+def links_between(pairs: Iterable[tuple[int, int]]) -> list[graph.Link]:
+    """The links that exist between the tickets of each pair, either way round."""
+    wanted = {frozenset(pair) for pair in pairs}
+    ids = sorted({ticket_id for pair in wanted for ticket_id in pair})
+    if not ids:
+        return []
+    rows = DependencyLink.objects.filter(blocker_id__in=ids, blocked_id__in=ids).values_list(
+        "blocker_id", "blocked_id"
+    )
+    return [
+        (blocker, blocked) for blocker, blocked in rows if frozenset((blocker, blocked)) in wanted
+    ]
 
 
 def ticket_states(ticket_ids: Iterable[int]) -> dict[int, graph.TicketState]:

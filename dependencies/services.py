@@ -36,12 +36,16 @@ GRAPH_LOCK_ID = 0x5350_4752  # "SPGR"
 # --- change markers and the recompute trigger -------------------------------------------------
 
 
-def graph_changed(*, ticket_ids, kind: str = GraphChange.Kind.TICKET) -> None:
+def graph_changed(
+    *, ticket_ids, kind: str = GraphChange.Kind.TICKET, links_version: int | None = None
+) -> None:
     """Record that these tickets changed (durably, in the caller's transaction) and
     schedule one recompute after commit. `kind`: "link" when a link between them was added
-    or removed, else "ticket" (the recompute may then apply status changes as +/-1)."""
+    or removed, else "ticket" (the recompute may then apply status changes as +/-1).
+    `links_version`: for a link change, RecomputeState.links_version after it."""
     GraphChange.objects.bulk_create(
-        GraphChange(ticket_id=ticket_id, kind=kind) for ticket_id in ticket_ids
+        GraphChange(ticket_id=ticket_id, kind=kind, links_version=links_version)
+        for ticket_id in ticket_ids
     )
     transaction.on_commit(request_recompute)
 
@@ -90,7 +94,7 @@ def link_create(*, actor, blocker, blocked) -> DependencyLink:
                 field="blocker",
             ) from None
         _record_link_events(actor, blocker, blocked, added=True)
-        graph_changed(ticket_ids=[blocker.pk, blocked.pk], kind=GraphChange.Kind.LINK)
+        _link_changed(blocker, blocked)
     return link
 
 
@@ -102,7 +106,17 @@ def link_delete(*, actor, link: DependencyLink) -> None:
         if not deleted:
             return  # already gone: deleting is idempotent
         _record_link_events(actor, blocker, blocked, added=False)
-        graph_changed(ticket_ids=[blocker.pk, blocked.pk], kind=GraphChange.Kind.LINK)
+        _link_changed(blocker, blocked)
+
+
+def _link_changed(blocker, blocked) -> None:
+    """Change markers for a link just written, with the links_version its statement left
+    (the trigger's row stays locked by this transaction until it commits: no other write of
+    links can move it meanwhile)."""
+    version = RecomputeState.objects.filter(pk=1).values_list("links_version", flat=True).first()
+    graph_changed(
+        ticket_ids=[blocker.pk, blocked.pk], kind=GraphChange.Kind.LINK, links_version=version
+    )
 
 
 class _Stamp(NamedTuple):
@@ -212,14 +226,13 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         pending = selectors.pending_changes()
         if not pending and not full:
             return RecomputeReport(0, 0, _current_graph_version(), 0.0, full)
-        changed_ids = {ticket_id for _, ticket_id, _ in pending}
+        changed_ids = {change.ticket_id for change in pending}
+        consumed = [change.id for change in pending]
         # `pending` is not empty here unless full: only then is the stored version needed.
-        version = (
-            max(change_id for change_id, _, _ in pending) if pending else _current_graph_version()
-        )
+        version = max(consumed) if pending else _current_graph_version()
         outcome = None
         if not full:
-            links_moved = any(kind != GraphChange.Kind.TICKET for _, _, kind in pending)
+            links_moved = any(change.kind != GraphChange.Kind.TICKET for change in pending)
             outcome = None if links_moved else _recompute_below(changed_ids, version, stamp)
             if outcome is _TOO_LARGE:  # the cone holds what is below: larger still
                 outcome = None
@@ -231,14 +244,11 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         _write_downstream_counts(outcome.downstream_counts, version)
         recorded_done = {}
         if not full:
-            consumed = [change_id for change_id, _, _ in pending]
             recorded_done = _write_done(outcome.changed_done, consumed)
         duration_ms = (time.perf_counter() - started) * 1000
         rows = len(outcome.insights) + len(outcome.downstream_counts) + outcome.bumped
-        new_token = _finish_run(
-            [change_id for change_id, _, _ in pending], version, duration_ms, rows
-        )
-        _MIRROR.after_run(outcome, recorded_done, new_token)
+        new_token = _finish_run(consumed, version, duration_ms, rows)
+        _MIRROR.after_run(outcome, recorded_done, new_token, pending, stamp)
     return RecomputeReport(len(pending), rows, version, duration_ms, full, outcome.path)
 
 
@@ -723,29 +733,47 @@ class _MirrorKeeper:
         return mirror
 
     def after_run(
-        self, outcome: _Outcome, recorded_done: Mapping[int, bool | None], token: int
+        self,
+        outcome: _Outcome,
+        recorded_done: Mapping[int, bool | None],
+        token: int,
+        pending: list[selectors.PendingChange],
+        stamp: _Stamp | None,
     ) -> None:
         """Called inside the recompute's transaction: the mirror follows it once it commits.
-        A run that did not compute from the mirror (a link changed, or the mirror was not
-        current) leaves it stale: it is dropped, and rebuilt after the run."""
+        A run computed from the database follows too when the mirror was current but for
+        link changes that the consumed markers account for (_links_to_follow); otherwise the
+        mirror is dropped, and rebuilt after the run."""
         if not self.enabled:
             return
         mirror = self.mirror
         if outcome.rebuilt is not None:
             rebuilt = outcome.rebuilt
             transaction.on_commit(lambda: self._replace(rebuilt, token))
-        elif outcome.mirrored is not None and mirror is not None:
-            # A row inserted now records the done-state read; existing rows keep theirs.
-            stored_done = {
-                ticket_id: outcome.done_of[ticket_id]
-                for ticket_id in outcome.insights
-                if ticket_id not in mirror.insights
-            }
-            stored_done.update(recorded_done)
-            insights, counts = outcome.insights, outcome.downstream_counts
+            return
+        if mirror is None:
+            return
+        stored_done = _stored_done_written(outcome, mirror, recorded_done)
+        insights, counts = outcome.insights, outcome.downstream_counts
+        if outcome.mirrored is not None:
             transaction.on_commit(lambda: mirror.commit(token, insights, counts, stored_done))
-        else:
+            return
+        links = _links_to_follow(mirror, pending, stamp)
+        if links is None:
             self.mirror = None
+            return
+        pairs, links_version = links
+        fresh = selectors.ticket_states({change.ticket_id for change in pending})
+        if any(not (mirror.knows(t) or t in fresh) for pair in pairs for t in pair):
+            self.mirror = None  # a ticket of a changed link is gone
+            return
+        now = selectors.links_between(pairs)
+
+        def follow() -> None:
+            mirror.follow_links(fresh, pairs, now, links_version)
+            mirror.commit(token, insights, counts, stored_done)
+
+        transaction.on_commit(follow)
 
     def _replace(self, mirror: GraphMirror, token: int) -> None:
         mirror.token = token
@@ -772,6 +800,41 @@ class _MirrorKeeper:
             return  # the graph moved while it was read: the next due run tries again
         mirror = GraphMirror(before.links_version, tickets, links, insights, stored_done)
         self._replace(mirror, before.token)
+
+
+def _stored_done_written(
+    outcome: _Outcome, mirror: GraphMirror, recorded_done: Mapping[int, bool | None]
+) -> dict[int, bool | None]:
+    """The done-states a run stored: a row it inserted records the done-state read (existing
+    rows keep theirs), then what _write_done recorded."""
+    stored_done: dict[int, bool | None] = {
+        ticket_id: outcome.done_of[ticket_id]
+        for ticket_id in outcome.insights
+        if ticket_id not in mirror.insights
+    }
+    stored_done.update(recorded_done)
+    return stored_done
+
+
+def _links_to_follow(
+    mirror: GraphMirror, pending: list[selectors.PendingChange], stamp: _Stamp | None
+) -> tuple[list[tuple[int, int]], int] | None:
+    """The link changes a run consumed, as ticket pairs, and the links_version they bring the
+    mirror to, when the mirror was current at the run's start but for them: no recompute
+    since its own (token), and every step of links_version since it was built is one of
+    those changes, so no link was written around the services. Else None."""
+    if stamp is None or mirror.token is None or mirror.token != stamp.token:
+        return None
+    by_version: dict[int, set[int]] = {}
+    for change in pending:
+        if change.kind != GraphChange.Kind.TICKET:
+            if change.links_version is None:
+                return None
+            by_version.setdefault(change.links_version, set()).add(change.ticket_id)
+    steps = range(mirror.links_version + 1, stamp.links_version + 1)
+    if by_version.keys() != set(steps) or any(len(ids) != 2 for ids in by_version.values()):
+        return None
+    return [tuple(sorted(ids)) for ids in by_version.values()], stamp.links_version
 
 
 _MIRROR = _MirrorKeeper()

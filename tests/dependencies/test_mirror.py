@@ -49,6 +49,21 @@ def recompute(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def builds(monkeypatch):
+    """Every mirror built from scratch (a rebuild, or a full recompute without a current
+    mirror), as opposed to one followed or refilled in place."""
+    built = []
+
+    class CountedMirror(GraphMirror):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(services, "GraphMirror", CountedMirror)
+    return built
+
+
+@pytest.fixture
 def mirrored(monkeypatch):
     """The recomputes computed from the mirror (its result each time)."""
     results = []
@@ -80,12 +95,13 @@ def assert_mirror_equals_the_database(keeper) -> None:
 
 @pytest.mark.parametrize("seed", [21, 22, 23, 24, 25, 26])
 def test_status_changes_recomputed_from_the_mirror_end_equal_to_a_full_recompute(
-    scenario, keeper, recompute, mirrored, seed
+    scenario, keeper, recompute, mirrored, builds, seed
 ):
     rng = random.Random(seed)
     backlog = RandomBacklog(scenario, rng, size=60)
     recompute(full=True)  # builds the mirror from what it read
     assert_mirror_equals_the_database(keeper)
+    assert len(builds) == 1
     recomputes = 0
     for _ in range(60):
         # Mostly one status change; sometimes several share a recompute, now and then with a
@@ -99,7 +115,10 @@ def test_status_changes_recomputed_from_the_mirror_end_equal_to_a_full_recompute
         assert_mirror_equals_the_database(keeper)  # followed the run, or rebuilt after it
     taken = [result for result in mirrored if isinstance(result, services._Outcome)]
     assert len(taken) > recomputes / 2, (len(taken), recomputes)
+    # Link changes through the services were followed in place: never built again.
+    assert len(builds) == 1
     assert recompute(full=True).rows_written == 0  # nothing drifted, done-states included
+    assert len(builds) == 1  # refilled
 
 
 def diamond(scenario):
@@ -155,6 +174,29 @@ def test_after_another_process_recomputed_the_database_is_read_instead(
     recompute()
     assert len(mirrored) == 1 and isinstance(mirrored[0], services._Outcome)
     assert selectors.stored_insights() == from_scratch()
+
+
+def test_a_link_change_through_the_services_is_followed_in_place(
+    scenario, keeper, recompute, mirrored, builds, monkeypatch
+):
+    sm = scenario.users["sm"]
+    a, b, c = (TicketFactory(team=scenario.lab, status="todo") for _ in range(3))
+    link_create(actor=sm, blocker=a, blocked=b)
+    recompute(full=True)
+    monkeypatch.setattr(services, "MIRROR_REBUILD_INTERVAL_S", 1e9)  # no rebuild could help
+    monkeypatch.setattr(services, "REGION_MAX_SHARE", 1.0)  # three tickets: any region is large
+    link_create(actor=sm, blocker=b, blocked=c)
+    assert recompute().path == "region"  # computed from the database...
+    assert_mirror_equals_the_database(keeper)  # ...and followed: c now below b
+    set_status(scenario, a, "done")
+    assert recompute().path == "mirror"
+    insight = TicketInsight.objects.get(ticket=c)
+    assert insight.root_blocker_ids == [b.pk] and insight.depth == 1
+    link = DependencyLink.objects.get(blocker=b, blocked=c)
+    services.link_delete(actor=sm, link=link)
+    assert recompute().path == "region"
+    assert_mirror_equals_the_database(keeper)
+    assert len(builds) == 1 and selectors.stored_insights() == from_scratch()
 
 
 def test_a_link_written_around_the_services_is_never_missed(scenario, keeper, recompute, mirrored):
