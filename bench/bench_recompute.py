@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_recompute.py [--sizes 1000 10000 100000] [--runs 5]
         [--changes 200] [--candidates 1000] [--whole-graph-changes 20] [--region-changes 100]
-        [--database-changes 100] [--rebuilds 3] [--no-mirror] [--database sprintplan_bench]
+        [--database-changes 100] [--link-changes 40] [--rebuilds 3] [--no-mirror]
+        [--database sprintplan_bench]
 
 Creates (drops first) its own database, migrates it, and for every size seeds the synthetic
 backlog of bench/bench_graph.py (epics of 50, ~2.36 links/ticket, 85% within epics, ~60% done,
@@ -23,6 +24,9 @@ measures (wall-clock milliseconds, this process talking to PostgreSQL over TCP):
   and still the fallback), `--whole-graph-changes` samples, for comparison;
 * full: `insights_recompute(full=True)` with nothing to write (the repair pass), `--runs` times,
   and once after seeding with every row to write (the first fill);
+* link changes: a link added between tickets close in the backlog (no cycle), then removed,
+  each with the markers the services write, then `insights_recompute()` timed (the region
+  path); the note says how often the mirror followed in place, `--link-changes` samples;
 * mirror rebuilt from the database (what the worker pays after a run that could not use it),
   `--rebuilds` times, and the memory a mirror holds;
 * cycle check: `selectors.successors_reachable_from(blocked)` + `graph.find_cycle(...)` for
@@ -371,6 +375,56 @@ def without_mirror(measure):
             services.insights_recompute(full=True)  # builds the mirror from what it reads
 
 
+def write_link(blocker: int, blocked: int, *, add: bool) -> None:
+    """A link added or removed straight in the database, with the change markers the services
+    write (services._link_changed: the links_version the statement left)."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if add:
+            cursor.execute(
+                "INSERT INTO dependencies_dependencylink (blocker_id, blocked_id, created_at) "
+                "VALUES (%s, %s, now())",
+                [blocker, blocked],
+            )
+        else:
+            cursor.execute(
+                "DELETE FROM dependencies_dependencylink WHERE blocker_id = %s AND blocked_id = %s",
+                [blocker, blocked],
+            )
+        cursor.execute("SELECT links_version FROM dependencies_recomputestate WHERE id = 1")
+        (version,) = cursor.fetchone()
+        cursor.execute(
+            "INSERT INTO dependencies_graphchange (ticket_id, kind, links_version, created_at) "
+            "VALUES (%s, 'link', %s, now()), (%s, 'link', %s, now())",
+            [blocker, version, blocked, version],
+        )
+
+
+def bench_link_changes(ticket_ids: list[int], changes: int, rng: random.Random):
+    """One link added, then removed (two samples), between tickets close in the backlog where
+    it closes no cycle: the region path, then the mirror following the change in place.
+    Returns the samples and how many runs left the mirror current (no rebuild needed)."""
+    from dependencies import graph, selectors, services
+
+    samples, followed = [], 0
+    ordered = sorted(ticket_ids)
+    while len(samples) < changes:
+        position = rng.randrange(len(ordered) - 50)
+        blocker, blocked = ordered[position], ordered[position + rng.randint(1, 50)]
+        if selectors.links_between([(blocker, blocked)]):
+            continue  # already linked (either way round)
+        if graph.find_cycle(selectors.successors_reachable_from(blocked), blocker, blocked):
+            continue  # it would close a cycle
+        for add in (True, False):
+            write_link(blocker, blocked, add=add)
+            elapsed, report = wall_ms(services.insights_recompute)
+            assert report.changes_consumed == 2
+            samples.append(elapsed)
+            followed += services._MIRROR.mirror is not None
+    return samples, followed
+
+
 def bench_whole_graph(ticket_ids: list[int], changes: int, rng: random.Random) -> list[float]:
     """The same single changes through the path used before the region read (and still the
     fallback): the whole graph loaded, graph.recompute_incremental on it."""
@@ -525,6 +579,12 @@ def run(size: int, args, probe) -> list[str]:
     if args.whole_graph_changes:
         whole = bench_whole_graph(ticket_ids, args.whole_graph_changes, rng)
         rows.append(row(size, "  same, whole-graph path (before)", whole, "for comparison"))
+    if args.link_changes:
+        links, followed = bench_link_changes(ticket_ids, args.link_changes, rng)
+        note = (
+            f"region path; mirror followed in place {followed}/{len(links)}" if args.mirror else ""
+        )
+        rows.append(row(size, "link change (add, then remove)", links, note))
     if args.mirror and args.rebuilds:
         rebuild, held_mb = bench_rebuild(args.rebuilds)
         rows.append(
@@ -565,6 +625,9 @@ def main() -> None:
         type=int,
         default=100,
         help="single changes also timed with no mirror (the region read from the database)",
+    )
+    parser.add_argument(
+        "--link-changes", type=int, default=40, help="single link changes timed (add, remove)"
     )
     parser.add_argument(
         "--rebuilds", type=int, default=3, help="times the mirror is rebuilt from the database"
