@@ -30,9 +30,9 @@ def recompute_insights(full: bool = False) -> None:
 
 
 def _rebuild_mirror() -> None:
-    """The run could not use this worker's mirror of the graph (a link changed, another
-    process ran the last recompute): build it again for the next runs. Its work committed:
-    a failure here costs only speed."""
+    """The run left this worker's mirror of the graph stale (another process ran the last
+    recompute, or a link was written around the services): build it again for the next runs.
+    Its work committed: a failure here costs only speed."""
     try:
         services.rebuild_mirror_if_due()
     except Exception:
