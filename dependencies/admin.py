@@ -5,7 +5,8 @@ from .models import DependencyLink, TicketInsight
 
 @admin.register(DependencyLink)
 class DependencyLinkAdmin(admin.ModelAdmin):
-    """Read-only: links are created through the app and API, where cycles are refused."""
+    """Read-only: links are added and removed through the app and API, where cycles are
+    refused, permissions checked, history written and the recompute told (change markers)."""
 
     list_display = ("blocker", "blocked", "created_by", "created_at")
     list_select_related = ("blocker", "blocked", "created_by")
@@ -15,6 +16,9 @@ class DependencyLinkAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -94,7 +94,7 @@ class RecomputeState(models.Model):
     # (dependencies.mirror) is current only while it equals the token of the run that made it.
     token = models.BigIntegerField(default=0)
     # Moved by a database trigger on every statement that writes dependency links, whoever
-    # runs it (services, admin, a ticket's deletion cascading, raw SQL): a mirror built at
+    # runs it (services, a ticket's deletion cascading, raw SQL): a mirror built at
     # another value has missed a link.
     links_version = models.BigIntegerField(default=0)
 

@@ -194,3 +194,20 @@ def test_management_command_repairs_drift_with_a_full_recompute(scenario, chain)
     call_command("recompute_insights", "--full", stdout=output)
     assert "full recompute: 0 pending changes consumed, 1 insights written" in output.getvalue()
     assert insight(train).blocked
+
+
+def test_the_admin_cannot_add_change_or_delete_links(scenario, chain, rf):
+    """A link written in the admin would bypass the cycle check, the permissions, the history
+    and the recompute's change markers: the admin only lists links."""
+    from django.contrib.admin.sites import site
+
+    from accounts.models import User
+
+    link_admin = site._registry[DependencyLink]
+    request = rf.get("/admin/dependencies/dependencylink/")
+    request.user = User.objects.create_superuser("root", "root@example.com", "not-a-secret-1")
+    link = DependencyLink.objects.first()
+    assert link_admin.has_view_permission(request, link)
+    assert not link_admin.has_add_permission(request)
+    assert not link_admin.has_change_permission(request, link)
+    assert not link_admin.has_delete_permission(request, link)
