@@ -280,19 +280,19 @@ class RegionProbe:
         )
         from dependencies.mirror import GraphMirror
 
-        below_count = GraphMirror.below_count
+        mirror_below = GraphMirror.below
 
         def probed_read(*args, **kwargs):
             region = read(*args, **kwargs)
             self.sizes.append(region.cone_size)
             return region
 
-        def probed_below_count(mirror, ticket_ids):  # the mirror's region: what is below
-            count = below_count(mirror, ticket_ids)
-            self.sizes.append(count)
-            return count
+        def probed_mirror_below(mirror, ticket_ids):  # the mirror's region: what is below
+            below = mirror_below(mirror, ticket_ids)
+            self.sizes.append(len(below))
+            return below
 
-        GraphMirror.below_count = probed_below_count
+        GraphMirror.below = probed_mirror_below
         below_indexed = graph.recompute_below_indexed
 
         def probed_below_indexed(*args, **kwargs):

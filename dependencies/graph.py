@@ -408,6 +408,10 @@ def _reachable(adjacency: list[list[int]], starts: Iterable[int]) -> set[int]:
     return seen
 
 
+# Public for an index kept by a caller (dependencies.mirror).
+reachable = _reachable
+
+
 def _reachable_within(adjacency: list[list[int]], starts: set[int], within: set[int]) -> set[int]:
     """Positions reachable from `starts` (included) along `adjacency` without leaving
     `within`."""

@@ -65,17 +65,11 @@ class GraphMirror:
         index = self.index
         return {ticket_id: index.done[index.pos[ticket_id]] for ticket_id in ticket_ids}
 
-    def below_count(self, ticket_ids: Iterable[int]) -> int:
-        """How many tickets the changed ones and their descendants are."""
-        pos, succ = self.index.pos, self.index.succ
-        seen = {pos[ticket_id] for ticket_id in ticket_ids if ticket_id in pos}
-        stack = list(seen)
-        while stack:
-            for successor in succ[stack.pop()]:
-                if successor not in seen:
-                    seen.add(successor)
-                    stack.append(successor)
-        return len(seen)
+    def below(self, ticket_ids: Iterable[int]) -> set[int]:
+        """Index positions of the given tickets (those it knows) and their descendants."""
+        pos = self.index.pos
+        starts = [pos[ticket_id] for ticket_id in ticket_ids if ticket_id in pos]
+        return graph.reachable(self.index.succ, starts)
 
     def recompute_below(self, fresh: Mapping[int, graph.TicketState]) -> dict[int, graph.Insight]:
         """graph.recompute_below for the tickets in `fresh` (their state as just read), on the
@@ -87,37 +81,20 @@ class GraphMirror:
             self.index.put(ticket)
         return graph.recompute_below_indexed(self.index, fresh.keys(), self.insights)
 
-    def ancestor_counts(self, flipped: Mapping[int, int], changed: Iterable[int]) -> dict[int, int]:
+    def ancestor_counts(self, flipped: Mapping[int, int], below: set[int]) -> dict[int, int]:
         """New downstream_count of the ancestors of the tickets whose done-state flipped (id ->
-        +1 became unfinished, -1 became done) that are not below a changed ticket (those are
-        recounted), for those whose stored insight was computed for an unfinished ticket: the
-        stored count plus one per flipped ticket below it (services._recompute_below says why
-        that is exact)."""
-        if not flipped:
-            return {}
+        +1 became unfinished, -1 became done) that are not `below` a changed ticket (positions,
+        see below(): those are recounted), for those whose stored insight was computed for an
+        unfinished ticket: the stored count plus one per flipped ticket below it
+        (services._recompute_below says why that is exact)."""
         index = self.index
-        pos, pred, succ, ids = index.pos, index.pred, index.succ, index.ids
-        below = {pos[ticket_id] for ticket_id in changed if ticket_id in pos}
-        stack = list(below)
-        while stack:
-            for successor in succ[stack.pop()]:
-                if successor not in below:
-                    below.add(successor)
-                    stack.append(successor)
         delta: dict[int, int] = {}
         for ticket_id, step in flipped.items():
-            seen = {pos[ticket_id]}
-            stack = list(seen)
-            while stack:
-                for blocker in pred[stack.pop()]:
-                    if blocker not in seen:
-                        seen.add(blocker)
-                        stack.append(blocker)
-            for ancestor in seen - below:
+            for ancestor in graph.reachable(index.pred, [index.pos[ticket_id]]) - below:
                 delta[ancestor] = delta.get(ancestor, 0) + step
         counts = {}
         for ancestor, step in delta.items():
-            ticket_id = ids[ancestor]
+            ticket_id = index.ids[ancestor]
             insight = self.insights.get(ticket_id)
             if step and insight is not None and self.stored_done.get(ticket_id) is False:
                 counts[ticket_id] = insight.downstream_count + step

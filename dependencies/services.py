@@ -308,13 +308,12 @@ def _recompute_below(
         if not region.complete:
             return None
         done_now = {ticket.id: ticket.done for ticket in region.tickets}
-        flipped = {}
-        for ticket_id in changed_ids & done_now.keys():
-            before = region.stored_done.get(ticket_id)
-            if before is None or ticket_id not in region.stored:
-                return None  # never computed, or its state as stored is unknown
-            if before != done_now[ticket_id]:
-                flipped[ticket_id] = -1 if done_now[ticket_id] else 1
+        changed_now = {
+            ticket_id: done_now[ticket_id] for ticket_id in changed_ids & done_now.keys()
+        }
+        flipped = _flips(changed_now, region.stored_done, region.stored)
+        if flipped is None:
+            return None
         if changed_ids - done_now.keys():
             return None  # a ticket deleted: its links went with it
         insights = graph.recompute_below(region.tickets, region.links, changed_ids, region.stored)
@@ -331,25 +330,40 @@ def _recompute_below_mirrored(
     fresh = selectors.ticket_states(changed_ids)
     if changed_ids - fresh.keys():
         return None  # a ticket deleted: its links went with it
-    flipped = {}
-    for ticket_id, ticket in fresh.items():
-        if not mirror.knows(ticket_id):
-            continue  # created since: no link yet (adding one leaves a link marker)
-        before = mirror.stored_done.get(ticket_id)
-        if before is None or ticket_id not in mirror.insights:
-            return None  # never computed, or its state as stored is unknown
-        if before != ticket.done:
-            flipped[ticket_id] = -1 if ticket.done else 1
-    if mirror.below_count(changed_ids) > REGION_MAX_SHARE * max(len(mirror), 1):
+    # A ticket created since has no link yet (adding one leaves a link marker): no flip.
+    known = {t: ticket.done for t, ticket in fresh.items() if mirror.knows(t)}
+    flipped = _flips(known, mirror.stored_done, mirror.insights)
+    if flipped is None:
+        return None
+    below = mirror.below(changed_ids)
+    if len(below) > REGION_MAX_SHARE * max(len(mirror), 1):
         return _TOO_LARGE
     try:
         insights = mirror.recompute_below(fresh)
     except KeyError:  # a stored insight missing: written around the services
         return None
-    counts = mirror.ancestor_counts(flipped, changed_ids)
+    counts = mirror.ancestor_counts(flipped, below)
     changed_done = {ticket_id: ticket.done for ticket_id, ticket in fresh.items()}
     done_of = mirror.done_of(insights)
     return _Outcome(insights, counts, done_of, changed_done, mirrored=fresh, path="mirror")
+
+
+def _flips(
+    done_now: Mapping[int, bool],
+    stored_done: Mapping[int, bool | None],
+    stored: Mapping[int, graph.Insight],
+) -> dict[int, int] | None:
+    """Changed tickets (id -> done-state now) whose done-state differs from the one stored
+    with their insight: +1 became unfinished, -1 became done. None if one has no stored
+    insight or its stored done-state is unknown (the exact region path must count it)."""
+    flipped = {}
+    for ticket_id, done in done_now.items():
+        before = stored_done.get(ticket_id)
+        if before is None or ticket_id not in stored:
+            return None
+        if before != done:
+            flipped[ticket_id] = -1 if done else 1
+    return flipped
 
 
 def _recompute_region(changed_ids: set[int]) -> _Outcome | None:

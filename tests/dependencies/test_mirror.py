@@ -294,6 +294,6 @@ def test_a_mirror_counts_each_flipped_ticket_once_per_ancestor():
     links = [(1, 2), (1, 3), (2, 4), (3, 4)]
     stored = graph.compute_insights(tickets, links)
     mirror = GraphMirror(0, tickets, links, stored, dict.fromkeys(stored, False))
-    assert mirror.ancestor_counts({4: -1}, [4]) == {1: 2, 2: 0, 3: 0}
+    assert mirror.ancestor_counts({4: -1}, mirror.below([4])) == {1: 2, 2: 0, 3: 0}
     # Ancestors below another changed ticket are recounted by the caller, not moved here.
-    assert mirror.ancestor_counts({4: -1}, [4, 2]) == {1: 2, 3: 0}
+    assert mirror.ancestor_counts({4: -1}, mirror.below([4, 2])) == {1: 2, 3: 0}
