@@ -73,7 +73,8 @@ def seed(*, sprint_tickets: int = 300, backlog: int = 2000, seed_value: int = 7)
     from accounts.models import User
     from dependencies.models import DependencyLink
     from planning import capacity
-    from planning.models import Sprint, SprintGoal, TeamCapacity
+    from planning.models import SprintGoal, TeamCapacity
+    from sprints.models import Sprint
     from teams.models import Membership, Team
     from tickets.models import Ticket, TicketEvent
 

@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from django.db import connection
 
-from planning.models import Sprint
 from sprintplan import prepared
+from sprints.models import Sprint
 from tickets.models import Ticket
 
 from . import graph

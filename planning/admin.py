@@ -1,13 +1,8 @@
 from django.contrib import admin
 
-from .models import (
-    CapacityAdjustment,
-    ForecastRun,
-    MemberAvailability,
-    Sprint,
-    SprintGoal,
-    TeamCapacity,
-)
+from sprints.models import Sprint
+
+from .models import CapacityAdjustment, ForecastRun, MemberAvailability, SprintGoal, TeamCapacity
 
 
 @admin.register(Sprint)

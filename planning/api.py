@@ -7,10 +7,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from sprintplan.errors import InvalidInput
+from sprints.models import Sprint
 
 from . import selectors, services
 from .forecasting import unknown_teams
-from .models import CapacityAdjustment, ForecastChange, Sprint, SprintCommitment, SprintGoal
+from .models import CapacityAdjustment, ForecastChange, SprintCommitment, SprintGoal
 
 
 class SprintSerializer(serializers.ModelSerializer):

@@ -33,12 +33,13 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
+from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket, TicketEvent
 
 from . import capacity, charts
 from .history import as_working_day
-from .models import ForecastRun, Sprint
+from .models import ForecastRun
 
 # The chart runs to the sprint's end, or further to show when the fan arrives, but never more
 # than this many sprint lengths past the end.

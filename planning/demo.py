@@ -19,13 +19,14 @@ from accounts.models import User
 from dependencies.models import DependencyLink
 from dependencies.services import link_create
 from quality.demo import load_quality_demo
+from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_create, ticket_update
 
 from . import services as planning_services
 from .capacity import working_days
-from .models import CapacityAdjustment, Sprint, SprintGoal, TeamCapacity
+from .models import CapacityAdjustment, SprintGoal, TeamCapacity
 
 GOAL = "Deliver a v1.1 image classifier that identifies Class X with > 90% accuracy."
 

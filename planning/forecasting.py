@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from dependencies.models import DependencyLink
 from sprintplan.errors import InvalidInput
+from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 
 from . import capacity, forecast, history
-from .models import CapacityAdjustment, MemberAvailability, Sprint, SprintGoal, TeamCapacity
+from .models import CapacityAdjustment, MemberAvailability, SprintGoal, TeamCapacity
 
 HISTORY_WINDOW_DAYS = 30
 DEFAULT_FOCUS = 0.8

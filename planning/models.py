@@ -3,38 +3,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from sprints.models import Sprint
 
-class Sprint(models.Model):
-    class State(models.TextChoices):
-        PLANNING = "planning", "Planning"
-        ACTIVE = "active", "Active"
-        CLOSED = "closed", "Closed"
-
-    name = models.CharField(max_length=100, unique=True)
-    start_date = models.DateField()
-    end_date = models.DateField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PLANNING)
-    goal = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["start_date", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(start_date__lte=models.F("end_date")),
-                name="sprint_start_not_after_end",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(state__in=["planning", "active", "closed"]),
-                name="sprint_state_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-# --- capacity, adjustments, goals, forecasts (issue #4) ---------------------------------------
+# --- capacity, adjustments, goals, forecasts --------------------------------------------------
 
 
 class TeamCapacity(models.Model):

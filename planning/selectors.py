@@ -9,20 +9,14 @@ from django.utils import timezone
 from dependencies import graph
 from dependencies.models import DependencyLink
 from sprintplan.errors import InvalidInput
+from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 
 from . import capacity
 from .forecasting import DEFAULT_FOCUS
 from .history import committed_vs_completed
-from .models import (
-    CapacityAdjustment,
-    ForecastRun,
-    MemberAvailability,
-    Sprint,
-    SprintGoal,
-    TeamCapacity,
-)
+from .models import CapacityAdjustment, ForecastRun, MemberAvailability, SprintGoal, TeamCapacity
 
 
 def current_sprint() -> Sprint | None:

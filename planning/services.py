@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.policy import (
@@ -19,6 +19,8 @@ from accounts.policy import (
 )
 from sprintplan.coalescing import CoalescedRecompute
 from sprintplan.errors import Conflict, InvalidInput
+from sprints import services as sprint_services
+from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket
 
@@ -31,65 +33,27 @@ from .models import (
     ForecastRun,
     MemberAvailability,
     Risk,
-    Sprint,
     SprintCommitment,
     SprintGoal,
     TeamCapacity,
 )
 from .roam import roam_problem
 
-SPRINT_FIELDS = frozenset({"name", "start_date", "end_date", "state", "goal"})
-
 
 def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "") -> Sprint:
-    ensure_can_manage_sprints(actor)
-    values = _validated(
-        {"name": name, "start_date": start_date, "end_date": end_date, "goal": goal}, current=None
-    )
+    """A new sprint starts with the previous sprint's capacity settings."""
     with transaction.atomic():
-        sprint = _saved(Sprint(**values))
+        sprint = sprint_services.sprint_create(
+            actor=actor, name=name, start_date=start_date, end_date=end_date, goal=goal
+        )
         capacity_copy_from_previous(sprint=sprint)
     return sprint
 
 
-def sprint_update(*, actor, sprint: Sprint, changes: dict[str, Any]) -> Sprint:
-    ensure_can_manage_sprints(actor)
-    unknown = sorted(set(changes) - SPRINT_FIELDS)
-    if unknown:
-        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
-    values = _validated(changes, current=sprint)
-    for field, value in values.items():
-        setattr(sprint, field, value)
-    return _saved(sprint)
+sprint_update = sprint_services.sprint_update
 
 
-def _validated(values: dict[str, Any], *, current: Sprint | None) -> dict[str, Any]:
-    values = dict(values)
-    if "name" in values:
-        values["name"] = (values["name"] or "").strip()
-        if not values["name"]:
-            raise InvalidInput("Name must not be empty.", field="name")
-    start = values.get("start_date", current.start_date if current else None)
-    end = values.get("end_date", current.end_date if current else None)
-    if start and end and start > end:
-        raise InvalidInput(
-            f"The sprint cannot end ({end}) before it starts ({start}).", field="end_date"
-        )
-    if "state" in values and values["state"] not in Sprint.State.values:
-        raise InvalidInput(f"Unknown state {values['state']!r}.", field="state")
-    return values
-
-
-def _saved(sprint: Sprint) -> Sprint:
-    try:
-        with transaction.atomic():
-            sprint.save()
-    except IntegrityError:
-        raise Conflict(f"A sprint named {sprint.name!r} already exists.", field="name") from None
-    return sprint
-
-
-# --- capacity (issue #4) ---------------------------------------------------------------------
+# --- capacity ---------------------------------------------------------------------
 
 
 def capacity_copy_from_previous(*, sprint: Sprint) -> int:
@@ -573,10 +537,9 @@ def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
         if summary.committed or summary.capacity
     }
     with transaction.atomic():
-        moved = Sprint.objects.filter(pk=sprint.pk, state=Sprint.State.PLANNING).update(
-            state=Sprint.State.ACTIVE
-        )
-        if not moved:
+        if not sprint_services.sprint_state_advance(
+            sprint=sprint, from_state=Sprint.State.PLANNING, to_state=Sprint.State.ACTIVE
+        ):
             current = Sprint.objects.get(pk=sprint.pk).get_state_display().lower()
             raise Conflict(
                 f"{sprint.name} is {current}: only a sprint in planning can be committed.",
@@ -590,7 +553,6 @@ def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
             capacity=capacity,
             definition_of_done=definition_in_force(),
         )
-    sprint.state = Sprint.State.ACTIVE
     return commitment
 
 
@@ -624,9 +586,10 @@ def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]
                 expected_version=ticket.version,
             )
             moved.append(ticket.key)
-        Sprint.objects.filter(pk=sprint.pk).update(state=Sprint.State.CLOSED)
+        sprint_services.sprint_state_advance(
+            sprint=sprint, from_state=Sprint.State.ACTIVE, to_state=Sprint.State.CLOSED
+        )
         forecast_changed(sprint_ids=[sprint.pk] + ([carry_to.pk] if carry_to else []))
-    sprint.state = Sprint.State.CLOSED
     return moved
 
 

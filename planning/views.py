@@ -13,6 +13,7 @@ from accounts.policy import can_manage_goals, can_manage_risks
 from dependencies import layout
 from programs.selectors.governance import decisions_for_sprint
 from sprintplan.errors import DomainError, InvalidInput
+from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
@@ -22,7 +23,7 @@ from tickets.services import ticket_move_in_ranking, ticket_update
 from . import dashboard, selectors, services
 from .burn import sprint_burn_charts
 from .forms import AdjustmentForm, SprintForm, WhatIfForm
-from .models import CapacityAdjustment, ForecastChange, Risk, Sprint, SprintGoal
+from .models import CapacityAdjustment, ForecastChange, Risk, SprintGoal
 
 
 def sprint_list(request):

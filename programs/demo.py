@@ -28,10 +28,10 @@ from accounts.models import User
 from dependencies.services import link_create
 from planning.capacity import working_days
 from planning.demo import DemoUser, ensure_demo_users, sprint_dates
-from planning.models import Sprint
 from planning.services import sprint_create, sprint_update
 from quality.models import Criterion, DefinitionOfDone, Evidence
 from quality.services import acceptance_criterion_add, evidence_record
+from sprints.models import Sprint
 from teams.models import Membership, Team
 from teams.services import membership_set, team_create
 from tickets.models import Ticket, TicketEvent

@@ -32,7 +32,8 @@ from django.db.models import Q
 from planning import capacity, forecast
 from planning import forecasting as sprint_forecasting
 from planning.forecasting import GoalData, SprintData, TeamData, TicketData
-from planning.models import CapacityAdjustment, Sprint
+from planning.models import CapacityAdjustment
+from sprints.models import Sprint
 from tickets.models import Ticket
 
 from . import board

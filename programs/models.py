@@ -63,7 +63,7 @@ class Iteration(models.Model):
 
     pi = models.ForeignKey(PlanningInterval, on_delete=models.CASCADE, related_name="iterations")
     sprint = models.OneToOneField(
-        "planning.Sprint", on_delete=models.CASCADE, related_name="iteration"
+        "sprints.Sprint", on_delete=models.CASCADE, related_name="iteration"
     )
     number = models.PositiveSmallIntegerField()
 
@@ -117,7 +117,7 @@ class Feature(models.Model):
     description = models.TextField(blank=True)
     # The iteration it is planned to finish in (set at PI planning; None = not yet placed).
     planned_sprint = models.ForeignKey(
-        "planning.Sprint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "sprints.Sprint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     milestone = models.ForeignKey(
         Milestone, null=True, blank=True, on_delete=models.SET_NULL, related_name="features"
@@ -339,7 +339,7 @@ class Decision(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
     decided_on = models.DateField()
     tickets = models.ManyToManyField("tickets.Ticket", blank=True, related_name="decisions")
-    sprints = models.ManyToManyField("planning.Sprint", blank=True, related_name="decisions")
+    sprints = models.ManyToManyField("sprints.Sprint", blank=True, related_name="decisions")
     superseded_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
     )

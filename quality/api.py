@@ -5,8 +5,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from planning.models import Sprint
 from sprintplan.errors import InvalidInput
+from sprints.models import Sprint
 from tickets.models import Ticket
 
 from . import selectors, services

@@ -139,7 +139,7 @@ class Evidence(models.Model):
     )
     # Goal scope: evidence for a goal-level criterion is about one sprint's goal.
     sprint = models.ForeignKey(
-        "planning.Sprint", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+        "sprints.Sprint", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
     )
     value = models.DecimalField(max_digits=30, decimal_places=10, null=True, blank=True)
     passed = models.BooleanField()

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "sprintplan",
     "accounts",
     "teams",
+    "sprints",
     "tickets",
     "dependencies",
     "planning",

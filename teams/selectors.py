@@ -7,8 +7,9 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from accounts.models import User
-from planning.models import CapacityAdjustment, Sprint
+from planning.models import CapacityAdjustment
 from planning.selectors import TeamCapacitySummary, sprint_capacity
+from sprints.models import Sprint
 from tickets.models import Ticket
 from tickets.selectors import ticket_queryset
 

@@ -19,9 +19,10 @@ from django_htmx.http import reswap, retarget
 from accounts.models import User
 from accounts.policy import can_change_capacity, can_override_done_gate
 from planning import services as planning_services
-from planning.models import CapacityAdjustment, Sprint
+from planning.models import CapacityAdjustment
 from planning.selectors import current_sprint, sprint_change_token
 from sprintplan.errors import DomainError, StaleVersion
+from sprints.models import Sprint
 from tickets import services as ticket_services
 from tickets.formatting import display_value
 from tickets.models import Ticket

@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 
 from accounts.models import User
-from planning.models import Sprint
+from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket
 

@@ -4,8 +4,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import User
-from planning.models import Sprint
 from sprintplan.errors import InvalidInput, StaleVersion
+from sprints.models import Sprint
 from teams.models import Team
 
 from . import selectors, services

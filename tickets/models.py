@@ -32,7 +32,7 @@ class Ticket(models.Model):
     size = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     progress = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     sprint = models.ForeignKey(
-        "planning.Sprint", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        "sprints.Sprint", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
     )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"

@@ -55,7 +55,7 @@ def pi_list(program_id: int | None = None):
 
 def free_sprints():
     """Sprints in no PI yet (candidates for a new PI), by start date."""
-    from planning.models import Sprint
+    from sprints.models import Sprint
 
     return Sprint.objects.filter(iteration__isnull=True).order_by("start_date", "id")
 

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from django.db.models import Prefetch, Q
 
 from accounts.models import User
-from planning.models import Risk, Sprint
+from planning.models import Risk
+from sprints.models import Sprint
 
 from .. import predictability as pred
 from ..models import (

@@ -17,8 +17,8 @@ from dependencies import graph
 from dependencies.models import DependencyLink, TicketInsight
 from planning.capacity import working_days
 from planning.history import progress_step
-from planning.models import Sprint
 from quality.models import Evidence
+from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket, TicketEvent
 

@@ -18,9 +18,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.policy import ensure_can_plan_program
-from planning.models import Sprint
 from sprintplan.coalescing import CoalescedRecompute
 from sprintplan.errors import InvalidInput, StaleVersion
+from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket
 

@@ -19,9 +19,10 @@ from accounts.policy import (
 )
 from planning import services as planning_services
 from planning.capacity import is_working_day
-from planning.models import Risk, Sprint
+from planning.models import Risk
 from planning.roam import roam_problem
 from sprintplan.errors import Conflict, InvalidInput, PermissionDenied, StaleVersion
+from sprints.models import Sprint
 from tickets.models import Ticket
 
 from .. import raci

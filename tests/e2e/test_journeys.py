@@ -11,7 +11,8 @@ from playwright.sync_api import expect
 
 from dependencies.services import link_create
 from planning import services
-from planning.models import CapacityAdjustment, ForecastRun, Sprint, SprintCommitment
+from planning.models import CapacityAdjustment, ForecastRun, SprintCommitment
+from sprints.models import Sprint
 from tests.planning.conftest import (  # noqa: F401 - fixtures used by name
     SPRINT_END,
     TODAY,

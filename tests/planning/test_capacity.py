@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from planning import capacity, selectors, services
-from planning.models import MemberAvailability, Sprint, TeamCapacity
+from planning.models import MemberAvailability, TeamCapacity
 from sprintplan.errors import InvalidInput, PermissionDenied
+from sprints.models import Sprint
 
 from ..factories import SprintFactory, TicketFactory
 from .conftest import SPRINT_END, SPRINT_START

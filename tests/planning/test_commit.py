@@ -3,11 +3,12 @@ force, once, and starts it; only the Scrum master may, only from planning."""
 
 import pytest
 
-from planning.models import Sprint, SprintCommitment
+from planning.models import SprintCommitment
 from planning.services import sprint_commit
 from quality.demo import scenario_one_criteria
 from quality.services import definition_revise
 from sprintplan.errors import Conflict, InvalidInput, PermissionDenied
+from sprints.models import Sprint
 
 from ..factories import SprintFactory, TicketFactory
 

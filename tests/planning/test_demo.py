@@ -4,7 +4,8 @@ from datetime import date
 
 from planning import services
 from planning.demo import TOOL_BUG, load_demo
-from planning.models import CapacityAdjustment, Sprint, SprintGoal, TeamCapacity
+from planning.models import CapacityAdjustment, SprintGoal, TeamCapacity
+from sprints.models import Sprint
 from tickets.models import Ticket, TicketEvent
 
 TODAY = date(2026, 11, 18)  # a Wednesday: the demo sprint began on Monday the 16th

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dependencies.services import link_create
-from planning.models import Sprint
 from planning.services import sprint_close
 from sprintplan.errors import Conflict, PermissionDenied
+from sprints.models import Sprint
 from tickets.models import Ticket, TicketEvent
 
 from ..factories import SprintFactory, TicketFactory

@@ -4,7 +4,7 @@ velocity (committed vs completed per team)."""
 from datetime import date
 from decimal import Decimal
 
-from planning.models import Sprint
+from sprints.models import Sprint
 
 from ..factories import SprintFactory, TicketFactory
 

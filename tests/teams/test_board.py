@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from dependencies.models import TicketInsight
 from dependencies.services import link_create
-from planning.models import Sprint
+from sprints.models import Sprint
 from teams.models import Team
 from teams.services import team_set_wip_limits
 from tickets.models import Ticket

@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 
-from planning.models import Sprint
 from programs.models import (
     Feature,
     FeatureTicket,
@@ -16,6 +15,7 @@ from programs.models import (
 )
 from programs.services import board as services
 from sprintplan.errors import InvalidInput, PermissionDenied, StaleVersion
+from sprints.models import Sprint
 from tests.factories import SprintFactory, TicketFactory
 
 
