@@ -4,10 +4,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from tickets.models import Ticket
-from tickets.selectors import insight_freshness
 
 from . import services
 from .models import DependencyLink
+from .selectors import insight_freshness
 
 
 class LinkSerializer(serializers.ModelSerializer):

@@ -14,7 +14,7 @@ from sprints.models import Sprint
 from tickets.models import Ticket
 
 from . import graph
-from .models import DependencyLink, GraphChange
+from .models import DependencyLink, GraphChange, RecomputeState
 
 # Edges reachable from one ticket in one direction. Portable SQL (SQLite and PostgreSQL);
 # UNION (not UNION ALL) stops at tickets already visited, so the cost follows what is
@@ -520,4 +520,24 @@ def _insight_from_row(blocked, direct, roots, depth, cross_team, downstream) -> 
         depth,
         downstream,
         bool(cross_team),
+    )
+
+
+@dataclass(frozen=True)
+class InsightFreshness:
+    pending_changes: int
+    graph_version: int
+    last_run_at: object
+
+    @property
+    def updating(self) -> bool:
+        return self.pending_changes > 0
+
+
+def insight_freshness() -> InsightFreshness:
+    state = RecomputeState.objects.filter(pk=1).first()
+    return InsightFreshness(
+        pending_changes=GraphChange.objects.count(),
+        graph_version=state.graph_version if state else 0,
+        last_run_at=state.last_run_at if state else None,
     )

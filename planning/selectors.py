@@ -7,16 +7,26 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from dependencies import graph
-from dependencies.models import DependencyLink
+from dependencies.models import DependencyLink, GraphChange, RecomputeState
+from quality.models import Evidence
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 from teams.models import Membership, Team
+from tickets.filters import TicketFilter
 from tickets.models import Ticket, TicketEvent
+from tickets.selectors import ticket_queryset
 
 from . import capacity
 from .forecasting import DEFAULT_FOCUS
 from .history import committed_vs_completed
-from .models import CapacityAdjustment, ForecastRun, MemberAvailability, SprintGoal, TeamCapacity
+from .models import (
+    CapacityAdjustment,
+    ForecastRun,
+    MemberAvailability,
+    Risk,
+    SprintGoal,
+    TeamCapacity,
+)
 
 
 def current_sprint() -> Sprint | None:
@@ -438,8 +448,6 @@ def sprint_change_token(sprint: Sprint) -> str:
     """Changes whenever anything the sprint page shows may have changed: its tickets, the
     derived insights, the stored forecast, capacity adjustments, evidence. Small aggregate
     queries and no rendering, so open pages can ask every few seconds."""
-    from dependencies.models import GraphChange, RecomputeState
-    from quality.models import Evidence
 
     tickets = Ticket.objects.filter(sprint=sprint).aggregate(n=Count("id"), last=Max("updated_at"))
     adjustments = CapacityAdjustment.objects.filter(sprint=sprint).aggregate(
@@ -480,11 +488,10 @@ def open_sprints():
 def backlog(filterset_data) -> tuple[list, int]:
     """Unplanned, unfinished tickets in rank order, filtered; the first BACKLOG_SHOWN and the
     total. Two queries plus the filter's."""
-    from tickets.filters import TicketFilter
-    from tickets.selectors import ticket_queryset
 
     base = (
         ticket_queryset()
+        .select_related("insight")
         .filter(sprint__isnull=True)
         .exclude(status=Ticket.Status.DONE)
         .order_by("rank", "id")
@@ -519,7 +526,6 @@ def pull_warnings(tickets, target: Sprint) -> dict[int, list[str]]:
 
 def recent_changes(sprint: Sprint, since, limit: int = 30):
     """What changed on the sprint's tickets since `since` (newest first), one query."""
-    from tickets.models import TicketEvent
 
     return list(
         TicketEvent.objects.filter(ticket__sprint=sprint, at__gte=since)
@@ -529,7 +535,6 @@ def recent_changes(sprint: Sprint, since, limit: int = 30):
 
 
 def sprint_risks(sprint: Sprint):
-    from .models import Risk
 
     return list(
         Risk.objects.filter(sprint=sprint)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "quality",
     "integrations",
     "programs",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -86,7 +87,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
-ROOT_URLCONF = "sprintplan.urls"
+ROOT_URLCONF = "web.urls"
 WSGI_APPLICATION = "sprintplan.wsgi.application"
 ASGI_APPLICATION = "sprintplan.asgi.application"
 
@@ -100,7 +101,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "sprintplan.context_processors.navigation",
+                "web.context_processors.navigation",
             ],
         },
     },

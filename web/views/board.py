@@ -23,15 +23,16 @@ from planning.models import CapacityAdjustment
 from planning.selectors import current_sprint, sprint_change_token
 from sprintplan.errors import DomainError, StaleVersion
 from sprints.models import Sprint
+from teams import selectors as team_selectors
+from teams import services
+from teams.models import Team
 from tickets import services as ticket_services
 from tickets.formatting import display_value
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
-from tickets.selectors import blocker_facts, ticket_queryset
-
-from . import selectors, services
-from .forms import AdjustmentForm
-from .models import Team
+from web.forms.board import AdjustmentForm
+from web.selectors import board as selectors
+from web.selectors.tickets import blocker_facts, ticket_queryset
 
 TEMPLATE = "teams/board.html"
 BODY = f"{TEMPLATE}#board-body"
@@ -76,7 +77,7 @@ def _is_partial(request) -> bool:
 
 
 def _team(prefix: str) -> Team:
-    team = selectors.team_by_prefix(prefix)
+    team = team_selectors.team_by_prefix(prefix)
     if team is None:
         raise Http404(f"team {prefix}")
     return team
@@ -271,7 +272,7 @@ def _render_card(request, team, sprint, lanes, key, notice: dict, status: int) -
         "team": team,
         "sprint": sprint,
         "lanes": lanes,
-        "members": selectors.team_members(team),
+        "members": team_selectors.team_members(team),
         "board_query": _query(sprint, lanes),
     }
     return render(request, CARD, context, status=status)

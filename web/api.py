@@ -7,10 +7,10 @@ from accounts.models import User
 from sprintplan.errors import InvalidInput, StaleVersion
 from sprints.models import Sprint
 from teams.models import Team
-
-from . import selectors, services
-from .filters import TicketFilter
-from .models import Ticket
+from tickets import services
+from tickets.filters import TicketFilter
+from tickets.models import Ticket
+from web.selectors import tickets as selectors
 
 
 class InsightSerializer(serializers.Serializer):

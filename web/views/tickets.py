@@ -19,12 +19,12 @@ from quality import services as quality_services
 from quality.models import Criterion
 from quality.selectors import artifacts_with_handover, ticket_dod_rows
 from sprintplan.errors import DomainError, StaleVersion
-
-from . import selectors, services
-from .formatting import display_value
-from .forms import AddBlockerForm, InlineTicketForm, TicketForm
-from .models import Ticket
-from .presenters import present_ticket
+from tickets import services
+from tickets.formatting import display_value
+from tickets.models import Ticket
+from tickets.presenters import present_ticket
+from web.forms.tickets import AddBlockerForm, InlineTicketForm, TicketForm
+from web.selectors import tickets as selectors
 
 ROW_TEMPLATE = "planning/sprint_detail.html#ticket-row"
 DETAIL_TEMPLATE = "tickets/ticket_detail.html"

@@ -14,7 +14,7 @@ from planning.models import CapacityAdjustment, ForecastChange
 from planning.services import adjustment_create
 from quality.demo import scenario_one_criteria
 from quality.services import definition_revise
-from teams import selectors
+from web.selectors import board as selectors
 from tickets.models import Ticket, TicketEvent
 
 from ..factories import TicketFactory

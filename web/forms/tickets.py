@@ -3,8 +3,7 @@
 from django import forms
 
 from accounts.models import User
-
-from .models import Ticket
+from tickets.models import Ticket
 
 
 class InlineTicketForm(forms.Form):

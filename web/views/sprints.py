@@ -11,19 +11,19 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from accounts.policy import can_manage_goals, can_manage_risks
 from dependencies import layout
+from dependencies.selectors import insight_freshness
+from planning import dashboard, selectors, services
+from planning.burn import sprint_burn_charts
+from planning.models import CapacityAdjustment, ForecastChange, Risk, SprintGoal
 from programs.selectors.governance import decisions_for_sprint
 from sprintplan.errors import DomainError, InvalidInput
 from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
-from tickets.selectors import blocker_facts, insight_freshness, sprint_lanes
 from tickets.services import ticket_move_in_ranking, ticket_update
-
-from . import dashboard, selectors, services
-from .burn import sprint_burn_charts
-from .forms import AdjustmentForm, SprintForm, WhatIfForm
-from .models import CapacityAdjustment, ForecastChange, Risk, SprintGoal
+from web.forms.sprints import AdjustmentForm, SprintForm, WhatIfForm
+from web.selectors.tickets import blocker_facts, sprint_lanes
 
 
 def sprint_list(request):

@@ -1,0 +1,125 @@
+"""Reads of tickets with what the dependency graph derives for them, shaped for pages and the
+ticket endpoint. Query counts are asserted in tests."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, QuerySet
+
+from dependencies.models import DependencyLink
+from dependencies.selectors import downstream_links, upstream_links
+from teams.models import Team
+from tickets import selectors as tickets_selectors
+from tickets.formatting import display_value
+from tickets.models import Ticket, TicketEvent
+
+
+def ticket_queryset() -> QuerySet[Ticket]:
+    return tickets_selectors.ticket_queryset().select_related("insight")
+
+
+def _insight_ticket_ids(tickets) -> set[int]:
+    ids: set[int] = set()
+    for ticket in tickets:
+        insight = getattr(ticket, "insight", None)
+        if insight is not None:
+            ids.update(insight.direct_blocker_ids)
+            ids.update(insight.root_blocker_ids)
+    return ids
+
+
+def keys_for_insights(tickets) -> dict[int, str]:
+    """Keys of every ticket named in the insights of `tickets`, read in one query."""
+    ids = _insight_ticket_ids(tickets)
+    if not ids:
+        return {}
+    return dict(Ticket.objects.filter(pk__in=ids).values_list("id", "key"))
+
+
+@dataclass(frozen=True)
+class BlockerFacts:
+    """What a person needs to know about a blocker at a glance."""
+
+    key: str
+    team_kind: str
+    progress: object
+    size: object
+    unit: str
+
+    def __str__(self) -> str:
+        done = f"{display_value(self.progress)}/{display_value(self.size)} {self.unit}"
+        return f"{self.key} ({self.team_kind}, {done})"
+
+
+def blocker_facts(tickets) -> dict[int, BlockerFacts]:
+    """Facts about every ticket named in the insights of `tickets`, read in one query."""
+    ids = _insight_ticket_ids(tickets)
+    if not ids:
+        return {}
+    rows = Ticket.objects.filter(pk__in=ids).values_list(
+        "id", "key", "team__kind", "progress", "size", "team__unit", "team__unit_label"
+    )
+    kinds = dict(Team.Kind.choices)
+    return {
+        ticket_id: BlockerFacts(key, kinds[kind], progress, size, label or unit)
+        for ticket_id, key, kind, progress, size, unit, label in rows
+    }
+
+
+@dataclass
+class TeamLane:
+    team: Team
+    tickets: list[Ticket] = field(default_factory=list)
+
+    @property
+    def committed(self):
+        return sum(t.size for t in self.tickets)
+
+    @property
+    def completed(self):
+        return sum(t.progress for t in self.tickets)
+
+
+def sprint_lanes(sprint) -> list[TeamLane]:
+    """The sprint's tickets grouped by team (teams in name order, tickets by rank)."""
+    lanes: dict[int, TeamLane] = {}
+    for ticket in ticket_queryset().filter(sprint=sprint).order_by("team__name", "rank", "id"):
+        lanes.setdefault(ticket.team_id, TeamLane(team=ticket.team)).tickets.append(ticket)
+    return list(lanes.values())
+
+
+def ticket_detail(key: str) -> Ticket:
+    """One ticket with its links (both directions) and history, in a fixed number of queries."""
+    links_in = DependencyLink.objects.select_related("blocker__team", "blocker__insight")
+    links_out = DependencyLink.objects.select_related("blocked__team", "blocked__insight")
+    events = TicketEvent.objects.select_related("actor").order_by("-at", "-id")
+    return (
+        ticket_queryset()
+        .prefetch_related(
+            Prefetch("blocked_by_links", queryset=links_in),
+            Prefetch("blocks_links", queryset=links_out),
+            Prefetch("events", queryset=events),
+        )
+        .get(key=key)
+    )
+
+
+# --- a ticket's whole chain ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chain:
+    ticket: Ticket
+    upstream_links: list[tuple[int, int]]
+    downstream_links: list[tuple[int, int]]
+    tickets: dict[int, dict]  # id -> plain facts of every ticket on either side
+
+
+def ticket_chain(ticket: Ticket) -> Chain:
+    """Everything `ticket` waits on and everything waiting on it: three queries."""
+    upstream = upstream_links(ticket.pk)
+    downstream = downstream_links(ticket.pk)
+    ids = {ticket.pk} | {i for pair in upstream + downstream for i in pair}
+    rows = Ticket.objects.filter(pk__in=ids).values(
+        "id", "key", "title", "status", "team__key_prefix", "sprint_id", "insight__blocked"
+    )
+    return Chain(ticket, upstream, downstream, {row["id"]: row for row in rows})
