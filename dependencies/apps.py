@@ -3,3 +3,15 @@ from django.apps import AppConfig
 
 class DependenciesConfig(AppConfig):
     name = "dependencies"
+
+    def ready(self) -> None:
+        from sprintplan import derived
+        from tickets.services import register_status_gate
+
+        from . import services, tasks  # noqa: F401 (tasks: the worker's signal handlers)
+
+        derived.register(
+            derived.DerivedKind(services.INSIGHTS, services.insights_run, queue="graph")
+        )
+        derived.subscribe("ticket", services.tickets_changed)
+        register_status_gate(services.done_gate_upstream, order=10)

@@ -45,40 +45,13 @@ class TicketInsight(models.Model):
     # a status change is then a +/-1 on its ancestors' counts. None: unknown (a change to the
     # ticket is pending, or was seen half-way); the next recompute of it counts exactly.
     done = models.BooleanField(null=True, default=None)
-    # The newest GraphChange id the recompute had seen: the input version of this result.
+    # The newest change marker (sprintplan.DerivedChange) id the recompute had seen: the
+    # input version of this result.
     graph_version = models.BigIntegerField(default=0)
     computed_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"insight {self.ticket_id}: blocked={self.blocked}"
-
-
-class GraphChange(models.Model):
-    """A durable "dirty" marker, written in the same transaction as the change it marks.
-
-    The recompute consumes these, so a change survives a lost broker message or a crashed
-    worker: the next recompute (or the periodic catch-up) still sees it.
-    """
-
-    class Kind(models.TextChoices):
-        TICKET = "ticket"  # status, team, estimate or sprint: the links did not move
-        LINK = "link"  # a link was added or removed between the tickets marked
-
-    ticket_id = models.BigIntegerField()
-    kind = models.CharField(
-        max_length=8, choices=Kind.choices, default=Kind.TICKET, db_default=Kind.TICKET
-    )
-    # A link change: RecomputeState.links_version as the change's own statement left it. A
-    # worker's mirror can apply the change in place when these account for every step of
-    # links_version since the mirror was built (see dependencies.mirror).
-    links_version = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"change {self.pk} of ticket {self.ticket_id}"
 
 
 class RecomputeState(models.Model):

@@ -9,12 +9,12 @@ from typing import NamedTuple
 
 from django.db import connection
 
-from sprintplan import prepared
+from sprintplan import derived, prepared
 from sprints.models import Sprint
 from tickets.models import Ticket
 
 from . import graph
-from .models import DependencyLink, GraphChange, RecomputeState
+from .models import DependencyLink, RecomputeState
 
 # Edges reachable from one ticket in one direction. Portable SQL (SQLite and PostgreSQL);
 # UNION (not UNION ALL) stops at tickets already visited, so the cost follows what is
@@ -84,18 +84,28 @@ def keys_by_id(ticket_ids) -> dict[int, str]:
 # running it (~0.5 ms each, measured), and one status change at 100k takes ~20 ms in all.
 
 
+# What a change marker of the insights says (sprintplan.models.DerivedChange.detail).
+CHANGE_TICKET = "ticket"  # status, team, estimate or sprint: the links did not move
+CHANGE_LINK = "link"  # a link was added or removed between the tickets marked
+
+
 class PendingChange(NamedTuple):
     id: int
     ticket_id: int
-    kind: str  # GraphChange.Kind
-    links_version: int | None  # see GraphChange.links_version
+    kind: str  # CHANGE_TICKET or CHANGE_LINK
+    links_version: int | None  # see DerivedChange.links_version
+
+
+_PENDING_CHANGES_SQL = (
+    "SELECT id, object_id, detail, links_version FROM sprintplan_derivedchange "
+    "WHERE kind = 'insights' ORDER BY id"
+)
 
 
 def pending_changes() -> list[PendingChange]:
-    """The change markers not yet consumed by a recompute, oldest first."""
-    table = GraphChange._meta.db_table
+    """The insights' change markers not yet consumed by a recompute, oldest first."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, ticket_id, kind, links_version FROM {table} ORDER BY id")
+        cursor.execute(_PENDING_CHANGES_SQL)
         return [PendingChange(*row) for row in cursor.fetchall()]
 
 
@@ -537,7 +547,7 @@ class InsightFreshness:
 def insight_freshness() -> InsightFreshness:
     state = RecomputeState.objects.filter(pk=1).first()
     return InsightFreshness(
-        pending_changes=GraphChange.objects.count(),
+        pending_changes=derived.pending_count("insights"),
         graph_version=state.graph_version if state else 0,
         last_run_at=state.last_run_at if state else None,
     )

@@ -14,51 +14,51 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.policy import ensure_can_change_link
-from sprintplan import prepared
-from sprintplan.coalescing import CoalescedRecompute
+from sprintplan import derived, prepared
 from sprintplan.errors import Conflict, InvalidInput
+from sprintplan.models import DerivedChange
+from tickets.models import Ticket
+from tickets.services import Hold, TicketBlocked, ticket_events_record
 
 from . import graph, selectors
 from .mirror import GraphMirror
-from .models import DependencyLink, GraphChange, RecomputeState, TicketInsight
+from .models import DependencyLink, RecomputeState, TicketInsight
+from .selectors import CHANGE_LINK, CHANGE_TICKET
 
 logger = logging.getLogger(__name__)
 
-# Set while a recompute is queued and not yet started: later changes need not queue another.
-RECOMPUTE_PENDING_KEY = "dependencies:recompute-pending"
-RECOMPUTE_PENDING_TTL = 30
-_INSIGHTS = CoalescedRecompute(RECOMPUTE_PENDING_KEY, "insight recompute", RECOMPUTE_PENDING_TTL)
 # Serialises link creation and recompute on PostgreSQL (two concurrent inserts could
 # otherwise close a cycle together, and two recomputes could interleave their writes).
-GRAPH_LOCK_ID = 0x5350_4752  # "SPGR"
+INSIGHTS = "insights"
+GRAPH_LOCK_ID = derived.lock_id(INSIGHTS)
 
 
-# --- change markers and the recompute trigger -------------------------------------------------
+# --- change markers (the insights' part of sprintplan.derived) --------------------------------
 
 
-def graph_changed(
-    *, ticket_ids, kind: str = GraphChange.Kind.TICKET, links_version: int | None = None
-) -> None:
-    """Record that these tickets changed (durably, in the caller's transaction) and
-    schedule one recompute after commit. `kind`: "link" when a link between them was added
-    or removed, else "ticket" (the recompute may then apply status changes as +/-1).
-    `links_version`: for a link change, RecomputeState.links_version after it."""
-    GraphChange.objects.bulk_create(
-        GraphChange(ticket_id=ticket_id, kind=kind, links_version=links_version)
-        for ticket_id in ticket_ids
-    )
-    transaction.on_commit(request_recompute)
+def tickets_changed(ticket_ids) -> None:
+    """Subscriber of "ticket" changes: status, team, estimate or sprint moved; the links did
+    not (the recompute may then apply status changes as +/-1)."""
+    derived.mark(INSIGHTS, ticket_ids, detail=CHANGE_TICKET)
 
 
-def request_recompute() -> None:
-    """Queue a recompute unless one is already queued (see sprintplan.coalescing)."""
-    from .tasks import recompute_insights
-
-    _INSIGHTS.request(recompute_insights)
-
-
-def clear_recompute_flag() -> None:
-    _INSIGHTS.clear()
+def insights_run(*, full: bool = False) -> "RecomputeReport":
+    """The registry's entry point: recompute, then rebuild this worker's mirror of the graph
+    if the run left it stale (its work is committed: a failure there costs only speed)."""
+    report = insights_recompute(full=full)
+    if report.changes_consumed or full:
+        logger.info(
+            "insight recompute: %d change(s), %d row(s) written in %.1f ms (%s)",
+            report.changes_consumed,
+            report.rows_written,
+            report.duration_ms,
+            report.path,
+        )
+    try:
+        rebuild_mirror_if_due()
+    except Exception:
+        logger.exception("Could not rebuild the graph mirror; recomputes read the database.")
+    return report
 
 
 # --- links --------------------------------------------------------------------------------
@@ -114,9 +114,7 @@ def _link_changed(blocker, blocked) -> None:
     (the trigger's row stays locked by this transaction until it commits: no other write of
     links can move it meanwhile)."""
     version = RecomputeState.objects.filter(pk=1).values_list("links_version", flat=True).first()
-    graph_changed(
-        ticket_ids=[blocker.pk, blocked.pk], kind=GraphChange.Kind.LINK, links_version=version
-    )
+    derived.mark(INSIGHTS, [blocker.pk, blocked.pk], detail=CHANGE_LINK, links_version=version)
 
 
 class _Stamp(NamedTuple):
@@ -164,27 +162,28 @@ def _refuse_cycle(blocker, blocked) -> None:
 
 
 def _record_link_events(actor, blocker, blocked, *, added: bool) -> None:
-    from tickets.models import TicketEvent
-
     old, new = ("", "{}") if added else ("{}", "")
-    TicketEvent.objects.bulk_create(
-        [
-            TicketEvent(
-                ticket=blocked,
-                actor=actor,
-                field="blocked_by",
-                old_value=old.format(blocker.key),
-                new_value=new.format(blocker.key),
-            ),
-            TicketEvent(
-                ticket=blocker,
-                actor=actor,
-                field="blocks",
-                old_value=old.format(blocked.key),
-                new_value=new.format(blocked.key),
-            ),
-        ]
+    ticket_events_record(
+        actor=actor,
+        events=[
+            (blocked, "blocked_by", old.format(blocker.key), new.format(blocker.key)),
+            (blocker, "blocks", old.format(blocked.key), new.format(blocked.key)),
+        ],
     )
+
+
+# --- the done gate: nothing unfinished upstream -------------------------------------------------
+
+
+def done_gate_upstream(ticket, new_status: str) -> Hold | None:
+    """A ticket cannot be done while unfinished work is upstream (a status gate of
+    tickets.services, registered in this app's ready)."""
+    if new_status != Ticket.Status.DONE:
+        return None
+    blockers = selectors.unfinished_upstream_keys(ticket.pk)
+    if not blockers:
+        return None
+    return Hold(TicketBlocked(ticket, blockers), [f"blocked by {', '.join(blockers)}"])
 
 
 # --- recompute ---------------------------------------------------------------------------------
@@ -232,7 +231,7 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         version = max(consumed) if pending else _current_graph_version()
         outcome = None
         if not full:
-            links_moved = any(change.kind != GraphChange.Kind.TICKET for change in pending)
+            links_moved = any(change.kind != CHANGE_TICKET for change in pending)
             outcome = None if links_moved else _recompute_below(changed_ids, version, stamp)
             if outcome is _TOO_LARGE:  # the cone holds what is below: larger still
                 outcome = None
@@ -619,8 +618,8 @@ def _bump_ancestor_counts(flipped: dict[int, int], below: frozenset[int], versio
 _WRITE_DONE_SQL = {
     "postgresql": """
         WITH fresh(ticket_id) AS (
-            SELECT DISTINCT g.ticket_id FROM dependencies_graphchange g
-            WHERE NOT g.id = ANY(%(consumed)s::bigint[])
+            SELECT DISTINCT g.object_id FROM sprintplan_derivedchange g
+            WHERE g.kind = 'insights' AND NOT g.id = ANY(%(consumed)s::bigint[])
         )
         UPDATE dependencies_ticketinsight i SET done = v.done
         FROM (
@@ -634,8 +633,8 @@ _WRITE_DONE_SQL = {
     """,
     "sqlite": """
         WITH fresh(ticket_id) AS (
-            SELECT DISTINCT g.ticket_id FROM dependencies_graphchange g
-            WHERE g.id NOT IN (SELECT value FROM json_each(%(consumed)s))
+            SELECT DISTINCT g.object_id FROM sprintplan_derivedchange g
+            WHERE g.kind = 'insights' AND g.id NOT IN (SELECT value FROM json_each(%(consumed)s))
         )
         UPDATE dependencies_ticketinsight SET done = v.done
         FROM (
@@ -675,7 +674,7 @@ def _current_graph_version() -> int:
 # records the run, in one round trip; the state row exists after the first run.
 _FINISH_RUN_SQL_POSTGRESQL = """
 WITH consumed AS (
-    DELETE FROM dependencies_graphchange WHERE id = ANY(%(consumed)s::bigint[])
+    DELETE FROM sprintplan_derivedchange WHERE id = ANY(%(consumed)s::bigint[])
 )
 UPDATE dependencies_recomputestate SET graph_version = GREATEST(graph_version, %(version)s),
     last_run_at = %(now)s, last_duration_ms = %(duration_ms)s, last_changed_rows = %(rows)s,
@@ -696,7 +695,7 @@ def _finish_run(consumed: list[int], version: int, duration_ms: float, rows: int
             if cursor.rowcount:
                 return token
     else:
-        GraphChange.objects.filter(pk__in=consumed).delete()
+        DerivedChange.objects.filter(pk__in=consumed).delete()
     return _save_state(version, duration_ms, rows, token)
 
 
@@ -841,7 +840,7 @@ def _links_to_follow(
         return None
     by_version: dict[int, set[int]] = {}
     for change in pending:
-        if change.kind != GraphChange.Kind.TICKET:
+        if change.kind != CHANGE_TICKET:
             if change.links_version is None:
                 return None
             by_version.setdefault(change.links_version, set()).add(change.ticket_id)

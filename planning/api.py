@@ -1,4 +1,3 @@
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -6,12 +5,13 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from sprintplan import derived
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 
 from . import selectors, services
 from .forecasting import unknown_teams
-from .models import CapacityAdjustment, ForecastChange, SprintCommitment, SprintGoal
+from .models import CapacityAdjustment, SprintCommitment, SprintGoal
 
 
 class SprintSerializer(serializers.ModelSerializer):
@@ -326,7 +326,7 @@ class ForecastViewSet(_SprintScoped, viewsets.ViewSet):
     def list(self, request, sprint_pk=None):
         sprint = self.sprint()
         run = selectors.latest_forecast(sprint)
-        updating = ForecastChange.objects.filter(Q(sprint=sprint) | Q(sprint=None)).exists()
+        updating = derived.pending(services.SPRINT_FORECAST, sprint.pk)
         if run is None:
             return Response({"status": "pending", "updating": updating})
         return Response(

@@ -106,22 +106,6 @@ class SprintGoal(models.Model):
         return self.text[:60]
 
 
-class ForecastChange(models.Model):
-    """Durable "forecast is stale" marker, like dependencies.GraphChange. No sprint = every
-    open sprint (a ticket or link changed somewhere)."""
-
-    sprint = models.ForeignKey(
-        Sprint, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"forecast change {self.pk} of sprint {self.sprint_id or 'all'}"
-
-
 class ForecastRun(models.Model):
     """One stored Monte Carlo forecast of a sprint. Same inputs_version -> same numbers."""
 

@@ -7,8 +7,9 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from dependencies import graph
-from dependencies.models import DependencyLink, GraphChange, RecomputeState
+from dependencies.models import DependencyLink, RecomputeState
 from quality.models import Evidence
+from sprintplan import derived
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 from teams.models import Membership, Team
@@ -457,7 +458,7 @@ def sprint_change_token(sprint: Sprint) -> str:
         tickets["n"],
         tickets["last"].timestamp() if tickets["last"] else 0,
         RecomputeState.objects.filter(pk=1).values_list("graph_version", flat=True).first(),
-        int(GraphChange.objects.exists()),
+        int(derived.pending("insights")),
         ForecastRun.objects.filter(sprint=sprint).aggregate(last=Max("id"))["last"],
         adjustments["n"],
         adjustments["last"],

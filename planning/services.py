@@ -3,12 +3,12 @@ The what-if preview at the end writes nothing (it shares the adjustment validati
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.policy import (
@@ -17,7 +17,7 @@ from accounts.policy import (
     ensure_can_manage_risks,
     ensure_can_manage_sprints,
 )
-from sprintplan.coalescing import CoalescedRecompute
+from sprintplan import derived
 from sprintplan.errors import Conflict, InvalidInput
 from sprints import services as sprint_services
 from sprints.models import Sprint
@@ -29,7 +29,6 @@ from .capacity import is_working_day
 from .forecasting import unknown_tickets
 from .models import (
     CapacityAdjustment,
-    ForecastChange,
     ForecastRun,
     MemberAvailability,
     Risk,
@@ -109,7 +108,7 @@ def capacity_update(
                 user_id=user_id,
                 defaults={"days_off": days_off, "part_time_percent": part_time},
             )
-        forecast_changed(sprint_ids=[sprint.pk])
+        derived.changed("sprint", [sprint.pk])
     return team_capacity
 
 
@@ -239,7 +238,7 @@ def adjustment_create(
             reason=reason[:200],
             created_by=actor,
         )
-        forecast_changed(sprint_ids=[sprint.pk])
+        derived.changed("sprint", [sprint.pk])
     return adjustment
 
 
@@ -248,7 +247,7 @@ def adjustment_delete(*, actor, adjustment: CapacityAdjustment) -> None:
     with transaction.atomic():
         deleted, _ = CapacityAdjustment.objects.filter(pk=adjustment.pk).delete()
         if deleted:
-            forecast_changed(sprint_ids=[adjustment.sprint_id])
+            derived.changed("sprint", [adjustment.sprint_id])
 
 
 # --- goals -----------------------------------------------------------------------------------
@@ -265,7 +264,7 @@ def goal_create(
             order = SprintGoal.objects.filter(sprint=sprint).count()
         goal = SprintGoal.objects.create(sprint=sprint, text=text, order=order)
         goal.tickets.set(ticket_ids)
-        forecast_changed(sprint_ids=[sprint.pk])
+        derived.changed("sprint", [sprint.pk])
     return goal
 
 
@@ -286,7 +285,7 @@ def goal_update(*, actor, goal: SprintGoal, changes: dict[str, Any]) -> SprintGo
         goal.save()
         if ticket_ids is not None:
             goal.tickets.set(ticket_ids)
-        forecast_changed(sprint_ids=[goal.sprint_id])
+        derived.changed("sprint", [goal.sprint_id])
     return goal
 
 
@@ -294,7 +293,7 @@ def goal_delete(*, actor, goal: SprintGoal) -> None:
     ensure_can_manage_goals(actor)
     with transaction.atomic():
         SprintGoal.objects.filter(pk=goal.pk).delete()
-        forecast_changed(sprint_ids=[goal.sprint_id])
+        derived.changed("sprint", [goal.sprint_id])
 
 
 def _goal_text(text: str) -> str:
@@ -330,11 +329,7 @@ def _goal_ticket_ids(sprint: Sprint, keys: list[str]) -> list[int]:
 
 logger = logging.getLogger(__name__)
 
-# Set while a forecast recompute is queued and not yet started (coalescing, as for insights).
-FORECAST_PENDING_KEY = "planning:forecast-pending"
-FORECAST_PENDING_TTL = 30
-_FORECASTS = CoalescedRecompute(FORECAST_PENDING_KEY, "forecast recompute", FORECAST_PENDING_TTL)
-FORECAST_LOCK_ID = 0x5350_4643  # "SPFC"
+SPRINT_FORECAST = "sprint_forecast"
 
 
 def forecast_today() -> date:
@@ -342,65 +337,37 @@ def forecast_today() -> date:
     return timezone.localdate()
 
 
-def forecast_changed(*, sprint_ids=None) -> None:
-    """Mark forecasts stale (durably, in the caller's transaction; None = every open sprint)
-    and schedule one recompute after commit."""
-    if sprint_ids is None:
-        ForecastChange.objects.create(sprint=None)
-    else:
-        ForecastChange.objects.bulk_create(ForecastChange(sprint_id=pk) for pk in sprint_ids)
-    transaction.on_commit(request_forecast_recompute)
-    from programs.services.board import sprints_forecast_changed  # PI forecasts go stale too
-
-    sprints_forecast_changed(sprint_ids=sprint_ids)
+def sprints_changed(sprint_ids) -> None:
+    """Subscriber (sprintplan.derived): the sprints' plan changed (None: tickets, links or a
+    team changed, so every open sprint's forecast may move)."""
+    derived.mark(SPRINT_FORECAST, sprint_ids)
 
 
-def request_forecast_recompute() -> None:
-    """Queue a forecast recompute unless one is queued already (sprintplan.coalescing)."""
-    from .tasks import recompute_forecasts
-
-    _FORECASTS.request(recompute_forecasts)
+def every_sprint_changed(_ids) -> None:
+    sprints_changed(None)
 
 
-def clear_forecast_flag() -> None:
-    _FORECASTS.clear()
-
-
-@dataclass(frozen=True)
-class ForecastReport:
-    changes_consumed: int
-    sprints_checked: int
-    runs_created: int
-    sprints_failed: int = 0
-
-
-def forecasts_recompute(*, today: date | None = None, all_open: bool = False) -> ForecastReport:
+def forecasts_recompute(
+    *, today: date | None = None, all_open: bool = False
+) -> derived.RefreshReport:
     """Bring the stored forecasts of changed (or all open) sprints up to date. Idempotent:
     a sprint whose inputs hash to its latest run's version gets no new run."""
     today = today or forecast_today()
-    with transaction.atomic():
-        _lock_forecasts()
-        pending = list(ForecastChange.objects.values_list("id", "sprint_id"))
-        if not pending and not all_open:
-            return ForecastReport(0, 0, 0)
-        sprints = _sprints_to_refresh({sprint_id for _, sprint_id in pending}, all_open)
-        created, failed = 0, []
-        for sprint in sprints:
-            try:
-                with transaction.atomic():
-                    created += forecast_refresh(sprint=sprint, today=today) is not None
-            except Exception:  # one sprint's bad data must not hold back the others
-                logger.exception("Forecast of sprint %s failed; it stays marked.", sprint.pk)
-                failed.append(sprint.pk)
-        # Delete exactly the markers read: one committed meanwhile stays for the next run.
-        ForecastChange.objects.filter(pk__in=[pk for pk, _ in pending]).delete()
-        ForecastChange.objects.bulk_create(ForecastChange(sprint_id=pk) for pk in failed)
-    return ForecastReport(len(pending), len(sprints), created, len(failed))
+    return derived.refresh_marked(
+        SPRINT_FORECAST,
+        open_objects=_open_sprints,
+        refresh=lambda sprint: forecast_refresh(sprint=sprint, today=today) is not None,
+        every_open=all_open,
+    )
 
 
-def _sprints_to_refresh(sprint_ids: set, all_open: bool) -> list[Sprint]:
+def forecasts_run(*, full: bool = False) -> derived.RefreshReport:
+    return forecasts_recompute(all_open=full)
+
+
+def _open_sprints(sprint_ids: set[int] | None) -> list[Sprint]:
     open_sprints = Sprint.objects.exclude(state=Sprint.State.CLOSED)
-    if all_open or None in sprint_ids:
+    if sprint_ids is None:
         return list(open_sprints)
     return list(open_sprints.filter(pk__in=sprint_ids))
 
@@ -431,12 +398,6 @@ def forecast_refresh(*, sprint: Sprint, today: date | None = None) -> ForecastRu
         duration_ms=(time.perf_counter() - started) * 1000,
         result=result,
     )
-
-
-def _lock_forecasts() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FORECAST_LOCK_ID])
 
 
 # --- what-if (reads only) --------------------------------------------------------------------
@@ -589,7 +550,7 @@ def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]
         sprint_services.sprint_state_advance(
             sprint=sprint, from_state=Sprint.State.ACTIVE, to_state=Sprint.State.CLOSED
         )
-        forecast_changed(sprint_ids=[sprint.pk] + ([carry_to.pk] if carry_to else []))
+        derived.changed("sprint", [sprint.pk] + ([carry_to.pk] if carry_to else []))
     return moved
 
 

@@ -13,7 +13,7 @@ a converging ranking metric, bugs found after their feature was done, monthly ML
 and the hard release milestone, objectives with business value, program risks in several
 ROAM states, a RACI matrix, decision records, and the PI forecast with its recent history.
 
-Called at the end of planning.demo.load_demo (inside its transaction). Idempotent: once the
+Called by web.demo.load_demo after the sprint demo (inside its transaction). Idempotent: once the
 program exists it does nothing. Everything a user could do goes through the services; the
 few facts no service writes (dating past events, the PI's and closed sprints' state, past
 forecast runs) are written in the clearly marked `_orm_*` functions.

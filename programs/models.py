@@ -367,19 +367,6 @@ class Decision(models.Model):
         return f"DR-{self.number} {self.title}"
 
 
-class ProgramForecastChange(models.Model):
-    """Durable "PI forecast is stale" marker (like planning.ForecastChange)."""
-
-    pi = models.ForeignKey(PlanningInterval, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"forecast change {self.pk} of PI {self.pi_id}"
-
-
 class ProgramForecastRun(models.Model):
     """One Monte Carlo forecast of a whole PI: per feature finish dates and sprints, per
     milestone P(met). Runs are kept, so P(milestone met) can be charted over time."""

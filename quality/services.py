@@ -21,6 +21,7 @@ from accounts.policy import (
 from sprintplan.errors import Conflict, InvalidInput
 from teams.models import Team
 from tickets.models import Ticket
+from tickets.services import GateFailed, Hold, is_starting
 
 from . import gates, selectors
 from .models import (
@@ -50,6 +51,31 @@ def entry_gate_failures(ticket: Ticket) -> list[str]:
         verdicts = selectors.ticket_verdicts(blocker, entry_gate_only=True, scope=blocker.key)
         found += gates.failures(verdicts)
     return found
+
+
+def done_gate(ticket: Ticket, new_status: str) -> Hold | None:
+    """Done needs every applicable Definition of Done criterion passing (a status gate of
+    tickets.services, registered in this app's ready)."""
+    if new_status != Ticket.Status.DONE:
+        return None
+    failures = done_gate_failures(ticket)
+    return (
+        Hold(GateFailed(ticket, "done_gate", "cannot be done", failures), failures)
+        if failures
+        else None
+    )
+
+
+def entry_gate(ticket: Ticket, new_status: str) -> Hold | None:
+    """Starting needs the entry-gate criteria of the ticket's direct blockers."""
+    if not is_starting(ticket, new_status):
+        return None
+    failures = entry_gate_failures(ticket)
+    return (
+        Hold(GateFailed(ticket, "entry_gate", "cannot start", failures), failures)
+        if failures
+        else None
+    )
 
 
 def goal_dod_failures(sprint) -> list[str]:

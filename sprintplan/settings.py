@@ -153,7 +153,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "sprintplan")
 # at it would each find their copy stale. A worker started without -Q consumes both queues.
 GRAPH_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.graph"
 CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(GRAPH_QUEUE))
-CELERY_TASK_ROUTES = {"dependencies.tasks.recompute_insights": {"queue": GRAPH_QUEUE}}
+CELERY_TASK_ROUTES = ("sprintplan.derived.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -164,45 +164,37 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Changes within this window share one recompute (coalescing); it bounds the added latency.
 RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", "0.2"))
+_CATCH_UP_SECONDS = float(os.environ.get("CATCH_UP_SECONDS", "60"))
+_REFRESH_SECONDS = float(os.environ.get("FORECAST_REFRESH_SECONDS", "900"))
 CELERY_BEAT_SCHEDULE = {
-    # Safety net: picks up changes whose enqueue was lost (Redis down, worker crash).
-    "catch-up-insights": {
-        "task": "dependencies.tasks.recompute_insights",
-        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
+    # Safety net of every kind of derived data: runs whose enqueue was lost (Redis down,
+    # worker crash) consume the durable markers that wait.
+    "catch-up-derived": {
+        "task": "sprintplan.tasks.catch_up_derived",
+        "schedule": _CATCH_UP_SECONDS,
     },
     # Webhook deliveries whose processing task was never queued (broker down).
     "catch-up-deliveries": {
         "task": "integrations.tasks.process_pending_deliveries",
-        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
+        "schedule": _CATCH_UP_SECONDS,
     },
-    # Consistency: a from-scratch recompute that writes only differences (normally none).
-    "full-recompute-insights": {
-        "task": "dependencies.tasks.recompute_insights",
+    # Consistency: a from-scratch recompute of the insights that writes only differences.
+    "refresh-insights": {
+        "task": "sprintplan.tasks.refresh_derived",
         "schedule": float(os.environ.get("FULL_RECOMPUTE_SECONDS", "3600")),
-        "kwargs": {"full": True},
+        "kwargs": {"name": "insights"},
     },
-    # Forecasts (issue #4): consume stale markers whose enqueue was lost ...
-    "catch-up-forecasts": {
-        "task": "planning.tasks.recompute_forecasts",
-        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
-    },
-    # ... and re-check every open sprint: a new day shifts the forecast, and a ticket change
-    # whose insight recompute crashed after consuming its marker still gets reflected.
-    # Idempotent: unchanged inputs store no new run.
-    "refresh-forecasts": {
-        "task": "planning.tasks.recompute_forecasts",
-        "schedule": float(os.environ.get("FORECAST_REFRESH_SECONDS", "900")),
-        "kwargs": {"all_open": True},
-    },
-    # Program-level forecasts (issue #7): the same two safety nets for planning intervals.
-    "catch-up-pi-forecasts": {
-        "task": "programs.tasks.recompute_pi_forecasts",
-        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")),
+    # Every open sprint's and PI's forecast: a new day shifts them. Idempotent: unchanged
+    # inputs store no new run.
+    "refresh-sprint-forecasts": {
+        "task": "sprintplan.tasks.refresh_derived",
+        "schedule": _REFRESH_SECONDS,
+        "kwargs": {"name": "sprint_forecast"},
     },
     "refresh-pi-forecasts": {
-        "task": "programs.tasks.recompute_pi_forecasts",
-        "schedule": float(os.environ.get("FORECAST_REFRESH_SECONDS", "900")),
-        "kwargs": {"all_open": True},
+        "task": "sprintplan.tasks.refresh_derived",
+        "schedule": _REFRESH_SECONDS,
+        "kwargs": {"name": "pi_forecast"},
     },
 }
 

@@ -1,5 +1,8 @@
-"""Every write to tickets goes through here: permission check, validation, history, recompute."""
+"""Every write to tickets goes through here: permission check, validation, gates, history,
+and the word to sprintplan.derived that derived data is stale."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,9 +16,7 @@ from accounts.policy import (
     ensure_can_edit_ticket,
     ensure_can_override_done_gate,
 )
-from dependencies.selectors import unfinished_upstream_keys
-from dependencies.services import graph_changed
-from quality.services import done_gate_failures, entry_gate_failures
+from sprintplan import derived
 from sprintplan.errors import Conflict, InvalidInput, StaleVersion
 from teams.models import Team
 
@@ -64,7 +65,7 @@ def ticket_create(
             team=team, number=number, key=f"{team.key_prefix}-{number}", rank=rank, **values
         )
         TicketEvent.objects.create(ticket=ticket, actor=actor, field="created", new_value=title)
-        graph_changed(ticket_ids=[ticket.id])
+        derived.changed("ticket", [ticket.id])
     return ticket
 
 
@@ -110,7 +111,7 @@ def ticket_update(
         if held_back:
             _record_override(current, actor, held_back, override_reason)
         if GRAPH_FIELDS & changed.keys():
-            graph_changed(ticket_ids=[current.id])
+            derived.changed("ticket", [current.id])
     current.refresh_from_db()
     return current
 
@@ -118,29 +119,47 @@ def ticket_update(
 STARTED = frozenset({Ticket.Status.IN_PROGRESS, Ticket.Status.IN_REVIEW, Ticket.Status.DONE})
 
 
-def _gates(current: Ticket, changed: dict[str, Any], override_reason: str) -> list[str]:
-    """Refuse a status change its gates hold back, unless overridden; return what the
-    override let through (for history).
+@dataclass(frozen=True)
+class Hold:
+    """What a gate holds back: the refusal, and what an override lets through (history)."""
 
-    Done needs: nothing unfinished upstream, and every applicable Definition of Done
-    criterion passing. Starting needs: the entry-gate criteria of the direct blockers."""
+    refusal: Conflict
+    held_back: list[str]
+
+
+# A gate looks at the ticket as it is and the status asked for; None lets it pass.
+StatusGate = Callable[[Ticket, str], Hold | None]
+_STATUS_GATES: list[tuple[int, StatusGate]] = []
+
+
+def register_status_gate(gate: StatusGate, *, order: int) -> None:
+    """Apps above tickets (dependencies: unfinished work upstream; quality: the Definition of
+    Done) hold status changes back through gates they register in `AppConfig.ready`.
+    `order`: gates are asked in this order, so the first refusal is the most telling."""
+    if all(known is not gate for _, known in _STATUS_GATES):
+        _STATUS_GATES.append((order, gate))
+        _STATUS_GATES.sort(key=lambda item: item[0])
+
+
+def _gates(current: Ticket, changed: dict[str, Any], override_reason: str) -> list[str]:
+    """Refuse a status change a gate holds back, unless overridden; return what the
+    override let through (for history)."""
     new_status = changed.get("status")
     held_back: list[str] = []
-    if new_status == Ticket.Status.DONE:
-        blockers = unfinished_upstream_keys(current.pk)
-        if blockers and not override_reason:
-            raise TicketBlocked(current, blockers)
-        held_back += [f"blocked by {', '.join(blockers)}"] if blockers else []
-        failures = done_gate_failures(current)
-        if failures and not override_reason:
-            raise GateFailed(current, "done_gate", "cannot be done", failures)
-        held_back += failures
-    if new_status in STARTED and current.status not in STARTED:
-        failures = entry_gate_failures(current)
-        if failures and not override_reason:
-            raise GateFailed(current, "entry_gate", "cannot start", failures)
-        held_back += failures
+    if new_status is None:
+        return held_back
+    for _, gate in _STATUS_GATES:
+        hold = gate(current, new_status)
+        if hold is None:
+            continue
+        if not override_reason:
+            raise hold.refusal
+        held_back += hold.held_back
     return held_back
+
+
+def is_starting(ticket: Ticket, new_status: str) -> bool:
+    return new_status in STARTED and ticket.status not in STARTED
 
 
 class GateFailed(Conflict):
@@ -168,6 +187,16 @@ class TicketBlocked(Conflict):
             field="status",
             extra={"blockers": blocker_keys},
         )
+
+
+def ticket_events_record(*, actor, events: list[tuple[Ticket, str, str, str]]) -> None:
+    """History written on a ticket's behalf by another app (e.g. a link added to it):
+    (ticket, field, old value, new value) each."""
+    now = timezone.now()
+    TicketEvent.objects.bulk_create(
+        TicketEvent(ticket=ticket, actor=actor, at=now, field=field, old_value=old, new_value=new)
+        for ticket, field, old, new in events
+    )
 
 
 def _record_override(ticket: Ticket, actor, held_back: list[str], reason: str) -> None:

@@ -8,6 +8,7 @@ from datetime import date
 from django.db.models import Count, Max, Prefetch, Q, Sum
 
 from dependencies.models import DependencyLink
+from sprintplan import derived
 from tickets.models import Ticket
 
 from .. import board
@@ -18,7 +19,6 @@ from ..models import (
     Milestone,
     PlanningInterval,
     Program,
-    ProgramForecastChange,
     ProgramForecastRun,
 )
 
@@ -65,7 +65,7 @@ def latest_forecast(pi: PlanningInterval) -> ProgramForecastRun | None:
 
 
 def forecast_stale(pi: PlanningInterval) -> bool:
-    return ProgramForecastChange.objects.filter(pi=pi).exists()
+    return derived.pending("pi_forecast", pi.pk)
 
 
 # --- feature dependencies --------------------------------------------------------------------

@@ -9,16 +9,16 @@ schedules one coalesced recompute after commit (like the sprint forecast)."""
 import itertools
 import logging
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.policy import ensure_can_plan_program
-from sprintplan.coalescing import CoalescedRecompute
+from planning import services as planning_services
+from sprintplan import derived
 from sprintplan.errors import InvalidInput, StaleVersion
 from sprints.models import Sprint
 from teams.models import Team
@@ -32,7 +32,6 @@ from ..models import (
     Milestone,
     PlanningInterval,
     Program,
-    ProgramForecastChange,
     ProgramForecastRun,
 )
 
@@ -183,8 +182,6 @@ def _existing_sprints(sprint_ids) -> list[Sprint]:
 
 
 def _new_sprints(actor, pi_name, start_date, count, weeks) -> list[Sprint]:
-    from planning.services import sprint_create  # planning imports this module's hook
-
     start = _as_date(start_date, "start_date")
     count = _whole(count, "sprint_count", 1, MAX_ITERATIONS)
     weeks = _whole(weeks, "sprint_weeks", 1, MAX_SPRINT_WEEKS)
@@ -195,7 +192,9 @@ def _new_sprints(actor, pi_name, start_date, count, weeks) -> list[Sprint]:
         while last.weekday() >= 5 and last > first:  # end on the last working day
             last -= timedelta(days=1)
         sprints.append(
-            sprint_create(actor=actor, name=f"{pi_name} I{number}", start_date=first, end_date=last)
+            planning_services.sprint_create(
+                actor=actor, name=f"{pi_name} I{number}", start_date=first, end_date=last
+            )
         )
     return sprints
 
@@ -507,33 +506,24 @@ def _id(value, field: str) -> int | None:
 
 # --- PI forecast: stale markers and recompute -------------------------------------------------
 
-PI_FORECAST_PENDING_KEY = "programs:pi-forecast-pending"
-PI_FORECAST_PENDING_TTL = 30
-_PI_FORECASTS = CoalescedRecompute(
-    PI_FORECAST_PENDING_KEY, "PI forecast recompute", PI_FORECAST_PENDING_TTL
-)
-PI_FORECAST_LOCK_ID = 0x5350_5046  # "SPPF"
+PI_FORECAST = "pi_forecast"
 RUN_HISTORY_FULL_DAYS = 1  # every run is kept for a day; older ones: one per hour
 
 
 def forecast_today() -> date:
-    """Day 0 of every PI forecast (a function, so tests can pin the date)."""
-    from planning.services import forecast_today as sprint_forecast_today
-
-    return sprint_forecast_today()
+    """Day 0 of every PI forecast: the sprint forecasts' day 0."""
+    return planning_services.forecast_today()
 
 
 def pi_forecast_changed(*, pi_ids) -> None:
-    """Mark PI forecasts stale (durably, in the caller's transaction) and schedule one
-    recompute after commit."""
-    ProgramForecastChange.objects.bulk_create(ProgramForecastChange(pi_id=pk) for pk in pi_ids)
-    transaction.on_commit(request_pi_forecast_recompute)
+    """Mark PI forecasts stale (durably, in the caller's transaction; sprintplan.derived)."""
+    derived.mark(PI_FORECAST, pi_ids)
 
 
-def sprints_forecast_changed(*, sprint_ids=None) -> None:
-    """Hook from planning.services.forecast_changed: the sprints' forecasts went stale
-    (None = every open sprint: tickets or links changed), so the PIs they belong to go
-    stale too. One query when no PI is concerned."""
+def sprints_changed(sprint_ids) -> None:
+    """Subscriber (sprintplan.derived): the sprints' plan changed (None: tickets, links or a
+    team changed, every open sprint), so the open PIs they belong to go stale too. One query
+    when no PI is concerned."""
     pis = PlanningInterval.objects.exclude(state=PlanningInterval.State.CLOSED)
     if sprint_ids is not None:
         pis = pis.filter(iterations__sprint_id__in=list(sprint_ids))
@@ -542,52 +532,31 @@ def sprints_forecast_changed(*, sprint_ids=None) -> None:
         pi_forecast_changed(pi_ids=pi_ids)
 
 
-def request_pi_forecast_recompute() -> None:
-    """Queue a PI forecast recompute unless one is queued already (sprintplan.coalescing)."""
-    from ..tasks import recompute_pi_forecasts
-
-    _PI_FORECASTS.request(recompute_pi_forecasts)
-
-
-def clear_pi_forecast_flag() -> None:
-    _PI_FORECASTS.clear()
-
-
-@dataclass(frozen=True)
-class PIForecastReport:
-    changes_consumed: int
-    pis_checked: int
-    runs_created: int
-    pis_failed: int = 0
+def every_pi_changed(_ids) -> None:
+    sprints_changed(None)
 
 
 def pi_forecasts_recompute(
     *, today: date | None = None, all_open: bool = False
-) -> PIForecastReport:
+) -> derived.RefreshReport:
     """Bring the stored forecasts of changed (or all open) PIs up to date. Idempotent: a PI
     whose inputs hash to its latest run's version gets no new run."""
     today = today or forecast_today()
-    with transaction.atomic():
-        _lock()
-        pending = list(ProgramForecastChange.objects.values_list("id", "pi_id"))
-        if not pending and not all_open:
-            return PIForecastReport(0, 0, 0)
-        pis = PlanningInterval.objects.exclude(state=PlanningInterval.State.CLOSED)
-        if not all_open:
-            pis = pis.filter(pk__in={pi_id for _, pi_id in pending})
-        created, failed, checked = 0, [], 0
-        for pi in pis:
-            checked += 1
-            try:
-                with transaction.atomic():
-                    created += pi_forecast_refresh(pi=pi, today=today) is not None
-            except Exception:  # one PI's bad data must not hold back the others
-                logger.exception("Forecast of PI %s failed; it stays marked.", pi.pk)
-                failed.append(pi.pk)
-        # Delete exactly the markers read: one committed meanwhile stays for the next run.
-        ProgramForecastChange.objects.filter(pk__in=[pk for pk, _ in pending]).delete()
-        ProgramForecastChange.objects.bulk_create(ProgramForecastChange(pi_id=pk) for pk in failed)
-    return PIForecastReport(len(pending), checked, created, len(failed))
+    return derived.refresh_marked(
+        PI_FORECAST,
+        open_objects=_open_pis,
+        refresh=lambda pi: pi_forecast_refresh(pi=pi, today=today) is not None,
+        every_open=all_open,
+    )
+
+
+def pi_forecasts_run(*, full: bool = False) -> derived.RefreshReport:
+    return pi_forecasts_recompute(all_open=full)
+
+
+def _open_pis(pi_ids: set[int] | None) -> list[PlanningInterval]:
+    pis = PlanningInterval.objects.exclude(state=PlanningInterval.State.CLOSED)
+    return list(pis if pi_ids is None else pis.filter(pk__in=pi_ids))
 
 
 def pi_forecast_refresh(*, pi: PlanningInterval, today: date | None = None):
@@ -642,7 +611,3 @@ def _prune_runs(pi: PlanningInterval, now) -> int:
     return len(doomed)
 
 
-def _lock() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PI_FORECAST_LOCK_ID])

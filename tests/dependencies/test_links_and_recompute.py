@@ -7,9 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dependencies import services
-from dependencies.models import DependencyLink, GraphChange, TicketInsight
+from dependencies.models import DependencyLink, TicketInsight
 from dependencies.services import insights_recompute, link_create, link_delete
+from sprintplan import derived
 from sprintplan.errors import Conflict, InvalidInput, PermissionDenied
+from sprintplan.models import DerivedChange
 from tickets.models import TicketEvent
 from tickets.services import ticket_update
 
@@ -90,7 +92,7 @@ def test_downstream_is_blocked_transitively_by_an_unfinished_ticket(
 ):
     lab, train, validate = chain
     with django_capture_on_commit_callbacks(execute=True):
-        services.request_recompute()
+        derived.request("insights")
     assert insight(train).blocked and insight(validate).blocked
     assert insight(validate).root_blocker_ids == [lab.pk]
     assert not insight(lab).blocked
@@ -122,10 +124,10 @@ def test_removing_a_link_unblocks(scenario, chain, django_capture_on_commit_call
 
 def test_every_change_leaves_a_durable_marker_until_a_recompute_consumes_it(scenario, chain):
     lab, *_ = chain  # captured on_commit callbacks never ran: no recompute yet
-    assert GraphChange.objects.count() == 4
+    assert DerivedChange.objects.filter(kind="insights").count() == 4
     report = insights_recompute()
     assert report.changes_consumed == 4
-    assert not GraphChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="insights").exists()
     assert insight(lab).graph_version == report.graph_version
 
 
@@ -149,12 +151,12 @@ def test_a_failed_recompute_loses_no_change_and_the_next_one_catches_up(
         )
     lab.refresh_from_db()
     assert lab.status == "done"  # the change committed although the recompute failed
-    assert GraphChange.objects.filter(ticket_id=lab.pk).exists()
+    assert DerivedChange.objects.filter(kind="insights", object_id=lab.pk).exists()
     assert insight(train).blocked  # stale, and known to be stale
     monkeypatch.undo()
     insights_recompute()
     assert not insight(train).blocked
-    assert not GraphChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="insights").exists()
 
 
 def test_recompute_is_idempotent_and_full_equals_incremental(scenario, chain):
@@ -168,7 +170,7 @@ def test_recompute_is_idempotent_and_full_equals_incremental(scenario, chain):
 def _recompute_queries(count: int) -> int:
     for _ in range(count):
         TicketFactory(team=TicketFactory().team)
-    services.graph_changed(ticket_ids=[1])
+    derived.changed("ticket", [1])
     with CaptureQueriesContext(connection) as captured:
         insights_recompute(full=True)
     return len(captured.captured_queries)

@@ -8,9 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dependencies import graph, selectors, services
-from dependencies.models import DependencyLink, GraphChange, TicketInsight
+from dependencies.models import DependencyLink, TicketInsight
 from dependencies.services import insights_recompute, link_create, link_delete
 from sprintplan.errors import Conflict, InvalidInput
+from sprintplan.models import DerivedChange
 from tickets.models import Ticket
 from tickets.services import TicketBlocked, ticket_create, ticket_update
 
@@ -152,7 +153,7 @@ def assert_recompute_matches_from_scratch() -> services.RecomputeReport:
     report = insights_recompute()
     stored = selectors.stored_insights()
     assert stored == from_scratch()
-    assert not GraphChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="insights").exists()
     assert stored_done_matches_the_tickets()
     # Only rows that differ were written.
     assert report.rows_written == sum(stored[i] != before.get(i) for i in stored)
@@ -389,14 +390,14 @@ def test_a_change_committed_while_the_region_is_read_is_recounted_exactly(
     def concurrent_change_then_read(*args, **kwargs):
         # What another transaction commits between the markers read and the region read.
         Ticket.objects.filter(pk=c.pk).update(status="done")
-        GraphChange.objects.create(ticket_id=c.pk)
+        DerivedChange.objects.create(kind="insights", object_id=c.pk, detail="ticket")
         monkeypatch.setattr(selectors, "graph_region", read)
         return read(*args, **kwargs)
 
     monkeypatch.setattr(selectors, "graph_region", concurrent_change_then_read)
     insights_recompute()
     assert TicketInsight.objects.get(ticket=c).done is None
-    assert GraphChange.objects.filter(ticket_id=c.pk).exists()
+    assert DerivedChange.objects.filter(kind="insights", object_id=c.pk).exists()
     assert_recompute_matches_from_scratch()  # a's and b's counts lose c once, not twice
 
 

@@ -8,10 +8,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 
-from dependencies.services import RECOMPUTE_PENDING_KEY
+from sprintplan import derived
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30
@@ -74,7 +73,8 @@ def _wait_until_ready(worker: subprocess.Popen, log_path: Path) -> None:
 
 @pytest.fixture
 def worker(celery_worker_process):
-    cache.delete(RECOMPUTE_PENDING_KEY)
+    for name in derived.kinds():
+        derived.clear_flag(name)
     return celery_worker_process
 
 

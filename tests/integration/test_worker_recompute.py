@@ -8,9 +8,10 @@ from django.db import connection
 from kombu.exceptions import OperationalError
 
 from dependencies import graph, selectors
-from dependencies.models import GraphChange, RecomputeState
+from dependencies.models import RecomputeState
 from dependencies.services import link_create
-from dependencies.tasks import recompute_insights
+from sprintplan.models import DerivedChange
+from sprintplan.tasks import recompute_derived
 
 from ..factories import TicketFactory
 from .conftest import wait_for
@@ -63,19 +64,19 @@ def test_with_the_broker_down_the_change_commits_and_the_catch_up_applies_it(
     def broker_unreachable(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(recompute_insights, "apply_async", broker_unreachable)
+    monkeypatch.setattr(recompute_derived, "apply_async", broker_unreachable)
     response = api("lab_lead").patch(
         f"/api/v1/tickets/{lab.key}/", {"status": "done", "version": lab.version}, format="json"
     )
     assert response.status_code == 200  # the user's change is not refused
     assert client.get(f"/api/v1/tickets/{lab.key}/").json()["status"] == "done"
-    assert GraphChange.objects.filter(ticket_id=lab.pk).exists()  # durable marker
+    assert DerivedChange.objects.filter(kind="insights", object_id=lab.pk).exists()
     assert _blocked(client, train.key) is True  # not recomputed yet, and known to be pending
 
     monkeypatch.undo()
-    recompute_insights.delay()  # what the periodic catch-up (beat) sends
+    recompute_derived.delay("insights")  # what the periodic catch-up (beat) sends
     wait_for(lambda: _blocked(client, train.key) is False)
-    assert not GraphChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="insights").exists()
 
 
 def test_a_burst_of_updates_coalesces_and_ends_equal_to_a_full_recompute(scenario, api, worker):
@@ -87,7 +88,7 @@ def test_a_burst_of_updates_coalesces_and_ends_equal_to_a_full_recompute(scenari
         link_create(
             actor=scenario.users["sm"], blocker=tickets[rng.randrange(index)], blocked=ticket
         )
-    wait_for(lambda: not GraphChange.objects.exists())
+    wait_for(lambda: not DerivedChange.objects.filter(kind="insights").exists())
     runs_before = RecomputeState.objects.get().runs
 
     client = api("sm")
@@ -105,7 +106,7 @@ def test_a_burst_of_updates_coalesces_and_ends_equal_to_a_full_recompute(scenari
         assert response.status_code == 200
         versions[ticket.key] = response.json()["version"]
 
-    wait_for(lambda: not GraphChange.objects.exists(), timeout=20)
+    wait_for(lambda: not DerivedChange.objects.filter(kind="insights").exists(), timeout=20)
     runs = RecomputeState.objects.get().runs - runs_before
     assert 1 <= runs < updates / 2, f"{runs} recomputes for {updates} updates"
     expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())

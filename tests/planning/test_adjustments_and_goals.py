@@ -2,7 +2,8 @@
 
 import pytest
 
-from planning.models import CapacityAdjustment, ForecastChange, SprintGoal
+from planning.models import CapacityAdjustment, SprintGoal
+from sprintplan.models import DerivedChange
 
 from ..factories import SprintFactory, TicketFactory
 from .conftest import SPRINT_END, SPRINT_START
@@ -39,7 +40,7 @@ def test_a_lead_records_an_adjustment_for_the_own_team(scenario, sprint, api):
 def test_an_adjustment_marks_the_sprint_forecast_stale(scenario, sprint, api):
     api("sm").post(adjustments_url(sprint), TOOL_BUG, format="json")
     # The test transaction never commits, so the recompute has not consumed the marker.
-    assert ForecastChange.objects.filter(sprint=sprint).exists()
+    assert DerivedChange.objects.filter(kind="sprint_forecast", object_id=sprint.pk).exists()
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_bad_adjustments_are_refused_with_the_field_named(scenario, sprint, api,
     body = response.json()
     assert body.get("field") == field or field in body.get("errors", {})
     assert not CapacityAdjustment.objects.exists()
-    assert not ForecastChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="sprint_forecast").exists()
 
 
 def test_only_the_teams_lead_or_the_scrum_master_may_adjust(scenario, sprint, api):

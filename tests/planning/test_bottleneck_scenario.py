@@ -7,11 +7,10 @@ from datetime import date
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dependencies.models import DependencyLink, GraphChange
+from dependencies.models import DependencyLink
 from planning import services
 from planning.models import (
     CapacityAdjustment,
-    ForecastChange,
     ForecastRun,
     MemberAvailability,
     SprintGoal,
@@ -25,9 +24,7 @@ WRITABLE = (
     Ticket,
     TicketEvent,
     DependencyLink,
-    GraphChange,
     CapacityAdjustment,
-    ForecastChange,
     ForecastRun,
     MemberAvailability,
     SprintGoal,

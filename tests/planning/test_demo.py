@@ -3,10 +3,11 @@
 from datetime import date
 
 from planning import services
-from planning.demo import TOOL_BUG, load_demo
+from planning.demo import TOOL_BUG
 from planning.models import CapacityAdjustment, SprintGoal, TeamCapacity
 from sprints.models import Sprint
 from tickets.models import Ticket, TicketEvent
+from web.demo import load_demo
 
 TODAY = date(2026, 11, 18)  # a Wednesday: the demo sprint began on Monday the 16th
 
@@ -33,10 +34,10 @@ def test_the_demo_seeds_the_bottleneck_and_loading_twice_adds_nothing(db):
 
 
 def test_demo_includes_scenario_ones_definition_of_done(db):
-    from planning.demo import load_demo
     from quality.models import DefinitionOfDone
     from quality.services import done_gate_failures
     from tickets.models import Ticket
+    from web.demo import load_demo
 
     load_demo(password="pw-demo-1")
     load_demo(password="pw-demo-1")  # idempotent

@@ -4,12 +4,14 @@ its endpoints answer in a constant number of queries; what-if refuses what it ca
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from planning import forecasting, services, tasks
-from planning.models import ForecastChange, ForecastRun
+from planning import forecasting, services
+from planning.models import ForecastRun
+from sprintplan import derived
+from sprintplan.models import DerivedChange
+from sprintplan.tasks import recompute_derived
 from tickets.services import ticket_update
 
 from ..factories import TicketFactory
@@ -43,7 +45,7 @@ def test_a_ticket_change_recomputes_the_forecast_on_commit(
             expected_version=ticket.version,
         )
     assert ForecastRun.objects.filter(sprint=scenario.sprint).count() == 1
-    assert not ForecastChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="sprint_forecast").exists()
     body = api("viewer").get(forecast_url(scenario.sprint)).json()
     assert body["status"] == "ready" and not body["updating"]
     forecast = body["tickets"][ticket.key]
@@ -74,7 +76,7 @@ def test_a_burst_of_changes_is_coalesced_into_one_run(scenario, django_capture_o
         for factor in ("0.5", "0.6", "0.7"):
             tool_bug(scenario, factor)
     assert ForecastRun.objects.count() == 1  # the first run consumed all three markers
-    assert not ForecastChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="sprint_forecast").exists()
 
 
 def test_with_a_broker_a_burst_queues_one_task(
@@ -82,42 +84,45 @@ def test_with_a_broker_a_burst_queues_one_task(
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     queued = []
-    monkeypatch.setattr(
-        tasks.recompute_forecasts, "apply_async", lambda **kwargs: queued.append(kwargs)
-    )
-    cache.delete(services.FORECAST_PENDING_KEY)
+    monkeypatch.setattr(recompute_derived, "apply_async", lambda **kwargs: queued.append(kwargs))
+    derived.clear_flag("sprint_forecast")
     with django_capture_on_commit_callbacks(execute=True):
         for factor in ("0.5", "0.6", "0.7"):
             tool_bug(scenario, factor)
     assert len(queued) == 1
-    assert ForecastChange.objects.count() == 3  # durable until the task consumes them
-    cache.delete(services.FORECAST_PENDING_KEY)
+    assert DerivedChange.objects.filter(kind="sprint_forecast").count() == 3
+    derived.clear_flag("sprint_forecast")
 
 
 def test_recompute_is_idempotent(scenario, pinned_today):
     TicketFactory(team=scenario.ml, sprint=scenario.sprint)
-    services.forecast_changed(sprint_ids=[scenario.sprint.pk])
+    derived.changed("sprint", [scenario.sprint.pk])
     first = services.forecasts_recompute(today=TODAY)
     assert (first.changes_consumed, first.runs_created) == (1, 1)
     again = services.forecasts_recompute(today=TODAY, all_open=True)
-    assert (again.sprints_checked, again.runs_created) == (1, 0)
+    assert (again.checked, again.runs_created) == (1, 0)
     assert ForecastRun.objects.count() == 1
 
 
 def test_a_failed_forecast_stays_marked_and_the_next_run_catches_up(scenario, monkeypatch):
     TicketFactory(team=scenario.ml, sprint=scenario.sprint)
-    services.forecast_changed(sprint_ids=None)
+    derived.changed("sprint", None)
 
     def broken(*args, **kwargs):
         raise RuntimeError("bad data")
 
     monkeypatch.setattr(forecasting, "compute", broken)
     report = services.forecasts_recompute()
-    assert report.sprints_failed == 1
-    assert list(ForecastChange.objects.values_list("sprint_id", flat=True)) == [scenario.sprint.pk]
+    assert report.failed == 1
+    assert list(
+        DerivedChange.objects.filter(kind="sprint_forecast").values_list("object_id", flat=True)
+    ) == [scenario.sprint.pk]
     monkeypatch.undo()
-    tasks.recompute_forecasts.run()
-    assert not ForecastChange.objects.exists() and ForecastRun.objects.count() == 1
+    recompute_derived.run("sprint_forecast")
+    assert (
+        not DerivedChange.objects.filter(kind="sprint_forecast").exists()
+        and ForecastRun.objects.count() == 1
+    )
 
 
 def _queries(client, url) -> int:

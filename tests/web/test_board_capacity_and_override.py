@@ -10,12 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dependencies.services import link_create
-from planning.models import CapacityAdjustment, ForecastChange
+from planning.models import CapacityAdjustment
 from planning.services import adjustment_create
 from quality.demo import scenario_one_criteria
 from quality.services import definition_revise
-from web.selectors import board as selectors
+from sprintplan.models import DerivedChange
 from tickets.models import Ticket, TicketEvent
+from web.selectors import board as selectors
 
 from ..factories import TicketFactory
 from .test_board import derived
@@ -67,7 +68,9 @@ def test_lead_records_a_capacity_change_for_the_own_team_and_sees_it_listed(clie
         lead,
     )
     assert str(adjustment.factor) == "0.500"
-    assert ForecastChange.objects.filter(sprint=scenario.sprint).exists()  # recompute asked
+    assert DerivedChange.objects.filter(
+        kind="sprint_forecast", object_id=scenario.sprint.pk
+    ).exists()
 
 
 def test_scrum_master_records_one_without_htmx_and_is_redirected(client, scenario):
@@ -121,7 +124,7 @@ def test_others_forging_a_capacity_change_get_403_and_nothing_is_written(client,
     assert response.status_code == 403
     assert "You may not change the capacity of Data Labeling" in response.content.decode()
     assert not CapacityAdjustment.objects.exists()
-    assert not ForecastChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="sprint_forecast").exists()
 
 
 @pytest.mark.parametrize(
@@ -146,7 +149,7 @@ def test_bad_input_is_400_beside_the_field_and_nothing_is_written(
     assert '<details class="board-adjust" open>' in html
     assert 'value="annotation tool bug"' in html or field == "reason"  # typed text kept
     assert not CapacityAdjustment.objects.exists()
-    assert not ForecastChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="sprint_forecast").exists()
 
 
 def test_from_after_to_is_400_beside_the_to_field(client, scenario):

@@ -14,8 +14,9 @@ from dependencies import layout
 from dependencies.selectors import insight_freshness
 from planning import dashboard, selectors, services
 from planning.burn import sprint_burn_charts
-from planning.models import CapacityAdjustment, ForecastChange, Risk, SprintGoal
+from planning.models import CapacityAdjustment, Risk, SprintGoal
 from programs.selectors.governance import decisions_for_sprint
+from sprintplan import derived
 from sprintplan.errors import DomainError, InvalidInput
 from sprints.models import Sprint
 from teams.models import Team
@@ -276,7 +277,7 @@ def _planning_context(request, target: Sprint | None, **extra) -> dict:
         lanes=lanes,
         capacity=capacity,
         forecast=dashboard.forecast_for(target, names),
-        forecast_pending=ForecastChange.objects.filter(sprint=target).exists(),
+        forecast_pending=derived.pending(services.SPRINT_FORECAST, target.pk),
     )
     return context
 

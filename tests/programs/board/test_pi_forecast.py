@@ -8,10 +8,12 @@ from decimal import Decimal
 from django.utils import timezone
 
 from planning import services as planning_services
-from programs import tasks
-from programs.models import ProgramForecastChange, ProgramForecastRun
+from programs.models import ProgramForecastRun
 from programs.selectors import board as selectors
 from programs.services import board as services
+from sprintplan import derived
+from sprintplan.models import DerivedChange
+from sprintplan.tasks import recompute_derived
 from tests.factories import SprintFactory
 from tickets.services import ticket_update
 
@@ -78,7 +80,7 @@ def test_a_slipped_labeling_ticket_turns_the_line_red_and_moves_the_forecast_pas
 
     after_run = ProgramForecastRun.objects.order_by("-id").first()
     assert after_run.pk != before_run.pk  # recomputed on commit, in process
-    assert not ProgramForecastChange.objects.exists()
+    assert not DerivedChange.objects.filter(kind="pi_forecast").exists()
     after = selectors.pi_board(program.pi)
     (lab_to_ml,) = [d for d in after.dependencies if d.provider.id == lab.pk]
     assert lab_to_ml.health == "red"
@@ -119,18 +121,20 @@ def test_halving_the_labeling_team_marks_the_pi_forecast_stale_and_recomputes_it
 
 def test_a_sprint_outside_every_pi_leaves_pi_forecasts_alone(program, chain):
     outside = SprintFactory(name="outside")
-    ProgramForecastChange.objects.all().delete()
-    planning_services.forecast_changed(sprint_ids=[outside.pk])
-    assert not ProgramForecastChange.objects.exists()
-    planning_services.forecast_changed(sprint_ids=[program.sprints[1].pk])
-    assert list(ProgramForecastChange.objects.values_list("pi_id", flat=True)) == [program.pi.pk]
+    DerivedChange.objects.filter(kind="pi_forecast").all().delete()
+    derived.changed("sprint", [outside.pk])
+    assert not DerivedChange.objects.filter(kind="pi_forecast").exists()
+    derived.changed("sprint", [program.sprints[1].pk])
+    assert list(
+        DerivedChange.objects.filter(kind="pi_forecast").values_list("object_id", flat=True)
+    ) == [program.pi.pk]
 
 
 def test_the_task_consumes_the_markers_and_is_idempotent(program, chain):
-    assert ProgramForecastChange.objects.exists()  # written by the planning changes
-    tasks.recompute_pi_forecasts.run()
-    tasks.recompute_pi_forecasts.run()
-    assert not ProgramForecastChange.objects.exists()
+    assert DerivedChange.objects.filter(kind="pi_forecast").exists()
+    recompute_derived.run("pi_forecast")
+    recompute_derived.run("pi_forecast")
+    assert not DerivedChange.objects.filter(kind="pi_forecast").exists()
     assert ProgramForecastRun.objects.count() == 1
 
 
@@ -142,8 +146,10 @@ def test_a_failing_pi_keeps_its_marker_for_the_next_run(program, chain, monkeypa
 
     monkeypatch.setattr(forecasting, "compute", broken)
     report = services.pi_forecasts_recompute()
-    assert report.pis_failed == 1
-    assert list(ProgramForecastChange.objects.values_list("pi_id", flat=True)) == [program.pi.pk]
+    assert report.failed == 1
+    assert list(
+        DerivedChange.objects.filter(kind="pi_forecast").values_list("object_id", flat=True)
+    ) == [program.pi.pk]
 
 
 def test_runs_older_than_a_day_are_thinned_to_one_per_hour(program, chain):

@@ -11,10 +11,10 @@ from programs.models import (
     Iteration,
     Milestone,
     PlanningInterval,
-    ProgramForecastChange,
 )
 from programs.services import board as services
 from sprintplan.errors import InvalidInput, PermissionDenied, StaleVersion
+from sprintplan.models import DerivedChange
 from sprints.models import Sprint
 from tests.factories import SprintFactory, TicketFactory
 
@@ -34,7 +34,7 @@ def test_a_pi_of_new_consecutive_sprints_numbers_its_iterations(program):
     assert iterations[0].sprint.end_date == date(2027, 3, 12)  # the Friday
     assert iterations[1].sprint.start_date == date(2027, 3, 15)
     assert (pi.start_date, pi.end_date) == (date(2027, 3, 1), date(2027, 5, 21))
-    assert ProgramForecastChange.objects.filter(pi=pi).exists()
+    assert DerivedChange.objects.filter(kind="pi_forecast", object_id=pi.pk).exists()
 
 
 def test_a_pi_from_existing_sprints_numbers_them_by_start_date(program):

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from planning.models import CapacityAdjustment, ForecastChange, Risk
+from planning.models import CapacityAdjustment, Risk
 from programs.models import ProgramRisk
 from programs.selectors.governance import risks_due_for_review
 from programs.services.governance import (
@@ -16,6 +16,7 @@ from programs.services.governance import (
     program_risk_withdraw,
 )
 from sprintplan.errors import Conflict, InvalidInput, PermissionDenied, StaleVersion
+from sprintplan.models import DerivedChange
 from tests.factories import SprintFactory, TicketFactory
 
 from .conftest import HTMX, login
@@ -115,7 +116,7 @@ def test_members_may_not_raise_program_risks(program):
 
 def test_feeding_a_risk_creates_the_adjustment_and_marks_the_forecast_stale(program):
     risk = _risk(program, expected_delay_days=3)
-    ForecastChange.objects.all().delete()
+    DerivedChange.objects.filter(kind="sprint_forecast").all().delete()
     fed = program_risk_feed(
         actor=program.users["lab_lead"], risk=risk, from_date=WED_I1, expected_version=1
     )
@@ -124,7 +125,9 @@ def test_feeding_a_risk_creates_the_adjustment_and_marks_the_forecast_stale(prog
     assert adjustment.factor == 0
     assert (adjustment.from_date, adjustment.to_date) == (WED_I1, date(2027, 1, 8))
     assert "Labeling vendor misses the batch" in adjustment.reason
-    assert ForecastChange.objects.filter(sprint=program.sprints[0]).exists()
+    assert DerivedChange.objects.filter(
+        kind="sprint_forecast", object_id=program.sprints[0].pk
+    ).exists()
 
 
 def test_working_days_skip_the_weekend(program):
@@ -159,12 +162,14 @@ def test_withdrawing_removes_the_adjustment(program):
     fed = program_risk_feed(
         actor=program.users["sm"], risk=risk, from_date=WED_I1, expected_version=1
     )
-    ForecastChange.objects.all().delete()
+    DerivedChange.objects.filter(kind="sprint_forecast").all().delete()
     withdrawn = program_risk_withdraw(
         actor=program.users["sm"], risk=fed, expected_version=fed.version
     )
     assert withdrawn.adjustment is None and not CapacityAdjustment.objects.exists()
-    assert ForecastChange.objects.filter(sprint=program.sprints[0]).exists()
+    assert DerivedChange.objects.filter(
+        kind="sprint_forecast", object_id=program.sprints[0].pk
+    ).exists()
 
 
 def test_feeding_twice_is_a_conflict(program):

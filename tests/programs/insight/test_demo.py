@@ -3,7 +3,6 @@
 from datetime import date
 
 from dependencies.models import DependencyLink
-from planning.demo import load_demo
 from programs.models import (
     Decision,
     Feature,
@@ -17,6 +16,7 @@ from programs.models import (
 )
 from programs.selectors.insight import leading_indicators, scrum_of_scrums
 from tickets.models import Ticket
+from web.demo import load_demo
 
 TODAY = date(2026, 11, 18)  # a Wednesday: I3 (and Sprint 14) began on Monday the 16th
 MODELS = (

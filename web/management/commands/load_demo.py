@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand
 
-from planning.demo import load_demo
+from web.demo import load_demo
 
 
 class Command(BaseCommand):
-    help = "Load seed scenario 1 (image classifier sprint) and one demo login per role. Idempotent."
+    help = "Load seed scenarios 1-2 (a sprint) and 3 (a program) with demo logins. Idempotent."
 
     def add_arguments(self, parser):
         parser.add_argument(
