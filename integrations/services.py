@@ -33,6 +33,7 @@ from quality import services as quality_services
 from quality.models import Criterion, Evidence
 from sprintplan.errors import Conflict, DomainError, InvalidInput, PermissionDenied, StaleVersion
 from teams.models import Membership, Team
+from teams.services import membership_set
 from tickets.models import Ticket
 from tickets.services import ticket_update
 
@@ -94,7 +95,7 @@ def integration_create(
     )
     user.set_unusable_password()
     user.save()
-    Membership.objects.create(user=user, team=team, role=Membership.Role.MEMBER)
+    membership_set(actor=actor, team=team, user=user, role=Membership.Role.MEMBER)
     secret = signatures.new_secret()
     integration = Integration.objects.create(
         name=name,

@@ -13,6 +13,9 @@ scripts/ensure-chromium.sh
 echo "== Lint (ruff)"
 .venv/bin/ruff check .
 
+echo "== Floors (import-linter: no app imports an app above it)"
+.venv/bin/lint-imports --no-cache
+
 echo "== Pass 1: SQLite, tasks in-process, browser tests"
 env -u DATABASE_URL -u REDIS_URL .venv/bin/python -m pytest -m "not services" "$@"
 

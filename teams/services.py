@@ -7,11 +7,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.policy import can_change_capacity, ensure_can_manage_teams
+from sprintplan import derived
 from sprintplan.errors import Conflict, InvalidInput, PermissionDenied
 
 from .models import KEY_PREFIX_PATTERN, Membership, Team
 
 TEAM_FIELDS = frozenset({"name", "key_prefix", "kind", "unit", "unit_label", "default_rate"})
+# What a forecast reads of a team (its rate per person-day and its unit).
+FORECAST_FIELDS = frozenset({"default_rate", "unit"})
 
 
 def team_create(
@@ -49,18 +52,26 @@ def team_update(*, actor, team: Team, changes: dict[str, Any]) -> Team:
             "The key prefix cannot change once the team has tickets (keys are permanent).",
             field="key_prefix",
         )
-    for field, value in _validated(changes).items():
+    values = _validated(changes)
+    for field, value in values.items():
         setattr(team, field, value)
-    return _saved(team)
+    with transaction.atomic():
+        team = _saved(team)
+        if FORECAST_FIELDS & values.keys():
+            derived.changed("team", [team.pk])
+    return team
 
 
 def membership_set(*, actor, team: Team, user, role: str) -> Membership:
     ensure_can_manage_teams(actor)
     if role not in Membership.Role.values:
         raise InvalidInput(f"Unknown role {role!r}: use lead or member.", field="role")
-    membership, _ = Membership.objects.update_or_create(
-        team=team, user=user, defaults={"role": role}
-    )
+    with transaction.atomic():
+        membership, created = Membership.objects.update_or_create(
+            team=team, user=user, defaults={"role": role}
+        )
+        if created:  # one more person: the team's capacity, and so its forecasts, move
+            derived.changed("team", [team.pk])
     return membership
 
 

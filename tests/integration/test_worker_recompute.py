@@ -111,3 +111,27 @@ def test_a_burst_of_updates_coalesces_and_ends_equal_to_a_full_recompute(scenari
     assert 1 <= runs < updates / 2, f"{runs} recomputes for {updates} updates"
     expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
     assert selectors.stored_insights() == expected
+
+
+def test_a_team_rate_change_through_the_api_reaches_the_forecast_through_the_worker(
+    scenario, api, worker
+):
+    """Teams cannot name planning: they say "team changed" and the worker re-forecasts."""
+    from planning.models import ForecastRun
+
+    TicketFactory(team=scenario.ml, sprint=scenario.sprint, size=8)
+    wait_for(lambda: ForecastRun.objects.filter(sprint=scenario.sprint).exists(), timeout=30)
+    wait_for(lambda: not DerivedChange.objects.exists(), timeout=30)
+    before = ForecastRun.objects.filter(sprint=scenario.sprint).latest("id")
+    response = api("sm").patch(
+        f"/api/v1/teams/{scenario.ml.pk}/",
+        {"default_rate": str(scenario.ml.default_rate * 4)},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    wait_for(
+        lambda: ForecastRun.objects.filter(sprint=scenario.sprint).latest("id").pk != before.pk,
+        timeout=30,
+    )
+    after = ForecastRun.objects.filter(sprint=scenario.sprint).latest("id")
+    assert after.inputs_version != before.inputs_version

@@ -218,3 +218,34 @@ def test_what_if_refuses_proposals_it_cannot_apply(scenario, api, body):
     response = api("viewer").post(what_if_url(scenario.sprint), body, format="json")
     assert response.status_code == 400, response.json()
     assert response.json()["detail"]
+
+
+def test_a_team_rate_change_marks_the_forecast_stale_and_the_next_run_differs(
+    scenario, django_capture_on_commit_callbacks
+):
+    """Teams sit below planning: they say what changed and the forecast follows."""
+    from teams.services import team_update
+
+    TicketFactory(team=scenario.ml, sprint=scenario.sprint, size=Decimal(8))
+    services.forecasts_recompute(all_open=True)
+    before = ForecastRun.objects.filter(sprint=scenario.sprint).latest("id")
+    with django_capture_on_commit_callbacks(execute=True):
+        team_update(
+            actor=scenario.users["sm"],
+            team=scenario.ml,
+            changes={"default_rate": scenario.ml.default_rate * 4},
+        )
+    after = ForecastRun.objects.filter(sprint=scenario.sprint).latest("id")
+    assert after.pk != before.pk, "the rate change stored a new forecast run"
+    assert after.inputs_version != before.inputs_version
+    assert not derived.pending(services.SPRINT_FORECAST)
+
+
+def test_a_new_member_marks_the_forecast_stale(scenario):
+    from accounts.models import User
+    from teams.services import membership_set
+
+    DerivedChange.objects.all().delete()
+    newcomer = User.objects.create(username="newcomer")
+    membership_set(actor=scenario.users["sm"], team=scenario.ml, user=newcomer, role="member")
+    assert derived.pending(services.SPRINT_FORECAST, scenario.sprint.pk)
