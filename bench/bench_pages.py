@@ -208,7 +208,7 @@ def derive(sprint) -> dict[str, float]:
     """One full insights recompute and one forecast refresh; their times in ms."""
     from dependencies.services import insights_recompute
     from planning import services
-    from planning.models import ForecastChange
+    from sprintplan.models import DerivedChange
 
     started = time.perf_counter()
     insights_recompute(full=True)
@@ -217,7 +217,7 @@ def derive(sprint) -> dict[str, float]:
     run = services.forecast_refresh(sprint=sprint)
     forecast_ms = (time.perf_counter() - started) * 1000
     assert run is not None and run.result.get("status") == "ready", run and run.result
-    ForecastChange.objects.all().delete()  # no "forecast updating" state on the pages
+    DerivedChange.objects.filter(kind="sprint_forecast").delete()  # no "forecast updating"
     return {"insights_ms": insights_ms, "forecast_ms": forecast_ms}
 
 

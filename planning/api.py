@@ -127,10 +127,10 @@ class SprintViewSet(
 
 def register(router) -> None:
     router.register("sprints", SprintViewSet, basename="sprint")
-    _register_forecasting(router)  # issue #4: nested under sprints/{id}/
+    _register_forecasting(router)  # nested under sprints/{id}/
 
 
-# --- capacity, adjustments, goals, forecast, what-if (issue #4) ------------------------------
+# --- capacity, adjustments, goals, forecast, what-if --------------------------------------
 # Nested under a sprint: /api/v1/sprints/{sprint_pk}/<resource>/. Reads are open to every
 # signed-in user; every write is checked by the service (accounts.policy).
 

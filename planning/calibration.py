@@ -1,4 +1,4 @@
-"""Calibration backtest of the Monte Carlo forecast (issue #4 item 7; pure: numpy + stdlib).
+"""Calibration backtest of the Monte Carlo forecast (pure: numpy + stdlib).
 
 Question: when the forecast says "P85 = day d", is the work done by day d in 85% of cases?
 

@@ -211,7 +211,7 @@ def mark_link_health(sprint: Sprint, tickets) -> SprintGraph:
     return dependency_graph
 
 
-# --- capacity, adjustments, goals, forecast (issue #4) ---------------------------------------
+# --- capacity, adjustments, goals, forecast -------------------------------------------------
 
 
 @dataclass(frozen=True)
