@@ -10,7 +10,7 @@ backlog of bench/bench_graph.py (epics of 50, ~2.36 links/ticket, 85% within epi
 3 teams, 6 sprints + backlog) with COPY, fills TicketInsight with one full recompute, then
 measures (wall-clock milliseconds, this process talking to PostgreSQL over TCP):
 
-* incremental: one random ticket's status toggled by a direct SQL UPDATE + a change marker (sprintplan_derivedchange)
+* incremental: one random ticket's status toggled by a direct SQL UPDATE + a change marker
   (committed), then `insights_recompute()` timed; every change is undone the same way and
   that undo is measured too (so `--changes` samples, each a single change from the base);
   the note says which path each run took (status: the region below the change + +/-1 on the
