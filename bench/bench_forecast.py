@@ -1,4 +1,4 @@
-"""Benchmark planning.forecast.run_forecast on synthetic, seeded sprint inputs.
+"""Benchmark planning.forecast_engine.run_forecast on synthetic, seeded sprint inputs.
 
 Target: 10,000 trials, 300 tickets, 3 teams, 10-day sprint (horizon 30), dependency-aware,
 <= 250 ms median. Run: `.venv/bin/python bench/bench_forecast.py [--runs N]`.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planning.forecast import (  # needs the repo root on sys.path first
+from planning.forecast_engine import (  # needs the repo root on sys.path first
     Estimate,
     ForecastInput,
     TeamInput,

@@ -15,7 +15,7 @@ Per run, a capacity adjustment's factor is changed (a plain UPDATE, so nothing i
 which changes the inputs' version, then `services.forecast_refresh` is timed: load the sprint
 data (queries), build the input, hash it, simulate FORECAST_TRIALS trials, shape the JSON,
 INSERT the run, commit. Alongside, on the same loaded data: the load alone, and the pure
-simulation (`forecast.run_forecast` on the built input), as bench/bench_forecast.py times it;
+simulation (`forecast_engine.run_forecast` on the built input), as bench/bench_forecast.py times it;
 and, for comparison, the pure simulation of bench_forecast.py's target input in the same
 process (its sizes are PERT ranges; sizes read from the database are single numbers).
 """
@@ -47,7 +47,7 @@ def measure(database_url: str, runs: int) -> dict:
 
     from django.db import connection, transaction
 
-    from planning import forecast, forecasting, services
+    from planning import forecast_adapter, forecast_engine, services
     from planning.models import CapacityAdjustment, ForecastRun
 
     data = seed(sprint_tickets=300, backlog=2000)
@@ -77,24 +77,24 @@ def measure(database_url: str, runs: int) -> dict:
     loads, builds, simulations = [], [], []
     for _ in range(runs):
         started = time.perf_counter()
-        loaded = forecasting.load_sprint_data(sprint, today)
+        loaded = forecast_adapter.load_sprint_data(sprint, today)
         loads.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
-        built = forecasting.build_input(loaded)
-        version = forecasting.inputs_version(loaded, built)
+        built = forecast_adapter.build_input(loaded)
+        version = forecast_adapter.inputs_version(loaded, built)
         builds.append((time.perf_counter() - started) * 1000)
-        seeded = replace(built, seed=forecasting.seed_from_version(version))
+        seeded = replace(built, seed=forecast_adapter.seed_from_version(version))
         started = time.perf_counter()
-        forecast.run_forecast(seeded)
+        forecast_engine.run_forecast(seeded)
         simulations.append((time.perf_counter() - started) * 1000)
     from bench_forecast import synthetic_input
 
     reference = synthetic_input(scope=1.0)
-    forecast.run_forecast(reference)
+    forecast_engine.run_forecast(reference)
     synthetic = []
     for _ in range(runs):
         started = time.perf_counter()
-        forecast.run_forecast(reference)
+        forecast_engine.run_forecast(reference)
         synthetic.append((time.perf_counter() - started) * 1000)
     latest = ForecastRun.objects.filter(sprint=sprint).latest("id")
     vendor = connection.vendor

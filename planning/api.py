@@ -10,7 +10,7 @@ from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 
 from . import selectors, services
-from .forecasting import unknown_teams
+from .forecast_adapter import unknown_teams
 from .models import CapacityAdjustment, SprintCommitment, SprintGoal
 
 

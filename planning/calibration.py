@@ -33,7 +33,7 @@ from math import sqrt
 
 import numpy as np
 
-from . import forecast
+from . import forecast_engine
 
 DEFAULT_REPLAYS = 400
 DEFAULT_TRIALS = 2_000
@@ -67,7 +67,7 @@ class Case:
 
     @property
     def low_confidence(self) -> bool:
-        return self.history_days < forecast.MIN_HISTORY_DAYS
+        return self.history_days < forecast_engine.MIN_HISTORY_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,14 +179,14 @@ def backtest_case(case: Case, *, replays: int, trials: int, seed: int) -> CaseRe
         histories = [d.sample(rng, (case.history_days,)) for d in case.distributions]
         scopes = _scopes(case, rng)
         actual = int(finish_days(_futures(case, rng, 1), scopes)[0])
-        result = forecast.run_forecast(
+        result = forecast_engine.run_forecast(
             _forecast_input(case, histories, scopes, trials, int(rng.integers(0, 2**31)))
         )
         last = result.tickets[len(case.distributions)]
         true_days = finish_days(oracle_futures, scopes)
         oracle = (
-            forecast.median_finish_day(true_days, HORIZON_DAYS),
-            *forecast.finish_day_percentiles(true_days, HORIZON_DAYS, (85,)),
+            forecast_engine.median_finish_day(true_days, HORIZON_DAYS),
+            *forecast_engine.finish_day_percentiles(true_days, HORIZON_DAYS, (85,)),
         )
         for row, day in enumerate((last.p50, last.p85, *oracle)):
             hits[row, replay] = actual <= (HORIZON_DAYS if day is None else day)
@@ -220,7 +220,7 @@ def finish_days(futures: Sequence[np.ndarray], scopes: Sequence[float]) -> np.nd
         np.cumsum(output, axis=1, out=cumulative[:, 1:])  # cumulative[:, t] = days 0..t-1
         start = np.minimum(finish + 1, horizon)
         base = np.take_along_axis(cumulative, start[:, np.newaxis], axis=1)
-        target = base + scope - forecast.RELATIVE_DONE_TOLERANCE * max(scope, 1.0)
+        target = base + scope - forecast_engine.RELATIVE_DONE_TOLERANCE * max(scope, 1.0)
         finish = np.count_nonzero(cumulative[:, 1:] < target, axis=1)
         finish[start >= horizon] = horizon
     return finish
@@ -239,18 +239,18 @@ def _futures(case: Case, rng: np.random.Generator, paths: int) -> list[np.ndarra
 
 def _forecast_input(
     case: Case, histories: list[np.ndarray], scopes: list[float], trials: int, seed: int
-) -> forecast.ForecastInput:
+) -> forecast_engine.ForecastInput:
     teams = tuple(
-        forecast.TeamInput(id=pos + 1, history=tuple(h.tolist()), planned_daily_rate=d.mean)
+        forecast_engine.TeamInput(id=pos + 1, history=tuple(h.tolist()), planned_daily_rate=d.mean)
         for pos, (d, h) in enumerate(zip(case.distributions, histories, strict=True))
     )
     tickets = tuple(
-        forecast.TicketInput(
+        forecast_engine.TicketInput(
             id=pos + 1, team_id=pos + 1, remaining=scope, rank=0, blockers=(pos,) if pos else ()
         )
         for pos, scope in enumerate(scopes)
     )
-    return forecast.ForecastInput(
+    return forecast_engine.ForecastInput(
         teams=teams,
         tickets=tickets,
         sprint_days=SPRINT_DAYS,

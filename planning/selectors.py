@@ -18,7 +18,7 @@ from tickets.models import Ticket, TicketEvent
 from tickets.selectors import ticket_queryset
 
 from . import capacity
-from .forecasting import DEFAULT_FOCUS
+from .forecast_adapter import DEFAULT_FOCUS
 from .history import committed_vs_completed
 from .models import (
     CapacityAdjustment,

@@ -24,9 +24,9 @@ from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket
 
-from . import forecasting
+from . import forecast_adapter
 from .capacity import is_working_day
-from .forecasting import unknown_tickets
+from .forecast_adapter import unknown_tickets
 from .models import (
     CapacityAdjustment,
     ForecastRun,
@@ -375,11 +375,11 @@ def _open_sprints(sprint_ids: set[int] | None) -> list[Sprint]:
 def forecast_refresh(*, sprint: Sprint, today: date | None = None) -> ForecastRun | None:
     """Run and store the sprint's forecast unless the latest run has the same inputs."""
     started = time.perf_counter()
-    data = forecasting.load_sprint_data(sprint, today or forecast_today())
+    data = forecast_adapter.load_sprint_data(sprint, today or forecast_today())
     if data is None:
         return None  # no working day left: the last stored forecast stands
-    unseeded = forecasting.build_input(data)
-    version = forecasting.inputs_version(data, unseeded)
+    unseeded = forecast_adapter.build_input(data)
+    version = forecast_adapter.inputs_version(data, unseeded)
     latest = (
         ForecastRun.objects.filter(sprint=sprint)
         .order_by("-id")
@@ -388,7 +388,7 @@ def forecast_refresh(*, sprint: Sprint, today: date | None = None) -> ForecastRu
     )
     if latest == version:
         return None
-    _, seed, result = forecasting.compute(data)
+    _, seed, result = forecast_adapter.compute(data)
     return ForecastRun.objects.create(
         sprint=sprint,
         inputs_version=version,
@@ -417,15 +417,15 @@ def forecast_what_if(
     Writes nothing. Teams are Team objects (resolved by the caller); the baseline's seed is
     used for both runs, so the delta is the effect of the change, not sampling noise."""
     today = today or forecast_today()
-    baseline = forecasting.load_sprint_data(sprint, today)
+    baseline = forecast_adapter.load_sprint_data(sprint, today)
     if baseline is None:
         raise InvalidInput(f"Sprint {sprint.name} has no working day left to forecast.")
     proposed = (
-        forecasting.load_sprint_data(sprint, today, add_keys=add_tickets)
+        forecast_adapter.load_sprint_data(sprint, today, add_keys=add_tickets)
         if add_tickets
         else baseline
     )
-    proposal = forecasting.Proposal(
+    proposal = forecast_adapter.Proposal(
         add_tickets=tuple(add_tickets),
         remove_tickets=tuple(remove_tickets),
         change_size={
@@ -446,14 +446,16 @@ def forecast_what_if(
     named_teams = [team for team, *_ in add_adjustments]
     named_teams += [team for move in move_capacity for team in move[:2]]
     proposed = _with_teams(proposed, named_teams, sprint, today)
-    forecasting.validate_proposal(proposed, proposal)
-    version, seed, before = forecasting.compute(baseline)
-    _, _, after = forecasting.compute(forecasting.apply_proposal(proposed, proposal), seed=seed)
+    forecast_adapter.validate_proposal(proposed, proposal)
+    version, seed, before = forecast_adapter.compute(baseline)
+    _, _, after = forecast_adapter.compute(
+        forecast_adapter.apply_proposal(proposed, proposal), seed=seed
+    )
     return {
         "inputs_version": version,
         "forecast": after,
         "current": before,
-        "delta": forecasting.delta_json(before, after),
+        "delta": forecast_adapter.delta_json(before, after),
     }
 
 
@@ -462,7 +464,7 @@ def _with_teams(data, teams, sprint: Sprint, today: date):
     missing = {team.pk for team in teams} - data.teams.keys()
     if not missing:
         return data
-    extra = forecasting.load_teams(sprint, missing, today)
+    extra = forecast_adapter.load_teams(sprint, missing, today)
     return replace(data, teams={**data.teams, **extra})
 
 

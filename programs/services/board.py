@@ -24,7 +24,7 @@ from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket
 
-from .. import forecasting
+from .. import pi_forecast_adapter
 from ..models import (
     Feature,
     FeatureTicket,
@@ -562,11 +562,11 @@ def _open_pis(pi_ids: set[int] | None) -> list[PlanningInterval]:
 def pi_forecast_refresh(*, pi: PlanningInterval, today: date | None = None):
     """Run and store the PI's forecast unless the latest run has the same inputs."""
     started = time.perf_counter()
-    data = forecasting.load_pi_data(pi, today or forecast_today())
+    data = pi_forecast_adapter.load_pi_data(pi, today or forecast_today())
     if data is None:
         return None  # the PI is over: the last stored forecast stands
-    unseeded = forecasting.build_input(data)
-    version = forecasting.inputs_version(data, unseeded)
+    unseeded = pi_forecast_adapter.build_input(data)
+    version = pi_forecast_adapter.inputs_version(data, unseeded)
     latest = (
         ProgramForecastRun.objects.filter(pi=pi)
         .order_by("-id")
@@ -575,7 +575,7 @@ def pi_forecast_refresh(*, pi: PlanningInterval, today: date | None = None):
     )
     if latest == version:
         return None
-    version, seed, trials, result = forecasting.compute(data)
+    version, seed, trials, result = pi_forecast_adapter.compute(data)
     now = timezone.now()
     run = ProgramForecastRun.objects.create(
         pi=pi,
@@ -609,5 +609,3 @@ def _prune_runs(pi: PlanningInterval, now) -> int:
     if doomed:
         ProgramForecastRun.objects.filter(pk__in=doomed).delete()
     return len(doomed)
-
-

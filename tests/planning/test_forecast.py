@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planning.forecast import (
+from planning.forecast_engine import (
     Estimate,
     ForecastInput,
     ForecastResult,

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from planning import forecasting, services
+from planning import forecast_adapter, services
 from planning.models import ForecastRun
 from sprintplan import derived
 from sprintplan.models import DerivedChange
@@ -111,7 +111,7 @@ def test_a_failed_forecast_stays_marked_and_the_next_run_catches_up(scenario, mo
     def broken(*args, **kwargs):
         raise RuntimeError("bad data")
 
-    monkeypatch.setattr(forecasting, "compute", broken)
+    monkeypatch.setattr(forecast_adapter, "compute", broken)
     report = services.forecasts_recompute()
     assert report.failed == 1
     assert list(
@@ -156,7 +156,7 @@ def test_forecast_and_capacity_endpoints_do_not_grow_with_tickets(scenario, api)
 def test_loading_forecast_inputs_does_not_grow_with_tickets(scenario):
     def load_queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            forecasting.load_sprint_data(scenario.sprint, TODAY)
+            forecast_adapter.load_sprint_data(scenario.sprint, TODAY)
         return len(captured.captured_queries)
 
     _add_tickets(scenario, 2)

@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 import pytest
 from django.utils import timezone
 
-from planning import forecasting, history
+from planning import forecast_adapter, history
 from tickets.models import TicketEvent
 from tickets.services import ticket_update
 
@@ -60,7 +60,7 @@ def test_history_from_ticket_events_known_answer(scenario):
     progress(lab, TODAY, 260, 400)  # today is not over: outside the window
     ml = TicketFactory(team=scenario.ml, size=5)
     progress(ml, date(2026, 11, 5), 0, 2)  # before the window
-    histories = forecasting.throughput_histories([scenario.lab.pk, scenario.ml.pk], TODAY, 5)
+    histories = forecast_adapter.throughput_histories([scenario.lab.pk, scenario.ml.pk], TODAY, 5)
     assert histories == {scenario.lab.pk: (100.0, 0.0, 150.0, 0.0, 60.0), scenario.ml.pk: ()}
 
 
@@ -77,7 +77,7 @@ def test_closing_a_ticket_counts_the_progress_it_jumped(
         )
     today = timezone.localdate()
     tomorrow = date.fromordinal(today.toordinal() + 1)
-    (qa_history,) = forecasting.throughput_histories([scenario.qa.pk], tomorrow, 5).values()
+    (qa_history,) = forecast_adapter.throughput_histories([scenario.qa.pk], tomorrow, 5).values()
     assert qa_history == (2.0,)  # the last working day before tomorrow: 3 - 1 units
 
 

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from planning import calibration, forecast
-from planning.forecasting import throughput_histories
+from planning.forecast_adapter import throughput_histories
 from teams.models import Team
 
 DEMO_TEAM = "LAB"

@@ -139,12 +139,12 @@ def test_the_task_consumes_the_markers_and_is_idempotent(program, chain):
 
 
 def test_a_failing_pi_keeps_its_marker_for_the_next_run(program, chain, monkeypatch):
-    from programs import forecasting
+    from programs import pi_forecast_adapter
 
     def broken(*args, **kwargs):
         raise RuntimeError("bad data")
 
-    monkeypatch.setattr(forecasting, "compute", broken)
+    monkeypatch.setattr(pi_forecast_adapter, "compute", broken)
     report = services.pi_forecasts_recompute()
     assert report.failed == 1
     assert list(

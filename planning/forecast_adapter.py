@@ -1,4 +1,4 @@
-"""Adapter between the database and the pure forecast engine (planning/forecast.py).
+"""Adapter between the database and the pure forecast engine (planning/forecast_engine.py).
 
 load_sprint_data() reads a sprint as plain data (values_list, a constant number of queries
 plus one per level of blockers outside the sprint); build_input() turns it into a
@@ -21,7 +21,7 @@ from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 
-from . import capacity, forecast, history
+from . import capacity, forecast_engine, history
 from .models import CapacityAdjustment, MemberAvailability, SprintGoal, TeamCapacity
 
 HISTORY_WINDOW_DAYS = 30
@@ -33,7 +33,7 @@ TOP_BOTTLENECK_TICKETS = 5
 
 
 def forecast_trials() -> int:
-    return int(getattr(settings, "FORECAST_TRIALS", forecast.DEFAULT_TRIALS))
+    return int(getattr(settings, "FORECAST_TRIALS", forecast_engine.DEFAULT_TRIALS))
 
 
 # --- plain data ------------------------------------------------------------------------------
@@ -313,13 +313,13 @@ def team_capacity_factors(data: SprintData, team: TeamData) -> list[float]:
     return factors
 
 
-def build_input(data: SprintData, seed: int = 0) -> forecast.ForecastInput:
+def build_input(data: SprintData, seed: int = 0) -> forecast_engine.ForecastInput:
     ids = forecast_ticket_ids(data)
     in_forecast = set(ids)
     team_ids = sorted({data.tickets[t].team_id for t in ids})
-    return forecast.ForecastInput(
+    return forecast_engine.ForecastInput(
         teams=tuple(
-            forecast.TeamInput(
+            forecast_engine.TeamInput(
                 id=team.id,
                 history=team.history,
                 planned_daily_rate=planned_daily_rate(team),
@@ -328,7 +328,7 @@ def build_input(data: SprintData, seed: int = 0) -> forecast.ForecastInput:
             for team in (data.teams[team_id] for team_id in team_ids)
         ),
         tickets=tuple(
-            forecast.TicketInput(
+            forecast_engine.TicketInput(
                 id=t.id,
                 team_id=t.team_id,
                 remaining=t.remaining,
@@ -344,7 +344,7 @@ def build_input(data: SprintData, seed: int = 0) -> forecast.ForecastInput:
     )
 
 
-def inputs_version(data: SprintData, forecast_input: forecast.ForecastInput) -> str:
+def inputs_version(data: SprintData, forecast_input: forecast_engine.ForecastInput) -> str:
     """Hash of everything the numbers depend on (the seed is derived from it)."""
     payload = {
         "input": asdict(replace(forecast_input, seed=0)),
@@ -368,10 +368,12 @@ def _rounded(value: float) -> float:
 
 
 def result_json(
-    data: SprintData, forecast_input: forecast.ForecastInput, result: forecast.ForecastResult
+    data: SprintData,
+    forecast_input: forecast_engine.ForecastInput,
+    result: forecast_engine.ForecastResult,
 ) -> dict:
     """The result with dates for day numbers and keys for ids (what the API serves)."""
-    dates = capacity.working_days_from(data.day0, forecast.resolve_horizon(forecast_input))
+    dates = capacity.working_days_from(data.day0, forecast_engine.resolve_horizon(forecast_input))
 
     def as_date(day: int | None) -> str | None:
         return dates[day].isoformat() if day is not None else None
@@ -417,7 +419,7 @@ def result_json(
 
 def _goal_json(goal: GoalData, forecast_goal, team_keys, keys) -> dict:
     if forecast_goal is None:  # every ticket of the goal is done
-        forecast_goal = forecast.GoalForecast(1.0, None, {}, {})
+        forecast_goal = forecast_engine.GoalForecast(1.0, None, {}, {})
     return {
         "id": None if goal.implicit else goal.id,
         "text": goal.text,
@@ -440,7 +442,7 @@ def compute(data: SprintData, seed: int | None = None) -> tuple[str, int, dict]:
     version = inputs_version(data, unseeded)
     seed = seed_from_version(version) if seed is None else seed
     seeded = replace(unseeded, seed=seed)
-    result = forecast.run_forecast(seeded)
+    result = forecast_engine.run_forecast(seeded)
     return version, seed, result_json(data, seeded, result)
 
 

@@ -29,9 +29,9 @@ from datetime import date
 
 from django.db.models import Q
 
-from planning import capacity, forecast
-from planning import forecasting as sprint_forecasting
-from planning.forecasting import GoalData, SprintData, TeamData, TicketData
+from planning import capacity, forecast_engine
+from planning import forecast_adapter as sprint_adapter
+from planning.forecast_adapter import GoalData, SprintData, TeamData, TicketData
 from planning.models import CapacityAdjustment
 from sprints.models import Sprint
 from tickets.models import Ticket
@@ -79,7 +79,7 @@ def milestone_goal_id(milestone_id: int) -> int:
 
 def load_pi_data(pi: PlanningInterval, today: date) -> PIData | None:
     """The PI as plain data, or None when no working day of it is left."""
-    day0 = sprint_forecasting.first_forecast_day(pi.start_date, today)
+    day0 = sprint_adapter.first_forecast_day(pi.start_date, today)
     days = tuple(capacity.working_days(day0, pi.end_date))
     if not days:
         return None
@@ -108,7 +108,7 @@ def load_pi_data(pi: PlanningInterval, today: date) -> PIData | None:
     tickets = _tickets(iterations, features)
     in_scope = len(tickets)
     # The sprint adapter's upstream walk; it adds blockers planned outside the PI's scope.
-    blockers = sprint_forecasting._unfinished_blockers(tickets)
+    blockers = sprint_adapter._unfinished_blockers(tickets)
     outside = sorted((t for t in list(tickets.values())[in_scope:]), key=lambda t: (t.rank, t.id))
     for position, ticket in enumerate(outside, start=in_scope):
         tickets[ticket.id] = replace(ticket, rank=position)
@@ -172,15 +172,13 @@ def _teams(iterations, team_ids: set[int], day0: date, today: date) -> dict[int,
         return {}
     base = next((it for it in iterations if it.end >= day0), iterations[-1])
     sprints = {s.pk: s for s in Sprint.objects.filter(pk__in=[it.sprint_id for it in iterations])}
-    teams = sprint_forecasting.load_teams(sprints[base.sprint_id], team_ids, today)
+    teams = sprint_adapter.load_teams(sprints[base.sprint_id], team_ids, today)
     days_off: dict[tuple[int, int], set[date]] = {}
     part_time: dict[tuple[int, int], float] = {}
     for it in iterations:
         if it.end < day0:
             continue
-        for team_id, rows in sprint_forecasting.team_members(
-            sprints[it.sprint_id], team_ids
-        ).items():
+        for team_id, rows in sprint_adapter.team_members(sprints[it.sprint_id], team_ids).items():
             for user_id, availability in rows:
                 days_off.setdefault((team_id, user_id), set()).update(availability.days_off)
                 if it is base:
@@ -232,10 +230,10 @@ def done_by_end_of(day: date, data: PIData) -> int:
 
 def horizon_days(data: PIData) -> int:
     days = len(data.sprint.days)
-    return min(days + max(days, HORIZON_MARGIN_DAYS), forecast.MAX_HORIZON_DAYS)
+    return min(days + max(days, HORIZON_MARGIN_DAYS), forecast_engine.MAX_HORIZON_DAYS)
 
 
-def build_input(data: PIData, seed: int = 0) -> forecast.ForecastInput:
+def build_input(data: PIData, seed: int = 0) -> forecast_engine.ForecastInput:
     end_of = {it.sprint_id: it.end for it in data.iterations}
     milestone_day = dict(data.milestones)
     deadlines = {}
@@ -251,23 +249,23 @@ def build_input(data: PIData, seed: int = 0) -> forecast.ForecastInput:
     for mid, day in data.milestones:
         deadlines[milestone_goal_id(mid)] = done_by_end_of(day, data)
     return replace(
-        sprint_forecasting.build_input(data.sprint, seed),
+        sprint_adapter.build_input(data.sprint, seed),
         goal_deadlines=deadlines,
         horizon_days=horizon_days(data),
     )
 
 
-def inputs_version(data: PIData, forecast_input: forecast.ForecastInput) -> str:
-    return sprint_forecasting.inputs_version(data.sprint, forecast_input)
+def inputs_version(data: PIData, forecast_input: forecast_engine.ForecastInput) -> str:
+    return sprint_adapter.inputs_version(data.sprint, forecast_input)
 
 
 def compute(data: PIData) -> tuple[str, int, int, dict]:
     """(inputs_version, seed, trials, result JSON); the seed comes from the version."""
     unseeded = build_input(data)
     version = inputs_version(data, unseeded)
-    seed = sprint_forecasting.seed_from_version(version)
+    seed = sprint_adapter.seed_from_version(version)
     seeded = replace(unseeded, seed=seed)
-    result = forecast.run_forecast(seeded)
+    result = forecast_engine.run_forecast(seeded)
     return version, seed, seeded.trials, result_json(data, seeded, result)
 
 
@@ -279,11 +277,15 @@ def _rounded(value: float) -> float:
 
 
 def result_json(
-    data: PIData, forecast_input: forecast.ForecastInput, result: forecast.ForecastResult
+    data: PIData,
+    forecast_input: forecast_engine.ForecastInput,
+    result: forecast_engine.ForecastResult,
 ) -> dict:
     """{"features": {id: {p50, p85, p95, p85_sprint_id, p_by_planned, p_by_milestone}},
     "milestones": {id: {p_met, bottleneck_team_id}}, "low_confidence_team_ids": [...]}"""
-    dates = capacity.working_days_from(data.sprint.day0, forecast.resolve_horizon(forecast_input))
+    dates = capacity.working_days_from(
+        data.sprint.day0, forecast_engine.resolve_horizon(forecast_input)
+    )
     met = {
         goal_id: goal.p_met for goal_id, goal in result.goals.items()
     }  # goals whose tickets are all done are missing: met
