@@ -9,7 +9,9 @@ class PlanningConfig(AppConfig):
 
         from . import services
 
-        derived.register(derived.DerivedKind(services.SPRINT_FORECAST, services.forecasts_run))
+        derived.register(
+            derived.DerivedKind(services.SPRINT_FORECAST, services.forecasts_recompute)
+        )
         derived.subscribe("sprint", services.sprints_changed)
         # Tickets, links (through the insights) and teams' rates or people feed every open
         # sprint's forecast.

@@ -347,29 +347,15 @@ def every_sprint_changed(_ids) -> None:
     sprints_changed(None)
 
 
-def forecasts_recompute(
-    *, today: date | None = None, all_open: bool = False
-) -> derived.RefreshReport:
-    """Bring the stored forecasts of changed (or all open) sprints up to date. Idempotent:
-    a sprint whose inputs hash to its latest run's version gets no new run."""
-    today = today or forecast_today()
+def forecasts_recompute(*, today: date | None = None, full: bool = False) -> derived.RefreshReport:
+    """Bring the stored forecasts of changed (`full`: all open) sprints up to date.
+    Idempotent: a sprint whose inputs hash to its latest run's version gets no new run."""
     return derived.refresh_marked(
         SPRINT_FORECAST,
-        open_objects=_open_sprints,
-        refresh=lambda sprint: forecast_refresh(sprint=sprint, today=today) is not None,
-        every_open=all_open,
+        Sprint.objects.exclude(state=Sprint.State.CLOSED),
+        lambda sprint: forecast_refresh(sprint=sprint, today=today) is not None,
+        full=full,
     )
-
-
-def forecasts_run(*, full: bool = False) -> derived.RefreshReport:
-    return forecasts_recompute(all_open=full)
-
-
-def _open_sprints(sprint_ids: set[int] | None) -> list[Sprint]:
-    open_sprints = Sprint.objects.exclude(state=Sprint.State.CLOSED)
-    if sprint_ids is None:
-        return list(open_sprints)
-    return list(open_sprints.filter(pk__in=sprint_ids))
 
 
 def forecast_refresh(*, sprint: Sprint, today: date | None = None) -> ForecastRun | None:

@@ -10,7 +10,7 @@ class ProgramsConfig(AppConfig):
 
         from .services import board
 
-        derived.register(derived.DerivedKind(board.PI_FORECAST, board.pi_forecasts_run))
+        derived.register(derived.DerivedKind(board.PI_FORECAST, board.pi_forecasts_recompute))
         # A PI forecast runs the sprint forecasts' engine over the PI's sprints: it goes stale
         # whenever theirs does.
         derived.subscribe("sprint", board.sprints_changed)

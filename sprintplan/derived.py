@@ -212,24 +212,22 @@ class RefreshReport:
 
 
 def refresh_marked(
-    name: str,
-    *,
-    open_objects: Callable[[set[int] | None], list],
-    refresh: Callable[[object], bool],
-    every_open: bool = False,
+    name: str, open_objects, refresh: Callable[[object], bool], *, full: bool = False
 ) -> RefreshReport:
-    """Refresh the objects of kind `name` that are marked (or every open one): lock, read the
-    markers, refresh each object in a savepoint (one object's bad data must not hold back the
-    others; it stays marked), then delete exactly the markers read — one committed meanwhile
-    stays for the next run. `open_objects(ids)` lists the open objects among `ids` (None:
-    all); `refresh(obj)` stores a new result and says whether it did."""
+    """Refresh the objects of kind `name` that are marked (`full`: every open one): lock,
+    read the markers, refresh each object in a savepoint (one object's bad data must not hold
+    back the others; it stays marked), then delete exactly the markers read — one committed
+    meanwhile stays for the next run. `open_objects`: a queryset of the kind's open objects;
+    `refresh(obj)` stores a new result and says whether it did."""
     with transaction.atomic():
         lock(name)
         markers = list(DerivedChange.objects.filter(kind=name).values_list("id", "object_id"))
-        if not markers and not every_open:
+        if not markers and not full:
             return RefreshReport(0, 0, 0)
         ids = {object_id for _, object_id in markers}
-        objects = open_objects(None if every_open or None in ids else ids)
+        if not full and None not in ids:
+            open_objects = open_objects.filter(pk__in=ids)
+        objects = list(open_objects)
         created, failed = 0, []
         for obj in objects:
             try:

@@ -536,27 +536,15 @@ def every_pi_changed(_ids) -> None:
     sprints_changed(None)
 
 
-def pi_forecasts_recompute(
-    *, today: date | None = None, all_open: bool = False
-) -> derived.RefreshReport:
-    """Bring the stored forecasts of changed (or all open) PIs up to date. Idempotent: a PI
-    whose inputs hash to its latest run's version gets no new run."""
-    today = today or forecast_today()
+def pi_forecasts_recompute(*, today: date | None = None, full: bool = False):
+    """Bring the stored forecasts of changed (`full`: all open) PIs up to date. Idempotent:
+    a PI whose inputs hash to its latest run's version gets no new run."""
     return derived.refresh_marked(
         PI_FORECAST,
-        open_objects=_open_pis,
-        refresh=lambda pi: pi_forecast_refresh(pi=pi, today=today) is not None,
-        every_open=all_open,
+        PlanningInterval.objects.exclude(state=PlanningInterval.State.CLOSED),
+        lambda pi: pi_forecast_refresh(pi=pi, today=today) is not None,
+        full=full,
     )
-
-
-def pi_forecasts_run(*, full: bool = False) -> derived.RefreshReport:
-    return pi_forecasts_recompute(all_open=full)
-
-
-def _open_pis(pi_ids: set[int] | None) -> list[PlanningInterval]:
-    pis = PlanningInterval.objects.exclude(state=PlanningInterval.State.CLOSED)
-    return list(pis if pi_ids is None else pis.filter(pk__in=pi_ids))
 
 
 def pi_forecast_refresh(*, pi: PlanningInterval, today: date | None = None):

@@ -99,7 +99,7 @@ def test_recompute_is_idempotent(scenario, pinned_today):
     derived.changed("sprint", [scenario.sprint.pk])
     first = services.forecasts_recompute(today=TODAY)
     assert (first.changes_consumed, first.runs_created) == (1, 1)
-    again = services.forecasts_recompute(today=TODAY, all_open=True)
+    again = services.forecasts_recompute(today=TODAY, full=True)
     assert (again.checked, again.runs_created) == (1, 0)
     assert ForecastRun.objects.count() == 1
 
@@ -227,7 +227,7 @@ def test_a_team_rate_change_marks_the_forecast_stale_and_the_next_run_differs(
     from teams.services import team_update
 
     TicketFactory(team=scenario.ml, sprint=scenario.sprint, size=Decimal(8))
-    services.forecasts_recompute(all_open=True)
+    services.forecasts_recompute(full=True)
     before = ForecastRun.objects.filter(sprint=scenario.sprint).latest("id")
     with django_capture_on_commit_callbacks(execute=True):
         team_update(

@@ -136,7 +136,7 @@ def test_tickets_are_attached_and_detached_by_key(program, chain, api):
 
 
 def test_board_colours_follow_the_engine_when_a_feature_is_moved(program, chain, api):
-    services.pi_forecasts_recompute(all_open=True)
+    services.pi_forecasts_recompute(full=True)
     client, ml, qa = api("sm"), chain.features["ml"], chain.features["qa"]
 
     def ml_to_qa():
@@ -163,7 +163,7 @@ def test_board_colours_follow_the_engine_when_a_feature_is_moved(program, chain,
 
 
 def test_the_board_endpoint_has_columns_rows_cards_links_and_milestones(program, chain, api):
-    services.pi_forecasts_recompute(all_open=True)
+    services.pi_forecasts_recompute(full=True)
     board = api("viewer").get(f"/api/v1/pis/{program.pi.pk}/board/").json()
     assert [c["label"] for c in board["columns"]] == ["I1", "I2", "I3", "After the PI"]
     assert [r["key"] for r in board["rows"]][-1] == "milestones"

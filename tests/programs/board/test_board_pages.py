@@ -63,7 +63,7 @@ def test_a_refused_pi_shows_the_message_beside_the_field(program, client):
 
 
 def test_the_board_shows_cards_dependencies_and_the_milestone_forecast(program, chain, client):
-    services.pi_forecasts_recompute(all_open=True)
+    services.pi_forecasts_recompute(full=True)
     page = _client(client, program.users["po"]).get(reverse("pi-board", args=[program.pi.pk]))
     assert page.status_code == 200
     text = page.text
@@ -124,7 +124,7 @@ def test_a_milestone_outside_the_pi_is_refused_beside_its_field(program, client)
 
 def test_the_live_endpoint_answers_204_until_something_changes(program, chain, client):
     c = _client(client, program.users["viewer"])
-    services.pi_forecasts_recompute(all_open=True)
+    services.pi_forecasts_recompute(full=True)
     page = c.get(reverse("pi-board", args=[program.pi.pk]))
     token = page.context["change_token"]
     live = reverse("pi-board-live", args=[program.pi.pk])
@@ -153,7 +153,7 @@ def _grow(program, features: int, tickets: int) -> None:
             milestone=program.release,
             ticket_keys=keys,
         )
-    services.pi_forecasts_recompute(all_open=True)
+    services.pi_forecasts_recompute(full=True)
 
 
 def _queries(c, url) -> int:

@@ -19,7 +19,7 @@ from tickets.services import ticket_update
 
 
 def _recompute():
-    services.pi_forecasts_recompute(all_open=True)
+    services.pi_forecasts_recompute(full=True)
     return ProgramForecastRun.objects.order_by("-id").first()
 
 
@@ -53,7 +53,7 @@ def test_the_stored_result_has_exactly_the_agreed_format(program, chain):
 
 def test_the_same_inputs_store_no_new_run(program, chain):
     _recompute()
-    assert services.pi_forecasts_recompute(all_open=True).runs_created == 0
+    assert services.pi_forecasts_recompute(full=True).runs_created == 0
     assert ProgramForecastRun.objects.count() == 1
 
 
