@@ -1,4 +1,9 @@
+"""Planning rows in the admin, read-only: sprints, capacity, goals and forecasts change
+through the services (permission checks and the forecast recompute)."""
+
 from django.contrib import admin
+
+from sprintplan.readonly_admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
 from .models import (
     CapacityAdjustment,
@@ -10,39 +15,18 @@ from .models import (
 )
 
 
+class MemberAvailabilityInline(ReadOnlyTabularInline):
+    model = MemberAvailability
+
+
 @admin.register(Sprint)
-class SprintAdmin(admin.ModelAdmin):
+class SprintAdmin(ReadOnlyAdmin):
+    """Sprints change through the planning services (dates, commitment, closing with the
+    carry-over), which keep the calendar and the forecast consistent."""
+
     list_display = ("name", "start_date", "end_date", "state")
     list_filter = ("state",)
     search_fields = ("name", "goal")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Capacity, goals and forecasts change through the services (permission checks and the
-    forecast recompute), so the admin only shows them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class MemberAvailabilityInline(admin.TabularInline):
-    model = MemberAvailability
-    extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TeamCapacity)
