@@ -152,15 +152,17 @@ class Page:
 
     `owner(pk)` loads the page's object from the URL (404 when missing); `render(request,
     owner, error)` draws it (the htmx part when `is_partial`); `url_name` names the page's
-    URL (its one argument the owner's pk), where a plain POST returns to; `fields` are the
-    inputs of its forms; `owner_field` is how the rows on the page point at the owner,
-    also the keyword services take the owner by."""
+    URL (its one argument the owner's pk), where a plain POST returns to (at the form's
+    anchor with `anchor`); `fields` are the inputs of its forms (None: every field a
+    service names is on the form); `owner_field` is how the rows on the page point at the
+    owner, also the keyword services take the owner by."""
 
     owner: Callable[[Any], Any]
     render: Callable[[HttpRequest, Any, FormError | None], HttpResponse]
     url_name: str
-    fields: tuple[str, ...] = ()
+    fields: tuple[str, ...] | None = None
     owner_field: str = ""
+    anchor: bool = False
 
     def answer(
         self,
@@ -172,11 +174,14 @@ class Page:
         fields: Iterable[str] | None = None,
     ) -> HttpResponse:
         """`submit` with this page as the answer."""
+        done = reverse(self.url_name, args=[owner.pk])
+        if self.anchor:
+            done += "#" + form.replace("_", "-")
         return submit(
             request,
             action,
             render=lambda error: self.render(request, owner, error),
-            done=reverse(self.url_name, args=[owner.pk]),
+            done=done,
             form=form,
             fields=self.fields if fields is None else fields,
         )
@@ -203,15 +208,18 @@ class Target:
 
 class PageAction(View):
     """POST only: load the page's owner (URL keyword `owner_kwarg`) and the `target` (none:
-    the action is on the owner, form "add"), make one service call, answer with the page.
-    Configure with `as_view(page=..., target=..., service=..., parse=...)`; `parse(post,
-    owner, obj)` returns the service's other keywords."""
+    the action is on the owner, its form id `form`), make one service call, answer with
+    the page. Configure with `as_view(page=..., target=..., service=..., parse=...)`:
+    `parse(post, owner, obj)` returns the service's other keywords; `versioned` adds
+    `expected_version=` the version the form saw (see `version`)."""
 
     http_method_names = ["post"]
     page: Page | None = None
     target: Target | None = None
     owner_kwarg = "pk"
+    form = "add"
     fields: tuple[str, ...] | None = None
+    versioned = False
     service: Callable[..., Any] | None = None
     parse: Callable[..., dict[str, Any]] | None = None
 
@@ -219,7 +227,7 @@ class PageAction(View):
         page = self.page
         owner = page.owner(kwargs[self.owner_kwarg])
         if self.target is None:
-            obj, form, argument = owner, "add", page.owner_field
+            obj, form, argument = owner, self.form, page.owner_field
         else:
             obj = self.target.get(owner, page.owner_field, kwargs)
             form, argument = self.target.form.format(obj=obj), self.target.argument
@@ -234,7 +242,10 @@ class PageAction(View):
         )
 
     def keywords(self, request: HttpRequest, owner: Any, obj: Any) -> dict[str, Any]:
-        return self.parse(request.POST, owner, obj) if self.parse else {}
+        values = self.parse(request.POST, owner, obj) if self.parse else {}
+        if self.versioned:
+            values["expected_version"] = version(request.POST)
+        return values
 
 
 class CreateView(PageAction):
@@ -246,11 +257,11 @@ class EditView(PageAction):
     """Change the target at the version the form saw:
     `service(actor=, <argument>=obj, changes=parse(...), expected_version=<version>)`."""
 
+    versioned = True
+
     def keywords(self, request: HttpRequest, owner: Any, obj: Any) -> dict[str, Any]:
-        return {
-            "changes": super().keywords(request, owner, obj),
-            "expected_version": version(request.POST),
-        }
+        changes = self.parse(request.POST, owner, obj) if self.parse else {}
+        return {"changes": changes, "expected_version": version(request.POST)}
 
 
 class RemoveView(PageAction):

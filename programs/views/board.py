@@ -160,77 +160,53 @@ def _render_board(request, pi: PlanningInterval, error: pages.FormError | None):
     return render(request, template, context)
 
 
-def _board_answer(request, pi: PlanningInterval, action, form: str):
-    return pages.submit(
-        request,
-        action,
-        render=lambda error: _render_board(request, pi, error),
-        done=reverse("pi-board", args=[pi.pk]) + "#" + form.replace("_", "-"),
-        form=form,
-    )
+BOARD = pages.Page(
+    owner=_pi, owner_field="pi", render=_render_board, url_name="pi-board", anchor=True
+)
 
 
-@require_POST
-def milestone_add(request, pk: int):
-    pi, post = _pi(pk), request.POST
-    return _board_answer(
-        request,
-        pi,
-        lambda: services.milestone_create(
-            actor=request.user,
-            pi=pi,
-            name=post.get("name", ""),
-            date=post.get("date", ""),
-            kind=post.get("kind") or Milestone.Kind.EVENT,
-            hard=post.get("hard") == "on",
-        ),
-        "milestone_add",
-    )
+def _milestone_new(post, _pi, _same) -> dict:
+    return {
+        "name": post.get("name", ""),
+        "date": post.get("date", ""),
+        "kind": post.get("kind") or Milestone.Kind.EVENT,
+        "hard": post.get("hard") == "on",
+    }
 
 
-@require_POST
-def feature_add(request, pk: int):
-    pi, post = _pi(pk), request.POST
-    return _board_answer(
-        request,
-        pi,
-        lambda: services.feature_create(
-            actor=request.user,
-            pi=pi,
-            team=post.get("team") or None,
-            title=post.get("title", ""),
-            planned_sprint=post.get("planned_sprint") or None,
-            milestone=post.get("milestone") or None,
-            ticket_keys=post.get("ticket_keys", "").replace(",", " ").split(),
-        ),
-        "feature_add",
-    )
+def _feature_new(post, _pi, _same) -> dict:
+    return {
+        "team": post.get("team") or None,
+        "title": post.get("title", ""),
+        "planned_sprint": post.get("planned_sprint") or None,
+        "milestone": post.get("milestone") or None,
+        "ticket_keys": post.get("ticket_keys", "").replace(",", " ").split(),
+    }
 
 
-def _feature(pk: int, feature_id: int) -> Feature:
-    return get_object_or_404(Feature.objects.select_related("pi__program"), pk=feature_id, pi_id=pk)
-
-
-@require_POST
-def feature_move(request, pk: int, feature_id: int):
-    feature, post = _feature(pk, feature_id), request.POST
-    return _board_answer(
-        request,
-        feature.pi,
-        lambda: services.feature_move(
-            actor=request.user,
-            feature=feature,
-            planned_sprint=post.get("planned_sprint") or None,
-            expected_version=int(post.get("version") or 0),
-        ),
-        f"feature-{feature.pk}",
-    )
+milestone_add = pages.CreateView.as_view(
+    page=BOARD, form="milestone_add", service=services.milestone_create, parse=_milestone_new
+)
+feature_add = pages.CreateView.as_view(
+    page=BOARD, form="feature_add", service=services.feature_create, parse=_feature_new
+)
+FEATURE = pages.Target(
+    Feature.objects.select_related("pi__program"), "feature_id", "feature-{obj.pk}", "feature"
+)
+feature_move = pages.PageAction.as_view(
+    page=BOARD,
+    target=FEATURE,
+    versioned=True,
+    service=services.feature_move,
+    parse=lambda post, _pi, _feature: {"planned_sprint": post.get("planned_sprint") or None},
+)
 
 
 @require_POST
 def feature_tickets(request, pk: int, feature_id: int):
     """Attach (`attach` = keys) or detach (`detach` = one key) tickets of a feature."""
-    feature, post = _feature(pk, feature_id), request.POST
+    pi = _pi(pk)
+    feature, post = FEATURE.get(pi, "pi", {"feature_id": feature_id}), request.POST
     if post.get("detach"):
 
         def action():
@@ -244,4 +220,4 @@ def feature_tickets(request, pk: int, feature_id: int):
                 actor=request.user, feature=feature, keys=post.get("attach", "")
             )
 
-    return _board_answer(request, feature.pi, action, f"feature-{feature.pk}")
+    return BOARD.answer(request, pi, action, form=f"feature-{feature.pk}")

@@ -24,7 +24,7 @@ from accounts.policy import (
 from planning.models import Risk
 from sprintplan import pages
 from sprintplan.errors import InvalidInput
-from sprintplan.pages import CreateView, EditView, RemoveView, Target, is_partial, version
+from sprintplan.pages import CreateView, EditView, PageAction, RemoveView, Target, is_partial
 from teams.models import Team
 
 from ..models import Decision, Objective, PlanningInterval, Program, ProgramRisk, RaciActivity
@@ -247,59 +247,35 @@ risk_edit = EditView.as_view(
 risk_remove = RemoveView.as_view(page=RISKS, target=RISK, service=services.program_risk_delete)
 
 
-def _risk(pk: int, risk_id: int) -> tuple[PlanningInterval, ProgramRisk]:
-    pi = _pi(pk)
-    return pi, get_object_or_404(ProgramRisk, pk=risk_id, pi=pi)
+def _roam(data, _pi, _risk) -> dict:
+    owner_id = data.get("owner") or ""
+    return {
+        "state": data.get("state", ""),
+        "owner": User.objects.filter(pk=owner_id).first() if owner_id.isdigit() else None,
+        "follow_up": _date_or_none(data.get("follow_up", ""), "follow_up"),
+        "note": data.get("note", ""),
+        "ticket_keys": _keys(data.get("tickets", "")) or None,
+    }
 
 
-@require_POST
-def risk_roam(request, pk: int, risk_id: int):
-    pi, risk = _risk(pk, risk_id)
-    data = request.POST
-
-    def action():
-        owner_id = data.get("owner") or ""
-        services.program_risk_roam(
-            actor=request.user,
-            risk=risk,
-            state=data.get("state", ""),
-            owner=User.objects.filter(pk=owner_id).first() if owner_id.isdigit() else None,
-            follow_up=_date_or_none(data.get("follow_up", ""), "follow_up"),
-            note=data.get("note", ""),
-            ticket_keys=_keys(data.get("tickets", "")) or None,
-            expected_version=version(data),
-        )
-
-    return RISKS.answer(request, pi, action, form=f"roam-{risk.pk}")
-
-
-@require_POST
-def risk_feed(request, pk: int, risk_id: int):
-    pi, risk = _risk(pk, risk_id)
-    return RISKS.answer(
-        request,
-        pi,
-        lambda: services.program_risk_feed(
-            actor=request.user,
-            risk=risk,
-            from_date=request.POST.get("from_date", ""),
-            expected_version=version(request.POST),
-        ),
-        form=f"feed-{risk.pk}",
+def _risk_action(form: str, service, parse=None):
+    """ROAM, feed to or withdraw from the forecast: one risk at the version the form saw."""
+    return PageAction.as_view(
+        page=RISKS,
+        target=Target(ProgramRisk, "risk_id", form, "risk"),
+        versioned=True,
+        service=service,
+        parse=parse,
     )
 
 
-@require_POST
-def risk_withdraw(request, pk: int, risk_id: int):
-    pi, risk = _risk(pk, risk_id)
-    return RISKS.answer(
-        request,
-        pi,
-        lambda: services.program_risk_withdraw(
-            actor=request.user, risk=risk, expected_version=version(request.POST)
-        ),
-        form=f"feed-{risk.pk}",
-    )
+risk_roam = _risk_action("roam-{obj.pk}", services.program_risk_roam, _roam)
+risk_feed = _risk_action(
+    "feed-{obj.pk}",
+    services.program_risk_feed,
+    lambda data, _pi, _risk: {"from_date": data.get("from_date", "")},
+)
+risk_withdraw = _risk_action("feed-{obj.pk}", services.program_risk_withdraw)
 
 
 @require_POST

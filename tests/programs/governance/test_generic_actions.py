@@ -72,31 +72,36 @@ def _other_owner(program, kind):
     )
 
 
+def _one_row(entity, program, client, role=None):
+    """A row of `entity` on its owner's page, and the client logged in as `role` (default:
+    who may remove it). Returns the row, its remove URL and the page URL."""
+    make, _, kind, remove, page, who = REMOVES[entity]
+    owner = _owner(program, kind)
+    row = make(program, owner)
+    login(client, program, role or who)
+    return row, remove.format(o=owner.pk, x=row.pk), page.format(o=owner.pk)
+
+
 @pytest.mark.parametrize("entity", REMOVES)
 def test_remove_answers_the_page_body_for_htmx_and_redirects_a_plain_post(entity, program, client):
-    make, model, kind, remove, page, who = REMOVES[entity]
-    owner = _owner(program, kind)
-    first = make(program, owner)
-    login(client, program, who)
-    swapped = client.post(remove.format(o=owner.pk, x=first.pk), **HTMX)
+    model = REMOVES[entity][1]
+    first, remove, _ = _one_row(entity, program, client)
+    swapped = client.post(remove, **HTMX)
     assert swapped.status_code == 200 and "<html" not in swapped.content.decode()
     assert not model.objects.filter(pk=first.pk).exists()
-    second = make(program, owner)
-    plain = client.post(remove.format(o=owner.pk, x=second.pk))
-    assert (plain.status_code, plain["Location"]) == (302, page.format(o=owner.pk))
+    _, remove, page = _one_row(entity, program, client)
+    plain = client.post(remove)
+    assert (plain.status_code, plain["Location"]) == (302, page)
     assert not model.objects.exists()
 
 
 @pytest.mark.parametrize("entity", REMOVES)
 def test_remove_refused_shows_the_message_with_403_and_keeps_the_row(entity, program, client):
-    make, model, kind, remove, _, _ = REMOVES[entity]
-    owner = _owner(program, kind)
-    row = make(program, owner)
-    login(client, program, "viewer")
-    refused = client.post(remove.format(o=owner.pk, x=row.pk), **HTMX)
+    row, remove, _ = _one_row(entity, program, client, role="viewer")
+    refused = client.post(remove, **HTMX)
     assert refused.status_code == 403
     assert 'role="alert"' in refused.content.decode()
-    assert model.objects.filter(pk=row.pk).exists()
+    assert REMOVES[entity][1].objects.filter(pk=row.pk).exists()
 
 
 @pytest.mark.parametrize("entity", REMOVES)
@@ -111,11 +116,8 @@ def test_remove_through_another_owners_url_is_404(entity, program, client):
 
 @pytest.mark.parametrize("entity", REMOVES)
 def test_actions_answer_only_post(entity, program, client):
-    make, _, kind, remove, _, who = REMOVES[entity]
-    owner = _owner(program, kind)
-    row = make(program, owner)
-    login(client, program, who)
-    assert client.get(remove.format(o=owner.pk, x=row.pk)).status_code == 405
+    _, remove, _ = _one_row(entity, program, client)
+    assert client.get(remove).status_code == 405
 
 
 def _record(program):
