@@ -67,6 +67,12 @@ class ProgramRiskAdmin(ReadOnlyAdmin):
 
 class RaciAssignmentInline(ReadOnlyTabularInline):
     model = models.RaciAssignment
+    fields = ("who", "letter")
+    readonly_fields = ("who",)
+
+    @admin.display(description="Team or role")
+    def who(self, cell) -> str:
+        return cell.team.name if cell.team_id else cell.get_role_display()
 
 
 @admin.register(models.RaciActivity)
