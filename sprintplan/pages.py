@@ -26,9 +26,11 @@ Three ways to use it, smallest first:
 * `@pages.refusals(render)` around a view that calls services itself: a DomainError
   escaping the view becomes `render(request, error, *args, **kwargs)`.
 
-* `Page` + `CreateView` / `EditView` / `RemoveView`: a page whose forms post to small
-  action views that each make one service call. Describe the page once (how to render
-  it with an error, where it lives, its form fields) and declare each action:
+* `Page` + `CreateView` / `EditView` / `RemoveView` (and `PageAction` for any other
+  one-call action, `versioned=True` when the service takes `expected_version`): a page
+  whose forms post to small action views that each make one service call. Describe the
+  page once (how to render it with an error, where it lives, its form fields), name the
+  row an action works on with a `Target`, and declare each action:
 
       OBJECTIVES = pages.Page(
           owner=_pi, owner_field="pi", render=_render_objectives, url_name="pi-objectives"
