@@ -1,43 +1,15 @@
+"""Planning rows in the admin, read-only: capacity, goals and forecasts change
+through the services (permission checks and the forecast recompute)."""
+
 from django.contrib import admin
 
-from sprints.models import Sprint
+from sprintplan.readonly_admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
 from .models import CapacityAdjustment, ForecastRun, MemberAvailability, SprintGoal, TeamCapacity
 
 
-@admin.register(Sprint)
-class SprintAdmin(admin.ModelAdmin):
-    list_display = ("name", "start_date", "end_date", "state")
-    list_filter = ("state",)
-    search_fields = ("name", "goal")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Capacity, goals and forecasts change through the services (permission checks and the
-    forecast recompute), so the admin only shows them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class MemberAvailabilityInline(admin.TabularInline):
+class MemberAvailabilityInline(ReadOnlyTabularInline):
     model = MemberAvailability
-    extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TeamCapacity)

@@ -5,6 +5,7 @@ decision records. Derived figures (board placement, forecasts) are computed else
 from django.conf import settings
 from django.db import models
 
+from accounts.models import User
 from planning.models import Risk
 
 ROAM_STATES = ["open", "resolved", "owned", "accepted", "mitigated"]
@@ -317,7 +318,11 @@ class RaciAssignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.letter} for {self.activity_id}"
+        return f"{self.get_letter_display()} ({self.team or self.get_role_display()})"
+
+    def get_role_display(self) -> str:
+        """The product role in words ("Product Owner"), as the RACI page names it."""
+        return dict(User.ProductRole.choices).get(self.role, self.role)
 
 
 class Decision(models.Model):

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from sprintplan.readonly_admin import ReadOnlyAdmin
+
 from .models import Ticket, TicketEvent
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdmin):
     """Read-only: tickets change through the app and API, where history and checks apply."""
 
     list_display = ("key", "title", "team", "type", "status", "size", "progress", "sprint")
@@ -12,24 +14,9 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ("key", "title")
     list_select_related = ("team", "sprint")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(admin.ModelAdmin):
+class TicketEventAdmin(ReadOnlyAdmin):
     list_display = ("ticket", "field", "old_value", "new_value", "actor", "at")
     list_select_related = ("ticket", "actor")
     search_fields = ("ticket__key", "field")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

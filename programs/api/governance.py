@@ -545,19 +545,31 @@ class DecisionSerializer(serializers.ModelSerializer):
         return [sprint.pk for sprint in record.sprints.all()]
 
 
-class DecisionInputSerializer(serializers.Serializer):
-    title = serializers.CharField(required=False, allow_blank=True)
-    context = serializers.CharField(required=False, allow_blank=True)
-    decision = serializers.CharField(required=False, allow_blank=True)
-    consequences = serializers.CharField(required=False, allow_blank=True)
-    status = serializers.CharField(required=False)
-    decided_on = serializers.DateField(required=False)
-    tickets = serializers.ListField(child=serializers.CharField(), required=False)
-    sprints = serializers.ListField(child=serializers.IntegerField(), required=False)
-    superseded_by = serializers.IntegerField(
-        required=False, allow_null=True, help_text="Number of the newer record (PATCH)."
-    )
-    version = serializers.IntegerField(required=False, help_text="Required on PATCH.")
+def _decision_input_field(kind: str) -> serializers.Field:
+    if kind == "text":
+        return serializers.CharField(required=False, allow_blank=True)
+    if kind == "date":
+        return serializers.DateField(required=False)
+    if kind == "keys":
+        return serializers.ListField(child=serializers.CharField(), required=False)
+    if kind == "ids":
+        return serializers.ListField(child=serializers.IntegerField(), required=False)
+    if kind == "number":
+        return serializers.IntegerField(
+            required=False, allow_null=True, help_text="Number of the newer record (PATCH)."
+        )
+    return serializers.CharField(required=False)
+
+
+# Built from the service's one list of decision fields, so the API cannot drift from it.
+DecisionInputSerializer = type(
+    "DecisionInputSerializer",
+    (serializers.Serializer,),
+    {
+        **{name: _decision_input_field(kind) for name, kind in services.DECISION_FIELDS.items()},
+        "version": serializers.IntegerField(required=False, help_text="Required on PATCH."),
+    },
+)
 
 
 class DecisionViewSet(

@@ -582,19 +582,21 @@ def _write_row(program: Program, activity: RaciActivity, cells: dict[str, str]) 
 
 # --- decision records ----------------------------------------------------------------------
 
-DECISION_FIELDS = frozenset(
-    {
-        "title",
-        "context",
-        "decision",
-        "consequences",
-        "status",
-        "decided_on",
-        "tickets",
-        "sprints",
-        "superseded_by",
-    }
-)
+# The fields of a decision record people write, each with the kind of value it takes.
+# The one list of them: the service checks changes against it, the API builds its input
+# from it and the page reads its forms by it.
+DECISION_FIELDS: dict[str, str] = {
+    "title": "text",
+    "context": "text",
+    "decision": "text",
+    "consequences": "text",
+    "status": "choice",
+    "decided_on": "date",
+    "tickets": "keys",  # ticket keys
+    "sprints": "ids",  # sprint ids
+    "superseded_by": "number",  # the newer record's number
+}
+SCALAR_KINDS = frozenset({"text", "choice", "date"})
 NUMBER_ATTEMPTS = 5
 
 
@@ -660,7 +662,7 @@ def decision_update(
     record's number, same program); the status becomes superseded. Leaving superseded
     clears the link."""
     ensure_can_record_decisions(actor)
-    unknown = sorted(set(changes) - DECISION_FIELDS)
+    unknown = sorted(set(changes) - DECISION_FIELDS.keys())
     if unknown:
         raise InvalidInput(
             f"Unknown or read-only field: {', '.join(unknown)}.",
@@ -674,7 +676,7 @@ def decision_update(
             f"{expected_version}, it is now at version {current.version}).",
             current=current,
         )
-    scalar_keys = DECISION_FIELDS - {"tickets", "sprints", "superseded_by"}
+    scalar_keys = {name for name, kind in DECISION_FIELDS.items() if kind in SCALAR_KINDS}
     values = _decision_values({k: v for k, v in changes.items() if k in scalar_keys})
     if "superseded_by" in changes:
         newer = _superseding(current, changes["superseded_by"])

@@ -3,12 +3,12 @@ its planning forms (Scrum master / Product Owner) and live refresh. Thin: parse,
 service or selector, render; a refused change is shown beside its field (htmx swaps 4xx)."""
 
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.policy import can_plan_program
-from sprintplan.errors import DomainError
+from sprintplan import pages
 from teams.models import Team
 
 from ..models import Feature, Milestone, PlanningInterval, Program
@@ -34,20 +34,28 @@ def _list_context(request, **extra) -> dict:
     }
 
 
+def _refused(request, template: str, context: dict, error: pages.FormError):
+    """A page with the refused form's message beside its field and what was typed."""
+    context.update(errors=error.by_field(), values=request.POST)
+    return render(request, template, context)
+
+
 @require_POST
 def program_add(request):
-    try:
-        program = services.program_create(
+    return pages.submit(
+        request,
+        lambda: services.program_create(
             actor=request.user,
             name=request.POST.get("name", ""),
             description=request.POST.get("description", ""),
             team_ids=request.POST.getlist("teams"),
-        )
-    except DomainError as exc:
-        context = _list_context(request, errors={exc.field or "form": exc.message})
-        context["values"] = request.POST
-        return render(request, "programs/board/program_list.html", context, status=exc.status)
-    return redirect("program-detail", pk=program.pk)
+        ),
+        render=lambda error: _refused(
+            request, "programs/board/program_list.html", _list_context(request), error
+        ),
+        done=lambda program: reverse("program-detail", args=[program.pk]),
+        rerender=False,
+    )
 
 
 def program_detail(request, pk: int):
@@ -71,32 +79,32 @@ def _detail_context(request, pk: int, **extra) -> dict:
     }
 
 
+def _pi_layout(post) -> dict:
+    """A PI over sprints that exist, or a new run of sprints."""
+    if post.get("mode") == "existing":
+        return {"sprint_ids": post.getlist("sprints") or None}
+    return {
+        "start_date": post.get("start_date") or None,
+        "sprint_count": post.get("sprint_count") or None,
+        "sprint_weeks": post.get("sprint_weeks") or None,
+    }
+
+
 @require_POST
 def pi_add(request, pk: int):
     program = get_object_or_404(Program, pk=pk)
     post = request.POST
-    try:
-        if post.get("mode") == "existing":
-            pi = services.pi_create(
-                actor=request.user,
-                program=program,
-                name=post.get("name", ""),
-                sprint_ids=post.getlist("sprints") or None,
-            )
-        else:
-            pi = services.pi_create(
-                actor=request.user,
-                program=program,
-                name=post.get("name", ""),
-                start_date=post.get("start_date") or None,
-                sprint_count=post.get("sprint_count") or None,
-                sprint_weeks=post.get("sprint_weeks") or None,
-            )
-    except DomainError as exc:
-        context = _detail_context(request, pk, errors={exc.field or "form": exc.message})
-        context["values"] = post
-        return render(request, "programs/board/program_detail.html", context, status=exc.status)
-    return redirect("pi-board", pk=pi.pk)
+    return pages.submit(
+        request,
+        lambda: services.pi_create(
+            actor=request.user, program=program, name=post.get("name", ""), **_pi_layout(post)
+        ),
+        render=lambda error: _refused(
+            request, "programs/board/program_detail.html", _detail_context(request, pk), error
+        ),
+        done=lambda pi: reverse("pi-board", args=[pi.pk]),
+        rerender=False,
+    )
 
 
 # --- the board -------------------------------------------------------------------------------
@@ -136,89 +144,69 @@ def _board_context(request, pi: PlanningInterval, **extra) -> dict:
     }
 
 
-def _board_answer(request, pi: PlanningInterval, action, form: str):
-    """Run `action`; on success redirect (or re-render the board body for htmx); on a
-    refusal re-render with the message beside the form's field and the error status."""
-    try:
-        action()
-    except DomainError as exc:
-        message = {exc.field or "form": exc.message}
-        context = _board_context(request, pi, errors={form: message}, values=request.POST)
+def _render_board(request, pi: PlanningInterval, error: pages.FormError | None):
+    """The board (its body for htmx); after a refusal with the message beside the
+    refused form's field and what was typed."""
+    context = _board_context(request, pi)
+    if error:
+        message = error.by_field()
+        context.update(errors={error.form: message}, values=request.POST)
         for row in context["board"].features:  # a feature row's own forms
-            if form == f"feature-{row.id}":
+            if error.form == f"feature-{row.id}":
                 row.errors = message
-        template = "programs/board/pi_board.html"
-        if request.htmx and not request.htmx.boosted:
-            template += "#board-body"
-        return render(request, template, context, status=exc.status)
-    if request.htmx and not request.htmx.boosted:
-        return render(
-            request, "programs/board/pi_board.html#board-body", _board_context(request, pi)
-        )
-    return redirect(reverse("pi-board", args=[pi.pk]) + "#" + form.replace("_", "-"))
+    template = "programs/board/pi_board.html"
+    if pages.is_partial(request):
+        template += "#board-body"
+    return render(request, template, context)
 
 
-@require_POST
-def milestone_add(request, pk: int):
-    pi, post = _pi(pk), request.POST
-    return _board_answer(
-        request,
-        pi,
-        lambda: services.milestone_create(
-            actor=request.user,
-            pi=pi,
-            name=post.get("name", ""),
-            date=post.get("date", ""),
-            kind=post.get("kind") or Milestone.Kind.EVENT,
-            hard=post.get("hard") == "on",
-        ),
-        "milestone_add",
-    )
+BOARD = pages.Page(
+    owner=_pi, owner_field="pi", render=_render_board, url_name="pi-board", anchor=True
+)
 
 
-@require_POST
-def feature_add(request, pk: int):
-    pi, post = _pi(pk), request.POST
-    return _board_answer(
-        request,
-        pi,
-        lambda: services.feature_create(
-            actor=request.user,
-            pi=pi,
-            team=post.get("team") or None,
-            title=post.get("title", ""),
-            planned_sprint=post.get("planned_sprint") or None,
-            milestone=post.get("milestone") or None,
-            ticket_keys=post.get("ticket_keys", "").replace(",", " ").split(),
-        ),
-        "feature_add",
-    )
+def _milestone_new(post, _pi, _same) -> dict:
+    return {
+        "name": post.get("name", ""),
+        "date": post.get("date", ""),
+        "kind": post.get("kind") or Milestone.Kind.EVENT,
+        "hard": post.get("hard") == "on",
+    }
 
 
-def _feature(pk: int, feature_id: int) -> Feature:
-    return get_object_or_404(Feature.objects.select_related("pi__program"), pk=feature_id, pi_id=pk)
+def _feature_new(post, _pi, _same) -> dict:
+    return {
+        "team": post.get("team") or None,
+        "title": post.get("title", ""),
+        "planned_sprint": post.get("planned_sprint") or None,
+        "milestone": post.get("milestone") or None,
+        "ticket_keys": post.get("ticket_keys", "").replace(",", " ").split(),
+    }
 
 
-@require_POST
-def feature_move(request, pk: int, feature_id: int):
-    feature, post = _feature(pk, feature_id), request.POST
-    return _board_answer(
-        request,
-        feature.pi,
-        lambda: services.feature_move(
-            actor=request.user,
-            feature=feature,
-            planned_sprint=post.get("planned_sprint") or None,
-            expected_version=int(post.get("version") or 0),
-        ),
-        f"feature-{feature.pk}",
-    )
+milestone_add = pages.CreateView.as_view(
+    page=BOARD, form="milestone_add", service=services.milestone_create, parse=_milestone_new
+)
+feature_add = pages.CreateView.as_view(
+    page=BOARD, form="feature_add", service=services.feature_create, parse=_feature_new
+)
+FEATURE = pages.Target(
+    Feature.objects.select_related("pi__program"), "feature_id", "feature-{obj.pk}", "feature"
+)
+feature_move = pages.PageAction.as_view(
+    page=BOARD,
+    target=FEATURE,
+    versioned=True,
+    service=services.feature_move,
+    parse=lambda post, _pi, _feature: {"planned_sprint": post.get("planned_sprint") or None},
+)
 
 
 @require_POST
 def feature_tickets(request, pk: int, feature_id: int):
     """Attach (`attach` = keys) or detach (`detach` = one key) tickets of a feature."""
-    feature, post = _feature(pk, feature_id), request.POST
+    pi = _pi(pk)
+    feature, post = FEATURE.get(pi, "pi", {"feature_id": feature_id}), request.POST
     if post.get("detach"):
 
         def action():
@@ -232,4 +220,4 @@ def feature_tickets(request, pk: int, feature_id: int):
                 actor=request.user, feature=feature, keys=post.get("attach", "")
             )
 
-    return _board_answer(request, feature.pi, action, f"feature-{feature.pk}")
+    return BOARD.answer(request, pi, action, form=f"feature-{feature.pk}")

@@ -2,7 +2,9 @@
 the RACI matrix and decision records. Thin: parse, call a service or selector, render.
 
 Every form posts with htmx and gets the page body (or the RACI row) back, refusals
-included (4xx, the message beside the field); without htmx a success redirects."""
+included (4xx, the message beside the field); without htmx a success redirects. Each page
+is described once as a `pages.Page`; its create/edit/remove actions are the generic views
+of sprintplan.pages, the other actions answer through `Page.answer`."""
 
 from datetime import date
 
@@ -20,7 +22,9 @@ from accounts.policy import (
     can_set_business_value,
 )
 from planning.models import Risk
-from sprintplan.errors import DomainError, InvalidInput, StaleVersion
+from sprintplan import pages
+from sprintplan.errors import InvalidInput
+from sprintplan.pages import CreateView, EditView, PageAction, RemoveView, Target, is_partial
 from teams.models import Team
 
 from ..models import Decision, Objective, PlanningInterval, Program, ProgramRisk, RaciActivity
@@ -30,34 +34,11 @@ from ..services import governance as services
 T = "programs/governance/"
 
 
-def _partial(request) -> bool:
-    return bool(request.htmx and not request.htmx.boosted)
-
-
-def _act(request, action, *, form: str, fields: tuple[str, ...], done_url: str, render_page):
-    """Run `action`; on success redirect (plain POST) or re-render; on a refusal re-render
-    with the message beside the field it names (form-level when the form lacks it)."""
-    error = None
-    try:
-        action()
-    except DomainError as exc:
-        error = {
-            "form": form,
-            "field": exc.field if exc.field in fields else "",
-            "message": exc.message,
-            "status": exc.status,
-            "stale": isinstance(exc, StaleVersion),
-        }
-    if error is None and not _partial(request):
-        return redirect(done_url)
-    return render_page(error)
-
-
 def _int(value) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        return 0  # no version sent: the service answers with a conflict naming the current
+        return 0
 
 
 def _date_or_none(value: str, field: str):
@@ -71,15 +52,34 @@ def _keys(text: str) -> list[str]:
     return [k.strip() for k in (text or "").replace(";", ",").split(",") if k.strip()]
 
 
-# --- objectives ------------------------------------------------------------------------------
-
-
 def _pi(pk: int) -> PlanningInterval:
     return get_object_or_404(PlanningInterval.objects.select_related("program"), pk=pk)
 
 
-def objectives_page(request, pk: int):
-    return _render_objectives(request, _pi(pk), None)
+def _program(pk: int) -> Program:
+    return get_object_or_404(Program, pk=pk)
+
+
+def _pi_page(render_page, url_name: str, fields: tuple[str, ...]) -> pages.Page:
+    return pages.Page(
+        owner=_pi, owner_field="pi", render=render_page, url_name=url_name, fields=fields
+    )
+
+
+def _program_page(render_page, url_name: str, fields: tuple[str, ...]) -> pages.Page:
+    return pages.Page(
+        owner=_program, owner_field="program", render=render_page, url_name=url_name, fields=fields
+    )
+
+
+def _page(request, name: str, block: str, context: dict, error):
+    """The page, or only its body for htmx; what was posted comes back with a refusal."""
+    context.update(error=error, posted=request.POST if error else {})
+    template = T + name + (f"#{block}" if is_partial(request) else "")
+    return render(request, template, context)
+
+
+# --- objectives ------------------------------------------------------------------------------
 
 
 def _render_objectives(request, pi: PlanningInterval, error):
@@ -98,14 +98,19 @@ def _render_objectives(request, pi: PlanningInterval, error):
         "report": selectors.pi_predictability(pi),
         "features": selectors.pi_features(pi),
         "may_value": can_set_business_value(user),
-        "error": error,
-        "posted": request.POST if error else {},
     }
-    template = T + "objectives.html" + ("#objectives-body" if _partial(request) else "")
-    return render(request, template, context, status=(error or {}).get("status", 200))
+    return _page(request, "objectives.html", "objectives-body", context, error)
 
 
-OBJECTIVE_FORM_FIELDS = ("title", "committed", "planned_value", "actual_value", "features")
+OBJECTIVES = _pi_page(
+    _render_objectives,
+    "pi-objectives",
+    ("title", "committed", "planned_value", "actual_value", "features"),
+)
+
+
+def objectives_page(request, pk: int):
+    return _render_objectives(request, _pi(pk), None)
 
 
 @require_POST
@@ -113,9 +118,10 @@ def objective_add(request, pk: int):
     pi = _pi(pk)
     team = get_object_or_404(Team, pk=_int(request.POST.get("team")))
     data = request.POST
-
-    def action():
-        services.objective_create(
+    return OBJECTIVES.answer(
+        request,
+        pi,
+        lambda: services.objective_create(
             actor=request.user,
             pi=pi,
             team=team,
@@ -124,24 +130,13 @@ def objective_add(request, pk: int):
             planned_value=data.get("planned_value") or None,
             actual_value=data.get("actual_value") or None,
             feature_ids=data.getlist("features"),
-        )
-
-    return _act(
-        request,
-        action,
+        ),
         form=f"add-{team.pk}",
-        fields=OBJECTIVE_FORM_FIELDS,
-        done_url=reverse("pi-objectives", args=[pi.pk]),
-        render_page=lambda error: _render_objectives(request, pi, error),
     )
 
 
-@require_POST
-def objective_edit(request, pk: int, objective_id: int):
-    pi = _pi(pk)
-    objective = get_object_or_404(Objective, pk=objective_id, pi=pi)
-    data = request.POST
-    # The form sends what the user may change; absent fields are left alone.
+def _objective_changes(data, pi, objective) -> dict:
+    """The form sends what the user may change; absent fields are left alone."""
     changes = {}
     if "title" in data:
         changes.update(
@@ -152,44 +147,21 @@ def objective_edit(request, pk: int, objective_id: int):
     for name in ("planned_value", "actual_value"):
         if name in data:
             changes[name] = data.get(name) or None
-
-    def action():
-        services.objective_update(
-            actor=request.user,
-            objective=objective,
-            changes=changes,
-            expected_version=_int(data.get("version")),
-        )
-
-    return _act(
-        request,
-        action,
-        form=f"obj-{objective.pk}",
-        fields=OBJECTIVE_FORM_FIELDS,
-        done_url=reverse("pi-objectives", args=[pi.pk]),
-        render_page=lambda error: _render_objectives(request, pi, error),
-    )
+    return changes
 
 
-@require_POST
-def objective_remove(request, pk: int, objective_id: int):
-    pi = _pi(pk)
-    objective = get_object_or_404(Objective.objects.select_related("team"), pk=objective_id, pi=pi)
-    return _act(
-        request,
-        lambda: services.objective_delete(actor=request.user, objective=objective),
-        form=f"obj-{objective.pk}",
-        fields=(),
-        done_url=reverse("pi-objectives", args=[pi.pk]),
-        render_page=lambda error: _render_objectives(request, pi, error),
-    )
+OBJECTIVE = Target(
+    Objective.objects.select_related("team"), "objective_id", "obj-{obj.pk}", "objective"
+)
+objective_edit = EditView.as_view(
+    page=OBJECTIVES, target=OBJECTIVE, service=services.objective_update, parse=_objective_changes
+)
+objective_remove = RemoveView.as_view(
+    page=OBJECTIVES, target=OBJECTIVE, service=services.objective_delete
+)
 
 
 # --- program risks ---------------------------------------------------------------------------
-
-
-def risks_page(request, pk: int):
-    return _render_risks(request, _pi(pk), None)
 
 
 def _render_risks(request, pi: PlanningInterval, error):
@@ -212,175 +184,129 @@ def _render_risks(request, pi: PlanningInterval, error):
         "may_manage": can_manage_risks(user),
         "states": ProgramRisk.State.choices,
         "levels": ProgramRisk.Level.choices,
-        "error": error,
-        "posted": request.POST if error else {},
     }
-    template = T + "risks.html" + ("#risks-body" if _partial(request) else "")
-    return render(request, template, context, status=(error or {}).get("status", 200))
+    return _page(request, "risks.html", "risks-body", context, error)
 
 
-RISK_FORM_FIELDS = (
-    "title",
-    "description",
-    "likelihood",
-    "impact",
-    "team",
-    "expected_delay_days",
-    "tickets",
-    "state",
-    "owner",
-    "follow_up",
-    "note",
-    "from_date",
+RISKS = _pi_page(
+    _render_risks,
+    "pi-risks",
+    (
+        "title",
+        "description",
+        "likelihood",
+        "impact",
+        "team",
+        "expected_delay_days",
+        "tickets",
+        "state",
+        "owner",
+        "follow_up",
+        "note",
+        "from_date",
+    ),
 )
 
 
-def _risk_action(request, pi, form, action):
-    return _act(
-        request,
-        action,
-        form=form,
-        fields=RISK_FORM_FIELDS,
-        done_url=reverse("pi-risks", args=[pi.pk]),
-        render_page=lambda error: _render_risks(request, pi, error),
-    )
+def risks_page(request, pk: int):
+    return _render_risks(request, _pi(pk), None)
 
 
 def _team_or_none(pi: PlanningInterval, value: str):
     return pi.program.teams.filter(pk=_int(value)).first() if value else None
 
 
-@require_POST
-def risk_add(request, pk: int):
-    pi = _pi(pk)
-    data = request.POST
-    return _risk_action(
-        request,
-        pi,
-        "add",
-        lambda: services.program_risk_raise(
-            actor=request.user,
-            pi=pi,
-            title=data.get("title", ""),
-            description=data.get("description", ""),
-            likelihood=_int(data.get("likelihood")),
-            impact=_int(data.get("impact")),
-            team=_team_or_none(pi, data.get("team", "")),
-            expected_delay_days=data.get("expected_delay_days", ""),
-            ticket_keys=_keys(data.get("tickets", "")),
-        ),
+def _risk_fields(data, pi) -> dict:
+    """What the add and edit forms share."""
+    return {
+        "title": data.get("title", ""),
+        "likelihood": _int(data.get("likelihood")),
+        "impact": _int(data.get("impact")),
+        "team": _team_or_none(pi, data.get("team", "")),
+        "expected_delay_days": data.get("expected_delay_days", ""),
+    }
+
+
+def _risk_new(data, pi, _owner) -> dict:
+    return {
+        **_risk_fields(data, pi),
+        "description": data.get("description", ""),
+        "ticket_keys": _keys(data.get("tickets", "")),
+    }
+
+
+def _risk_changes(data, pi, _risk) -> dict:
+    return {**_risk_fields(data, pi), "tickets": _keys(data.get("tickets", ""))}
+
+
+RISK = Target(ProgramRisk, "risk_id", "risk-{obj.pk}", "risk")
+risk_add = CreateView.as_view(page=RISKS, service=services.program_risk_raise, parse=_risk_new)
+risk_edit = EditView.as_view(
+    page=RISKS, target=RISK, service=services.program_risk_update, parse=_risk_changes
+)
+risk_remove = RemoveView.as_view(page=RISKS, target=RISK, service=services.program_risk_delete)
+
+
+def _roam(data, _pi, _risk) -> dict:
+    owner_id = data.get("owner") or ""
+    return {
+        "state": data.get("state", ""),
+        "owner": User.objects.filter(pk=owner_id).first() if owner_id.isdigit() else None,
+        "follow_up": _date_or_none(data.get("follow_up", ""), "follow_up"),
+        "note": data.get("note", ""),
+        "ticket_keys": _keys(data.get("tickets", "")) or None,
+    }
+
+
+def _risk_action(form: str, service, parse=None):
+    """ROAM, feed to or withdraw from the forecast: one risk at the version the form saw."""
+    return PageAction.as_view(
+        page=RISKS,
+        target=Target(ProgramRisk, "risk_id", form, "risk"),
+        versioned=True,
+        service=service,
+        parse=parse,
     )
 
 
-@require_POST
-def risk_edit(request, pk: int, risk_id: int):
-    pi = _pi(pk)
-    risk = get_object_or_404(ProgramRisk, pk=risk_id, pi=pi)
-    data = request.POST
-    return _risk_action(
-        request,
-        pi,
-        f"risk-{risk.pk}",
-        lambda: services.program_risk_update(
-            actor=request.user,
-            risk=risk,
-            changes={
-                "title": data.get("title", ""),
-                "likelihood": _int(data.get("likelihood")),
-                "impact": _int(data.get("impact")),
-                "team": _team_or_none(pi, data.get("team", "")),
-                "expected_delay_days": data.get("expected_delay_days", ""),
-                "tickets": _keys(data.get("tickets", "")),
-            },
-            expected_version=_int(data.get("version")),
-        ),
-    )
-
-
-@require_POST
-def risk_roam(request, pk: int, risk_id: int):
-    pi = _pi(pk)
-    risk = get_object_or_404(ProgramRisk, pk=risk_id, pi=pi)
-    data = request.POST
-
-    def action():
-        owner_id = data.get("owner") or ""
-        services.program_risk_roam(
-            actor=request.user,
-            risk=risk,
-            state=data.get("state", ""),
-            owner=User.objects.filter(pk=owner_id).first() if owner_id.isdigit() else None,
-            follow_up=_date_or_none(data.get("follow_up", ""), "follow_up"),
-            note=data.get("note", ""),
-            ticket_keys=_keys(data.get("tickets", "")) or None,
-            expected_version=_int(data.get("version")),
-        )
-
-    return _risk_action(request, pi, f"roam-{risk.pk}", action)
-
-
-@require_POST
-def risk_feed(request, pk: int, risk_id: int):
-    pi = _pi(pk)
-    risk = get_object_or_404(ProgramRisk, pk=risk_id, pi=pi)
-    data = request.POST
-    return _risk_action(
-        request,
-        pi,
-        f"feed-{risk.pk}",
-        lambda: services.program_risk_feed(
-            actor=request.user,
-            risk=risk,
-            from_date=data.get("from_date", ""),
-            expected_version=_int(data.get("version")),
-        ),
-    )
-
-
-@require_POST
-def risk_withdraw(request, pk: int, risk_id: int):
-    pi = _pi(pk)
-    risk = get_object_or_404(ProgramRisk, pk=risk_id, pi=pi)
-    return _risk_action(
-        request,
-        pi,
-        f"feed-{risk.pk}",
-        lambda: services.program_risk_withdraw(
-            actor=request.user, risk=risk, expected_version=_int(request.POST.get("version"))
-        ),
-    )
-
-
-@require_POST
-def risk_remove(request, pk: int, risk_id: int):
-    pi = _pi(pk)
-    risk = get_object_or_404(ProgramRisk, pk=risk_id, pi=pi)
-    return _risk_action(
-        request,
-        pi,
-        f"risk-{risk.pk}",
-        lambda: services.program_risk_delete(actor=request.user, risk=risk),
-    )
+risk_roam = _risk_action("roam-{obj.pk}", services.program_risk_roam, _roam)
+risk_feed = _risk_action(
+    "feed-{obj.pk}",
+    services.program_risk_feed,
+    lambda data, _pi, _risk: {"from_date": data.get("from_date", "")},
+)
+risk_withdraw = _risk_action("feed-{obj.pk}", services.program_risk_withdraw)
 
 
 @require_POST
 def risk_take(request, pk: int, source_id: int):
     pi = _pi(pk)
     source = get_object_or_404(Risk.objects.select_related("sprint"), pk=source_id)
-    return _risk_action(
+    return RISKS.answer(
         request,
         pi,
-        f"take-{source.pk}",
         lambda: services.program_risk_take(actor=request.user, pi=pi, risk=source),
+        form=f"take-{source.pk}",
     )
 
 
 # --- RACI ------------------------------------------------------------------------------------
 
+RACI_FORM_FIELDS = ("name", "row")
+
 
 def raci_page(request, pk: int):
-    program = get_object_or_404(Program, pk=pk)
-    return _render_raci(request, program, None, editing=_int(request.GET.get("edit")))
+    return _render_raci(request, _program(pk), None, editing=_int(request.GET.get("edit")))
+
+
+def _raci_context(request, program: Program, columns, editing: int) -> dict:
+    return {
+        "program": program,
+        "columns": columns,
+        "letters": ["R", "A", "C", "I"],
+        "may_edit": can_edit_raci(request.user),
+        "editing": editing,
+    }
 
 
 def _render_raci(request, program: Program, error, editing: int = 0):
@@ -388,18 +314,8 @@ def _render_raci(request, program: Program, error, editing: int = 0):
     for row in rows:
         if error and row.activity.pk == editing:
             _posted_cells(row, columns, request.POST)
-    context = {
-        "program": program,
-        "columns": columns,
-        "rows": rows,
-        "letters": ["R", "A", "C", "I"],
-        "may_edit": can_edit_raci(request.user),
-        "editing": editing,
-        "error": error,
-        "posted": request.POST if error else {},
-    }
-    template = T + "raci.html" + ("#raci-body" if _partial(request) else "")
-    return render(request, template, context, status=(error or {}).get("status", 200))
+    context = {**_raci_context(request, program, columns, editing), "rows": rows}
+    return _page(request, "raci.html", "raci-body", context, error)
 
 
 def _posted_cells(row, columns, data) -> None:
@@ -411,19 +327,9 @@ def _render_raci_row(request, activity: RaciActivity, *, editing: bool, error=No
     columns, row = selectors.raci_activity_row(activity)
     if error:
         _posted_cells(row, columns, request.POST)
-    context = {
-        "program": activity.program,
-        "columns": columns,
-        "row": row,
-        "letters": ["R", "A", "C", "I"],
-        "may_edit": can_edit_raci(request.user),
-        "editing": activity.pk if editing else 0,
-        "error": error,
-        "posted": request.POST if error else {},
-    }
-    return render(
-        request, T + "raci.html#raci-row", context, status=(error or {}).get("status", 200)
-    )
+    context = _raci_context(request, activity.program, columns, activity.pk if editing else 0)
+    context.update(row=row, error=error, posted=request.POST if error else {})
+    return render(request, T + "raci.html#raci-row", context)
 
 
 def _row_cells(data, program: Program) -> dict[str, str]:
@@ -434,71 +340,53 @@ def _row_cells(data, program: Program) -> dict[str, str]:
     }
 
 
-@require_POST
-def raci_add(request, pk: int):
-    program = get_object_or_404(Program, pk=pk)
-    data = request.POST
-    return _act(
-        request,
-        lambda: services.raci_activity_create(
-            actor=request.user,
-            program=program,
-            name=data.get("name", ""),
-            row=_row_cells(data, program),
-        ),
-        form="add",
-        fields=("name", "row"),
-        done_url=reverse("program-raci", args=[program.pk]),
-        render_page=lambda error: _render_raci(request, program, error),
-    )
+RACI = _program_page(_render_raci, "program-raci", RACI_FORM_FIELDS)
+
+
+def _raci_new(data, program, _owner) -> dict:
+    return {"name": data.get("name", ""), "row": _row_cells(data, program)}
+
+
+raci_add = CreateView.as_view(page=RACI, service=services.raci_activity_create, parse=_raci_new)
+raci_remove = RemoveView.as_view(
+    page=RACI,
+    target=Target(RaciActivity, "activity_id", "row-{obj.pk}", "activity"),
+    service=services.raci_activity_delete,
+)
 
 
 def raci_row(request, pk: int, activity_id: int):
     """GET: the row (its editor with ?edit=1). POST: save the whole row; a refusal keeps the
     editor open with the message (nothing written)."""
-    program = get_object_or_404(Program, pk=pk)
+    program = _program(pk)
     activity = get_object_or_404(
         RaciActivity.objects.select_related("program"), pk=activity_id, program=program
     )
     if request.method != "POST":
-        if not _partial(request):
+        if not is_partial(request):
             url = reverse("program-raci", args=[program.pk])
             return redirect(f"{url}?edit={activity.pk}" if request.GET.get("edit") else url)
         return _render_raci_row(request, activity, editing=bool(request.GET.get("edit")))
-    try:
-        services.raci_row_set(
+
+    def answer(error):
+        if error and not is_partial(request):
+            return _render_raci(request, program, error, editing=activity.pk)
+        if error is None:
+            activity.refresh_from_db()
+        return _render_raci_row(request, activity, editing=bool(error), error=error)
+
+    return pages.submit(
+        request,
+        lambda: services.raci_row_set(
             actor=request.user,
             activity=activity,
             row=_row_cells(request.POST, program),
             name=request.POST.get("name"),
-        )
-    except DomainError as exc:
-        error = {
-            "form": f"row-{activity.pk}",
-            "field": exc.field if exc.field in ("name", "row") else "",
-            "message": exc.message,
-            "status": exc.status,
-        }
-        if not _partial(request):
-            return _render_raci(request, program, error, editing=activity.pk)
-        return _render_raci_row(request, activity, editing=True, error=error)
-    if not _partial(request):
-        return redirect("program-raci", pk=program.pk)
-    activity.refresh_from_db()
-    return _render_raci_row(request, activity, editing=False)
-
-
-@require_POST
-def raci_remove(request, pk: int, activity_id: int):
-    program = get_object_or_404(Program, pk=pk)
-    activity = get_object_or_404(RaciActivity, pk=activity_id, program=program)
-    return _act(
-        request,
-        lambda: services.raci_activity_delete(actor=request.user, activity=activity),
+        ),
+        render=answer,
+        done=reverse("program-raci", args=[program.pk]),
         form=f"row-{activity.pk}",
-        fields=(),
-        done_url=reverse("program-raci", args=[program.pk]),
-        render_page=lambda error: _render_raci(request, program, error),
+        fields=RACI_FORM_FIELDS,
     )
 
 
@@ -506,8 +394,7 @@ def raci_remove(request, pk: int, activity_id: int):
 
 
 def decisions_page(request, pk: int):
-    program = get_object_or_404(Program, pk=pk)
-    return _render_decisions(request, program, None)
+    return _render_decisions(request, _program(pk), None)
 
 
 def _render_decisions(request, program: Program, error):
@@ -527,77 +414,50 @@ def _render_decisions(request, program: Program, error):
         "sprint_choices": selectors.decision_sprint_choices(program),
         "may_record": can_record_decisions(request.user),
         "today": date.today(),
-        "error": error,
-        "posted": request.POST if error else {},
     }
-    template = T + "decisions.html" + ("#decisions-body" if _partial(request) else "")
-    return render(request, template, context, status=(error or {}).get("status", 200))
+    return _page(request, "decisions.html", "decisions-body", context, error)
 
 
-DECISION_FORM_FIELDS = (
-    "title",
-    "context",
-    "decision",
-    "consequences",
-    "status",
-    "decided_on",
-    "tickets",
-    "sprints",
-    "superseded_by",
+DECISIONS = _program_page(_render_decisions, "program-decisions", tuple(services.DECISION_FIELDS))
+
+
+def _decision_sent(data) -> dict:
+    """The decision fields the form sent, read by their kind. A multiple choice sends
+    nothing when emptied, so an edit form marks that it carried it (`<name>_sent`)."""
+    sent = {}
+    for name, kind in services.DECISION_FIELDS.items():
+        if kind == "ids":
+            if f"{name}_sent" in data:
+                sent[name] = data.getlist(name)
+        elif kind == "keys":
+            if name in data:
+                sent[name] = _keys(data[name])
+        elif name in data:
+            sent[name] = (data[name] or None) if kind == "number" else data[name]
+    return sent
+
+
+def _decision_new(data, program, _owner) -> dict:
+    sent = _decision_sent(data)
+    if not sent.get("status"):
+        sent.pop("status", None)  # the service's default: proposed
+    sent.pop("superseded_by", None)  # a new record supersedes nothing yet
+    sent.pop("sprints", None)
+    tickets = sent.pop("tickets", [])
+    return {
+        **dict.fromkeys(("title", "context", "decision"), ""),  # required: "" is refused
+        **sent,
+        "ticket_keys": tickets,
+        "sprint_ids": data.getlist("sprints"),
+    }
+
+
+decision_add = CreateView.as_view(
+    page=DECISIONS, service=services.decision_create, parse=_decision_new
 )
-
-
-@require_POST
-def decision_add(request, pk: int):
-    program = get_object_or_404(Program, pk=pk)
-    data = request.POST
-    return _act(
-        request,
-        lambda: services.decision_create(
-            actor=request.user,
-            program=program,
-            title=data.get("title", ""),
-            context=data.get("context", ""),
-            decision=data.get("decision", ""),
-            consequences=data.get("consequences", ""),
-            status=data.get("status") or Decision.Status.PROPOSED,
-            decided_on=data.get("decided_on") or None,
-            ticket_keys=_keys(data.get("tickets", "")),
-            sprint_ids=data.getlist("sprints"),
-        ),
-        form="add",
-        fields=DECISION_FORM_FIELDS,
-        done_url=reverse("program-decisions", args=[program.pk]),
-        render_page=lambda error: _render_decisions(request, program, error),
-    )
-
-
-@require_POST
-def decision_edit(request, pk: int, number: int):
-    program = get_object_or_404(Program, pk=pk)
-    record = get_object_or_404(Decision, program=program, number=number)
-    data = request.POST
-    changes = {
-        name: data.get(name, "")
-        for name in ("title", "context", "decision", "consequences", "status", "decided_on")
-        if name in data
-    }
-    if "tickets" in data:
-        changes["tickets"] = _keys(data.get("tickets", ""))
-    if "sprints_sent" in data:
-        changes["sprints"] = data.getlist("sprints")
-    if "superseded_by" in data:
-        changes["superseded_by"] = data.get("superseded_by") or None
-    return _act(
-        request,
-        lambda: services.decision_update(
-            actor=request.user,
-            decision=record,
-            changes=changes,
-            expected_version=_int(data.get("version")),
-        ),
-        form=f"dr-{record.number}",
-        fields=DECISION_FORM_FIELDS,
-        done_url=reverse("program-decisions", args=[program.pk]),
-        render_page=lambda error: _render_decisions(request, program, error),
-    )
+decision_edit = EditView.as_view(
+    page=DECISIONS,
+    target=Target(Decision, {"number": "number"}, "dr-{obj.number}", "decision"),
+    service=services.decision_update,
+    parse=lambda data, _program, _record: _decision_sent(data),
+)
