@@ -12,7 +12,7 @@ from teams.models import Team
 from tickets.models import Ticket
 
 from . import services
-from .models import Delivery, Integration, LabelStudioProject
+from .models import Delivery, Integration, LabelStudioProject, ProdigyDataset
 from .urls import WEBHOOK_URL_NAMES
 
 RECENT_DELIVERIES = 50
@@ -22,6 +22,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
     """Never includes the secret: it is shown once, on creation or rotation."""
 
     webhook_url = serializers.SerializerMethodField()
+    config = serializers.SerializerMethodField()
     team_prefix = serializers.CharField(source="team.key_prefix", read_only=True)
     service_user = serializers.CharField(source="service_user.username", read_only=True)
 
@@ -40,6 +41,13 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "rejected_count",
             "created_at",
         ]
+
+    def get_config(self, integration) -> dict:
+        """Settings without secrets: a W&B API key is only said to be set."""
+        config = dict(integration.config or {})
+        if "api_key" in config:
+            config["api_key"] = "set"
+        return config
 
     def get_webhook_url(self, integration) -> str | None:
         name = WEBHOOK_URL_NAMES.get(integration.kind)
@@ -75,6 +83,19 @@ class ProjectLinkSerializer(serializers.ModelSerializer):
     class Meta:
         model = LabelStudioProject
         fields = ["id", "project_id", "ticket", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        validators = []
+
+
+class DatasetLinkSerializer(serializers.ModelSerializer):
+    ticket = serializers.SlugRelatedField(
+        slug_field="key", queryset=Ticket.objects.select_related("team")
+    )
+    batch_size = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+    class Meta:
+        model = ProdigyDataset
+        fields = ["id", "dataset", "ticket", "batch_size", "created_at"]
         read_only_fields = ["id", "created_at"]
         validators = []
 
@@ -138,6 +159,21 @@ class IntegrationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             return Response(ProjectLinkSerializer(link).data, status=status.HTTP_201_CREATED)
         rows = integration.label_studio_projects.select_related("ticket")
         return Response(ProjectLinkSerializer(rows, many=True).data)
+
+    @extend_schema(request=DatasetLinkSerializer, responses={200: DatasetLinkSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"])
+    def datasets(self, request, pk=None):
+        """Prodigy datasets and the labeling tickets their exports feed."""
+        integration = self.get_object()
+        if request.method == "POST":
+            serializer = DatasetLinkSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            link = services.prodigy_dataset_link(
+                actor=request.user, integration=integration, **serializer.validated_data
+            )
+            return Response(DatasetLinkSerializer(link).data, status=status.HTTP_201_CREATED)
+        rows = integration.prodigy_datasets.select_related("ticket")
+        return Response(DatasetLinkSerializer(rows, many=True).data)
 
 
 def register(router) -> None:

@@ -1,11 +1,12 @@
-"""Integrations that feed Sprintplan (Label Studio, MLflow, JUnit uploads, the evidence API),
-the raw deliveries they send, and what Label Studio told us about its annotations."""
+"""Integrations that feed Sprintplan (Label Studio, MLflow, JUnit uploads, Weights & Biases,
+DVC and Prodigy pushes from CI, the evidence API), the raw deliveries they send, and what
+Label Studio told us about its annotations."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-KINDS = ["label_studio", "mlflow", "junit", "api"]
+KINDS = ["label_studio", "mlflow", "junit", "api", "wandb", "dvc", "prodigy"]
 DELIVERY_STATUSES = ["accepted", "rejected", "processed", "failed"]
 
 
@@ -18,6 +19,9 @@ class Integration(models.Model):
         MLFLOW = "mlflow", "MLflow"
         JUNIT = "junit", "JUnit upload"
         API = "api", "Evidence API"
+        WANDB = "wandb", "Weights & Biases"
+        DVC = "dvc", "DVC (from CI)"
+        PRODIGY = "prodigy", "Prodigy (from CI)"
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -28,7 +32,8 @@ class Integration(models.Model):
     # Kept in clear: the MLflow signature is an HMAC keyed with it. Shown once on creation
     # or rotation; never listed.
     secret = models.CharField(max_length=128)
-    # MLflow: {"tracking_uri": "http://mlflow:5000"}.
+    # MLflow: {"tracking_uri": "http://mlflow:5000"}; W&B: {"api_url": "https://api.wandb.ai",
+    # "api_key": "…"} to read run summaries (the key is never listed).
     config = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     rejected_count = models.PositiveIntegerField(default=0)
@@ -141,3 +146,31 @@ class LabelStudioAnnotation(models.Model):
 
     def __str__(self) -> str:
         return f"annotation {self.annotation_id} on task {self.task_id}"
+
+
+class ProdigyDataset(models.Model):
+    """A Prodigy dataset whose `db-out` exports feed one labeling ticket. `batch_size` is the
+    number of examples in the batch; without it the ticket's size is used when the team
+    counts in items."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="prodigy_datasets"
+    )
+    dataset = models.CharField(max_length=100)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="prodigy_datasets"
+    )
+    batch_size = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "dataset"], name="prodigy_dataset_unique_per_integration"
+            ),
+            models.CheckConstraint(condition=~Q(dataset=""), name="prodigy_dataset_named"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prodigy dataset {self.dataset}"

@@ -25,6 +25,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from accounts.policy import (
+    can_record_evidence,
     ensure_can_link_external_project,
     ensure_can_manage_integrations,
 )
@@ -36,8 +37,14 @@ from teams.models import Membership, Team
 from tickets.models import Ticket
 from tickets.services import ticket_update
 
-from . import junit, label_studio, mlflow, signatures
-from .models import Delivery, Integration, LabelStudioAnnotation, LabelStudioProject
+from . import dvc, junit, label_studio, mlflow, prodigy, signatures, wandb
+from .models import (
+    Delivery,
+    Integration,
+    LabelStudioAnnotation,
+    LabelStudioProject,
+    ProdigyDataset,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +143,25 @@ def _checked_config(kind: str, config: dict) -> dict:
                 "MLflow needs config.tracking_uri, e.g. http://mlflow:5000.", field="config"
             )
         config = {**config, "tracking_uri": uri.rstrip("/")}
+    if kind == Integration.Kind.WANDB:
+        config = _checked_wandb_config(config)
     return config
+
+
+def _checked_wandb_config(config: dict) -> dict:
+    """Both optional: without an API URL run summaries are not read. Only this URL is ever
+    contacted; a delivery's body never chooses where Sprintplan connects."""
+    unknown = sorted(set(config) - {"api_url", "api_key"})
+    if unknown:
+        raise InvalidInput(f"Unknown W&B setting: {', '.join(unknown)}.", field="config")
+    url = str(config.get("api_url") or "").strip().rstrip("/")
+    if url and not url.startswith(("http://", "https://")):
+        raise InvalidInput(
+            "The W&B API URL must start with http:// or https://, e.g. https://api.wandb.ai.",
+            field="config",
+        )
+    key = str(config.get("api_key") or "").strip()
+    return {k: v for k, v in (("api_url", url), ("api_key", key)) if v}
 
 
 @transaction.atomic
@@ -166,16 +191,53 @@ def label_studio_project_link(
     return link
 
 
+@transaction.atomic
+def prodigy_dataset_link(
+    *, actor, integration: Integration, dataset: str, ticket: Ticket, batch_size: int | None = None
+) -> ProdigyDataset:
+    """Exports of Prodigy dataset `dataset` feed `ticket` (progress and agreement)."""
+    ensure_can_link_external_project(actor, ticket)
+    if integration.kind != Integration.Kind.PRODIGY:
+        raise InvalidInput(f"{integration.name} is not a Prodigy integration.", field="id")
+    dataset = (dataset or "").strip()
+    if not dataset:
+        raise InvalidInput("Name the Prodigy dataset.", field="dataset")
+    if ticket.team_id != integration.team_id:
+        raise InvalidInput(
+            f"{integration.name} feeds team {integration.team.name}; {ticket.key} belongs to "
+            f"{ticket.team.name}.",
+            field="ticket",
+        )
+    if ticket.type != Ticket.Type.LABELING_BATCH:
+        raise InvalidInput(f"{ticket.key} is not a labeling batch.", field="ticket")
+    if batch_size is not None and batch_size < 1:
+        raise InvalidInput(
+            "The batch size is a number of examples, at least 1.", field="batch_size"
+        )
+    link, created = ProdigyDataset.objects.get_or_create(
+        integration=integration,
+        dataset=dataset,
+        defaults={"ticket": ticket, "batch_size": batch_size},
+    )
+    if not created and link.ticket_id != ticket.pk:
+        raise Conflict(
+            f"Prodigy dataset {dataset!r} already feeds {link.ticket.key}.", field="dataset"
+        )
+    return link
+
+
 # --- receiving ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Checked:
-    """What a synchronous check learned about a delivery it accepts."""
+    """What a synchronous check learned about a delivery it accepts. `body`, when set, is
+    stored instead of the raw body (a multipart upload is kept as one JSON document)."""
 
     dedup_key: str
     event: str
     params: dict = field(default_factory=dict)
+    body: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +245,9 @@ class Incoming:
     headers: dict[str, str]
     body: bytes
     params: dict[str, str]
+    # Multipart form fields and files by name (text), when the request was multipart.
+    parts: dict[str, list[str]] | None = None
+    route: str = ""  # a second receiver of the same kind (W&B run summaries)
 
     def header(self, name: str) -> str | None:
         """Header names are case-insensitive (Django reports X-MLflow-… as X-Mlflow-…)."""
@@ -228,7 +293,7 @@ def _store_accepted(integration: Integration, incoming: Incoming, checked: Check
             delivery = Delivery.objects.create(
                 integration=integration,
                 headers=_kept_headers(incoming),
-                body=incoming.body.decode("utf-8", errors="replace"),
+                body=(checked.body or incoming.body).decode("utf-8", errors="replace"),
                 dedup_key=checked.dedup_key,
                 event=checked.event[:60],
                 params=checked.params,
@@ -262,8 +327,18 @@ def _json(body: bytes) -> object:
 
 
 def _require_token(integration: Integration, incoming: Incoming) -> None:
-    if not signatures.token_matches(integration.secret, incoming.header(TOKEN_HEADER)):
-        raise NotAuthenticated(f"Missing or wrong {TOKEN_HEADER} header.")
+    """The secret as our header, or as a bearer token (W&B sends its webhook's access token
+    that way and cannot set other headers)."""
+    given = incoming.header(TOKEN_HEADER) or _bearer(incoming.header("Authorization"))
+    if not signatures.token_matches(integration.secret, given):
+        raise NotAuthenticated(
+            f"Missing or wrong {TOKEN_HEADER} header or Authorization: Bearer token."
+        )
+
+
+def _bearer(value: str | None) -> str | None:
+    scheme, _, token = (value or "").partition(" ")
+    return token if scheme.lower() == "bearer" else None
 
 
 def check_label_studio(integration: Integration, incoming: Incoming) -> Checked:
@@ -362,10 +437,171 @@ def _test_suite_criteria(ticket: Ticket, code: str) -> list[Criterion]:
     return found
 
 
+# W&B, DVC, Prodigy -------------------------------------------------------------------------
+
+
+def check_wandb(integration: Integration, incoming: Incoming) -> Checked:
+    _require_token(integration, incoming)
+    if incoming.route == "summary":
+        return _check_wandb_summary(integration, incoming)
+    try:
+        event = wandb.parse_event(_json(incoming.body))
+    except wandb.PayloadError as error:
+        raise InvalidInput(f"Not a W&B automation delivery: {error}.", code="malformed") from None
+    if not event.ticket:
+        raise InvalidInput(
+            f"Artifact {event.version_string} names no ticket: log it with metadata "
+            '{"sprintplan_ticket": "ML-3"} and keep the "ticket" line of the template.',
+            code="unknown_ticket",
+            field="ticket",
+        )
+    _own_ticket(integration, event.ticket)
+    return Checked(
+        dedup_key=_body_hash(incoming.body),
+        event=f"{event.event_type} {event.collection}:{event.version}",
+    )
+
+
+def _check_wandb_summary(integration: Integration, incoming: Incoming) -> Checked:
+    ticket = _own_ticket(integration, incoming.params.get("ticket", ""))
+    run_path = incoming.params.get("run", "")
+    if run_path and not wandb.RUN_PATH.match(run_path):
+        raise InvalidInput(
+            f"run must be a run path entity/project/run_id, not {run_path!r}.", field="run"
+        )
+    try:
+        metrics = wandb.summary_metrics(_json(incoming.body))
+    except wandb.PayloadError as error:
+        raise InvalidInput(f"Not a wandb-summary.json: {error}.", code="malformed") from None
+    return Checked(
+        dedup_key=_body_hash(b"summary", ticket.key.encode(), run_path.encode(), incoming.body),
+        event=f"run summary {run_path or ticket.key}"[:60],
+        params={"route": "summary", "ticket": ticket.key, "run": run_path, "count": len(metrics)},
+    )
+
+
+def check_dvc(integration: Integration, incoming: Incoming) -> Checked:
+    _require_token(integration, incoming)
+    ticket = _own_ticket(integration, incoming.params.get("ticket", ""))
+    document = _dvc_document(incoming)
+    try:
+        lock = dvc.parse_lock(document["lock"])
+        for item in document["dvc_files"]:
+            dvc.parse_dvc_file(item["text"], item["path"])
+        for item in document["metrics"]:
+            dvc.parse_metrics(item["text"], item["name"])
+    except dvc.DvcError as error:
+        raise InvalidInput(f"Not a DVC upload: {error}.", code="malformed") from None
+    handed_over_by = _handing_over_blocker(ticket, incoming.params.get("from", ""))
+    body = json.dumps(document, sort_keys=True).encode()
+    return Checked(
+        dedup_key=_body_hash(b"dvc", ticket.key.encode(), body),
+        event=f"dvc.lock {len(lock.stages)} stages"
+        + (f" @ {document['commit'][:12]}" if document["commit"] else ""),
+        params={
+            "ticket": ticket.key,
+            "from": handed_over_by.key if handed_over_by else "",
+        },
+        body=body,
+    )
+
+
+def _dvc_document(incoming: Incoming) -> dict:
+    """The upload as one JSON document: from a multipart form (`dvc.lock=@dvc.lock`,
+    `data/labels.dvc=@data/labels.dvc`, `metrics=@metrics.json`, `commit`, `repo`) or a raw
+    dvc.lock body with `commit` and `repo` in the query string."""
+    parts = incoming.parts
+    params = incoming.params
+    if parts is None:
+        try:
+            lock = incoming.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("dvc.lock is not UTF-8 text.", code="malformed") from None
+        parts = {}
+    else:
+        lock = (parts.get("dvc.lock") or parts.get("lock") or [""])[0]
+    if not lock.strip():
+        raise InvalidInput(
+            "No dvc.lock: send it as the body or as the form field dvc.lock.",
+            code="malformed",
+            field="dvc.lock",
+        )
+
+    def value(name: str) -> str:
+        return ((parts.get(name) or [""])[0] or params.get(name, "")).strip()[:200]
+
+    dvc_files = [
+        {"path": name, "text": text}
+        for name, texts in sorted(parts.items())
+        if name.endswith(".dvc")
+        for text in texts
+    ]
+    metrics = [
+        {"name": f"metrics #{n}" if len(parts.get("metrics", [])) > 1 else "metrics", "text": t}
+        for n, t in enumerate(parts.get("metrics", []), start=1)
+    ]
+    return {
+        "lock": lock,
+        "dvc_files": dvc_files,
+        "metrics": metrics,
+        "commit": value("commit"),
+        "repo": value("repo"),
+    }
+
+
+def _handing_over_blocker(ticket: Ticket, key: str) -> Ticket | None:
+    """The blocker whose data the pipeline read: the one named (`from`), else the ticket's
+    only labeling-batch blocker; none when that is ambiguous."""
+    blockers = quality_selectors.direct_blockers(ticket)
+    if key:
+        named = [b for b in blockers if b.key == key]
+        if not named:
+            raise InvalidInput(
+                f"{key} does not block {ticket.key}: data is handed over across a dependency link.",
+                code="not_a_blocker",
+                field="from",
+            )
+        return named[0]
+    labeling = [b for b in blockers if b.type == Ticket.Type.LABELING_BATCH]
+    return labeling[0] if len(labeling) == 1 else None
+
+
+def check_prodigy(integration: Integration, incoming: Incoming) -> Checked:
+    _require_token(integration, incoming)
+    name = incoming.params.get("dataset", "").strip()
+    if not name:
+        raise InvalidInput(
+            "Name the Prodigy dataset: ?dataset=<name>, as given to prodigy db-out.",
+            field="dataset",
+        )
+    if not ProdigyDataset.objects.filter(integration=integration, dataset=name).exists():
+        raise InvalidInput(
+            f"Prodigy dataset {name!r} is not linked to a ticket.",
+            code="unknown_dataset",
+            field="dataset",
+        )
+    try:
+        summary = prodigy.summarise(prodigy.parse(incoming.body, dataset=name))
+    except prodigy.ExportError as error:
+        raise InvalidInput(
+            f"Not a Prodigy db-out export: {error}.",
+            code="malformed",
+            extra={"line": error.line} if error.line else None,
+        ) from None
+    return Checked(
+        dedup_key=_body_hash(b"prodigy", name.encode(), incoming.body),
+        event=f"db-out {name}: {summary.lines} lines"[:60],
+        params={"dataset": name},
+    )
+
+
 CHECKS: dict[str, Callable[[Integration, Incoming], Checked]] = {
     Integration.Kind.LABEL_STUDIO: check_label_studio,
     Integration.Kind.MLFLOW: check_mlflow,
     Integration.Kind.JUNIT: check_junit,
+    Integration.Kind.WANDB: check_wandb,
+    Integration.Kind.DVC: check_dvc,
+    Integration.Kind.PRODIGY: check_prodigy,
 }
 
 
@@ -401,7 +637,7 @@ def delivery_process(delivery_id: int) -> Delivery:
                 return delivery
             note = PROCESSORS[delivery.integration.kind](delivery)
             _finish(delivery, Delivery.Status.PROCESSED, note)
-    except (DomainError, ValueError, mlflow.TrackingError) as error:
+    except (DomainError, ValueError, mlflow.TrackingError, wandb.TrackingError) as error:
         _finish_failed(delivery_id, str(getattr(error, "message", error)))
     except Exception as error:
         logger.exception("Processing delivery %s failed.", delivery_id)
@@ -444,7 +680,11 @@ def _process_label_studio(delivery: Delivery) -> str:
         _apply_annotations(link, event)
         notes.append(_record_agreement(integration, link))
     if event.task_number and event.finished_task_number is not None:
-        notes.append(_update_progress(integration, link.ticket, event))
+        notes.append(
+            _update_progress(
+                integration, link.ticket, done=event.finished_task_number, total=event.task_number
+            )
+        )
     return "; ".join(note for note in notes if note) or f"{event.action}: nothing to update"
 
 
@@ -493,12 +733,13 @@ def _record_agreement(integration: Integration, link: LabelStudioProject) -> str
     return f"iaa {agreement.value:.4f} over {agreement.tasks_compared} tasks"
 
 
-def _update_progress(integration: Integration, ticket: Ticket, event: label_studio.Event) -> str:
+def _update_progress(integration: Integration, ticket: Ticket, *, done: int, total: int) -> str:
+    """Progress = size * done / total, in the team's unit, through the ticket service."""
     for _attempt in range(3):  # a person may edit the ticket at the same moment
         current = Ticket.objects.select_related("team").get(pk=ticket.pk)
         if current.is_done:
             return f"{current.key} is done; progress left alone"
-        share = min(event.finished_task_number, event.task_number) / event.task_number
+        share = min(done, total) / total
         progress = min(current.size, (current.size * Decimal(str(share))).quantize(CENTS))
         if progress == current.progress:
             return ""
@@ -605,8 +846,306 @@ def _process_junit(delivery: Delivery) -> str:
     return f"{ticket.key}: {result.tests} tests, {verdict}"
 
 
+# Shared by the ML tools ---------------------------------------------------------------------
+
+
+def _record_metrics(
+    integration: Integration,
+    ticket: Ticket,
+    metrics: dict[str, float],
+    *,
+    source: str,
+    source_url: str = "",
+    details: dict | None = None,
+) -> list[str]:
+    """Evidence for every metric criterion in force on the ticket whose key is exactly one of
+    the metric names (`test/accuracy` matches `test/accuracy` only)."""
+    recorded = []
+    for key, value in sorted(metrics.items()):
+        criteria = quality_selectors.applicable_criteria(
+            ticket, kind=Criterion.Kind.METRIC, metric_key=key
+        )
+        for criterion in criteria:
+            quality_services.evidence_record(
+                actor=integration.service_user,
+                criterion=criterion,
+                ticket=ticket,
+                value=value,
+                source=source,
+                recorded_by_name=integration.name,
+                source_url=source_url[:500],
+                details={**(details or {}), "metric": key},
+            )
+            recorded.append(f"{key}={value:g}")
+    return recorded
+
+
+# Weights & Biases --------------------------------------------------------------------------
+
+
+def _process_wandb(delivery: Delivery) -> str:
+    if delivery.params.get("route") == "summary":
+        return _process_wandb_summary(delivery)
+    integration = delivery.integration
+    event = wandb.parse_event(json.loads(delivery.body))
+    ticket = _own_ticket(integration, event.ticket)
+    _record_wandb_artifact(integration, ticket, event)
+    what = f"{ticket.key}: artifact {event.collection}:{event.version}"
+    if not event.run_path:
+        return f"{what}; no run named, so no summary to read"
+    api_url = integration.config.get("api_url", "")
+    if not api_url:
+        return f"{what}; no W&B API URL configured, run summary not read"
+    run = wandb.fetch_run(api_url, integration.config.get("api_key", ""), event.run_path)
+    recorded = _record_metrics(
+        integration,
+        ticket,
+        run.metrics,
+        source=Evidence.Source.WANDB,
+        source_url=wandb.run_url(api_url, run.path),
+        details={"run": run.path, "run_state": run.state, "artifact": event.version_string},
+    )
+    return f"{what}; run {run.path}: {', '.join(recorded) or 'no metric matches a criterion'}"
+
+
+def _record_wandb_artifact(integration: Integration, ticket: Ticket, event) -> None:
+    """With a run it is the model that run logged; without one, a dataset version
+    identified by W&B's artifact id."""
+    details = {
+        "tool": "wandb",
+        "event_type": event.event_type,
+        "entity": event.entity,
+        "project": event.project,
+        "alias": event.alias,
+        "author": event.author,
+    }
+    common = {
+        "actor": integration.service_user,
+        "ticket": ticket,
+        "name": event.collection[:200],
+        "version": event.version[:100],
+        "uri": event.version_string[:500],
+        "details": details,
+    }
+    if event.run_id:
+        quality_services.artifact_record(kind="model_version", run_id=event.run_id[:100], **common)
+    else:
+        quality_services.artifact_record(
+            kind="dataset_version",
+            checksum=(event.version_id or event.version_string)[:200],
+            **common,
+        )
+
+
+def _process_wandb_summary(delivery: Delivery) -> str:
+    integration = delivery.integration
+    ticket = _own_ticket(integration, delivery.params["ticket"])
+    run_path = delivery.params.get("run", "")
+    metrics = wandb.summary_metrics(json.loads(delivery.body))
+    api_url = integration.config.get("api_url", "")
+    recorded = _record_metrics(
+        integration,
+        ticket,
+        metrics,
+        source=Evidence.Source.WANDB,
+        source_url=wandb.run_url(api_url, run_path) if run_path and api_url else "",
+        details={"run": run_path, "file": "wandb-summary.json"},
+    )
+    return f"{ticket.key}: run summary; {', '.join(recorded) or 'no metric matches a criterion'}"
+
+
+# DVC ---------------------------------------------------------------------------------------
+
+
+def _process_dvc(delivery: Delivery) -> str:
+    integration = delivery.integration
+    document = json.loads(delivery.body)
+    ticket = _own_ticket(integration, delivery.params["ticket"])
+    source = delivery.params.get("from", "")
+    handed_over_by = Ticket.objects.get(key=source) if source else None
+    lock = dvc.parse_lock(document["lock"])
+    files = [dvc.parse_dvc_file(item["text"], item["path"]) for item in document["dvc_files"]]
+    commit, repo = document["commit"], document["repo"]
+    recorder = _DvcRecorder(integration, ticket, commit, repo, handed_over_by)
+    if commit:
+        recorder.record(kind="code_commit", name=repo or "git", revision=commit, uri=repo)
+    read_by_stages = {dep.path for stage in lock.stages for dep in stage.deps}
+    for dvc_file in files:
+        imported = {item.path for item in dvc_file.imports}
+        for out in dvc_file.outs:
+            consumed = bool(imported) or out.path in read_by_stages
+            recorder.dataset(out, consumed=consumed, imports=dvc_file.imports)
+    for entry in lock.external_inputs():
+        recorder.dataset(entry, consumed=True)
+    for entry in lock.output_directories():
+        recorder.dataset(entry, consumed=False)
+    for model, stage in lock.models():
+        recorder.model(model, stage)
+    metrics: dict[str, float] = {}
+    for item in document["metrics"]:
+        metrics.update(dvc.parse_metrics(item["text"], item["name"]).values)
+    recorded = _record_metrics(
+        integration,
+        ticket,
+        metrics,
+        source=Evidence.Source.DVC,
+        details={"commit": commit, "repo": repo},
+    )
+    recorded += _artifact_checks_met(integration, ticket, commit)
+    return "; ".join([f"{ticket.key}: {recorder.summary()}", *recorded])
+
+
+class _DvcRecorder:
+    """Records one upload's artifacts on the ticket, counting what it recorded."""
+
+    def __init__(self, integration, ticket, commit, repo, handed_over_by):
+        self.integration, self.ticket = integration, ticket
+        self.commit, self.repo, self.handed_over_by = commit, repo, handed_over_by
+        self.counts = {"produced": 0, "consumed": 0, "models": 0}
+        self.models: list[str] = []
+
+    def record(self, **fields):
+        return quality_services.artifact_record(
+            actor=self.integration.service_user, ticket=self.ticket, **fields
+        )
+
+    def _where(self, path: str) -> str:
+        at = f"@{self.commit}" if self.commit else ""
+        return f"{self.repo}{at}:{path}" if self.repo else f"{path}{at}"
+
+    def dataset(self, entry: dvc.Entry, *, consumed: bool, imports=()) -> None:
+        details = {"tool": "dvc", "size": entry.size, "nfiles": entry.nfiles}
+        uri = self._where(entry.path)
+        if imports:
+            source = imports[0]
+            details["imported_from"] = {"repo": source.repo_url, "rev_lock": source.rev_lock}
+            uri = f"{source.repo_url}@{source.rev_lock}:{source.path}"
+        self.record(
+            kind="dataset_version",
+            direction="consumed" if consumed else "produced",
+            name=entry.path[:200],
+            version=entry.md5[:100],
+            revision=self.commit[:100],
+            checksum=entry.md5[:200],
+            uri=uri[:500],
+            handed_over_by=self.handed_over_by if consumed else None,
+            details=details,
+        )
+        self.counts["consumed" if consumed else "produced"] += 1
+
+    def model(self, entry: dvc.Entry, stage: dvc.Stage) -> None:
+        trained_on = [
+            {"path": dep.path, "md5": dep.md5, "nfiles": dep.nfiles}
+            for dep in stage.deps
+            if dep.is_dir
+        ]
+        self.record(
+            kind="model_version",
+            name=entry.path[:200],
+            version=entry.md5[:100],
+            # DVC has no run ids: the pipeline run is the commit its dvc.lock belongs to.
+            run_id=(self.commit or f"dvc stage {stage.name}")[:100],
+            checksum=entry.md5[:200],
+            uri=self._where(entry.path)[:500],
+            details={
+                "tool": "dvc",
+                "stage": stage.name,
+                "size": entry.size,
+                "trained_on": trained_on,
+            },
+        )
+        self.counts["models"] += 1
+        sources = ", ".join(f"{d['path']}@{d['md5'][:7]}" for d in trained_on)
+        self.models.append(f"{entry.path} from {sources}")
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.counts['produced']} dataset revisions produced",
+            f"{self.counts['consumed']} consumed"
+            + (f" (handed over by {self.handed_over_by.key})" if self.handed_over_by else ""),
+        ]
+        parts += [f"model {text}" for text in self.models]
+        if self.commit:
+            parts.append(f"commit {self.commit[:12]}")
+        return ", ".join(parts)
+
+
+def _artifact_checks_met(integration: Integration, ticket: Ticket, commit: str) -> list[str]:
+    """A manual check that passes once artifacts are recorded (“code and data committed”)
+    gets evidence from the upload that recorded them, so its source shows."""
+    kinds = set(ticket.artifacts.values_list("kind", flat=True))
+    met = []
+    for criterion in quality_selectors.applicable_criteria(ticket, kind=Criterion.Kind.MANUAL):
+        required = set(criterion.required_artifacts or [])
+        if not required or not required <= kinds:
+            continue
+        if not can_record_evidence(integration.service_user, criterion.team_id):
+            continue
+        quality_services.evidence_record(
+            actor=integration.service_user,
+            criterion=criterion,
+            ticket=ticket,
+            passed=True,
+            source=Evidence.Source.DVC,
+            recorded_by_name=integration.name,
+            details={"artifacts": sorted(required), "commit": commit},
+        )
+        met.append(f"{criterion.code} met by recorded artifacts")
+    return met
+
+
+# Prodigy -----------------------------------------------------------------------------------
+
+
+def _process_prodigy(delivery: Delivery) -> str:
+    integration = delivery.integration
+    link = ProdigyDataset.objects.select_related("ticket__team").get(
+        integration=integration, dataset=delivery.params["dataset"]
+    )
+    summary = prodigy.summarise(prodigy.parse(delivery.body.encode("utf-8"), dataset=link.dataset))
+    ticket = link.ticket
+    notes = [
+        f"{link.dataset}: {summary.answered} of {summary.examples} examples answered "
+        f"({summary.answers.get('accept', 0)} accept, {summary.answers.get('reject', 0)} reject, "
+        f"{summary.answers.get('ignore', 0)} ignore)"
+    ]
+    total = link.batch_size or (ticket.size if ticket.team.unit == "items" else None)
+    if total:
+        notes.append(_update_progress(integration, ticket, done=summary.answered, total=int(total)))
+    else:
+        notes.append("no batch size set, progress left alone")
+    notes.append(_record_prodigy_agreement(integration, ticket, link, summary))
+    return "; ".join(note for note in notes if note)
+
+
+def _record_prodigy_agreement(integration, ticket, link, summary: prodigy.Summary) -> str:
+    agreement = summary.agreement
+    if agreement is None:
+        return "no example has two annotators, no agreement"
+    criteria = quality_selectors.applicable_criteria(
+        ticket, kind=Criterion.Kind.METRIC, metric_key="iaa"
+    )
+    for criterion in criteria:
+        quality_services.evidence_record(
+            actor=integration.service_user,
+            criterion=criterion,
+            ticket=ticket,
+            value=round(agreement.value, 6),
+            source=Evidence.Source.PRODIGY,
+            recorded_by_name=integration.name,
+            details={"dataset": link.dataset, **summary.as_details()},
+        )
+    return (
+        f"iaa {agreement.value:.4f} (percent agreement) over {agreement.examples_compared} "
+        f"examples, {agreement.unanimous} unanimous"
+    )
+
+
 PROCESSORS: dict[str, Callable[[Delivery], str]] = {
     Integration.Kind.LABEL_STUDIO: _process_label_studio,
     Integration.Kind.MLFLOW: _process_mlflow,
     Integration.Kind.JUNIT: _process_junit,
+    Integration.Kind.WANDB: _process_wandb,
+    Integration.Kind.DVC: _process_dvc,
+    Integration.Kind.PRODIGY: _process_prodigy,
 }

@@ -17,10 +17,21 @@ urlpatterns = [
     ),
     path("hooks/mlflow/<int:integration_id>/", views.mlflow_webhook, name="webhook-mlflow"),
     path("hooks/junit/<int:integration_id>/", views.junit_upload, name="webhook-junit"),
+    path("hooks/wandb/<int:integration_id>/", views.wandb_webhook, name="webhook-wandb"),
+    path(
+        "hooks/wandb/<int:integration_id>/summary/",
+        views.wandb_summary_upload,
+        name="webhook-wandb-summary",
+    ),
+    path("hooks/dvc/<int:integration_id>/", views.dvc_upload, name="webhook-dvc"),
+    path("hooks/prodigy/<int:integration_id>/", views.prodigy_upload, name="webhook-prodigy"),
 ]
 
 WEBHOOK_URL_NAMES = {
     "label_studio": "webhook-label-studio",
     "mlflow": "webhook-mlflow",
     "junit": "webhook-junit",
+    "wandb": "webhook-wandb",
+    "dvc": "webhook-dvc",
+    "prodigy": "webhook-prodigy",
 }

@@ -25,12 +25,12 @@ from django.views.decorators.http import require_POST
 from accounts.policy import can_manage_integrations
 from sprintplan.errors import DomainError
 
-from . import services
+from . import services, wandb
 from .forms import IntegrationForm
 from .models import Delivery, Integration
 
 
-def _receiver(kind: str):
+def _receiver(kind: str, route: str = ""):
     @csrf_exempt
     @login_not_required
     @require_POST
@@ -42,8 +42,18 @@ def _receiver(kind: str):
         )
         if integration is None:
             return JsonResponse({"code": "not_found", "detail": "No such integration."}, status=404)
+        body = request.body
+        try:
+            parts = _multipart_parts(request)
+        except UnicodeDecodeError:
+            error = {"code": "malformed", "detail": "Form fields and files must be UTF-8 text."}
+            return JsonResponse(error, status=400)
         incoming = services.Incoming(
-            headers=dict(request.headers), body=request.body, params=request.GET.dict()
+            headers=dict(request.headers),
+            body=body,
+            params=request.GET.dict(),
+            parts=parts,
+            route=route,
         )
         try:
             received = services.receive(integration=integration, incoming=incoming)
@@ -56,9 +66,26 @@ def _receiver(kind: str):
     return receive
 
 
+def _multipart_parts(request: HttpRequest) -> dict[str, list[str]] | None:
+    """A multipart form's fields and files as text by field name (read after the raw body,
+    which Django keeps, so the body is still stored as received)."""
+    if not request.content_type.startswith("multipart/"):
+        return None
+    parts: dict[str, list[str]] = {}
+    for name, values in request.POST.lists():
+        parts.setdefault(name, []).extend(values)
+    for name, files in request.FILES.lists():
+        parts.setdefault(name, []).extend(f.read().decode("utf-8") for f in files)
+    return parts
+
+
 label_studio_webhook = _receiver(Integration.Kind.LABEL_STUDIO)
 mlflow_webhook = _receiver(Integration.Kind.MLFLOW)
 junit_upload = _receiver(Integration.Kind.JUNIT)
+wandb_webhook = _receiver(Integration.Kind.WANDB)
+wandb_summary_upload = _receiver(Integration.Kind.WANDB, route="summary")
+dvc_upload = _receiver(Integration.Kind.DVC)
+prodigy_upload = _receiver(Integration.Kind.PRODIGY)
 
 
 # --- the integrations page (Scrum master) ---------------------------------------------------
@@ -127,6 +154,7 @@ def _render(request, status: int = 200, *, form=None, revealed=None, **extra):
         "form": form or IntegrationForm(),
         "revealed": revealed,
         "recent_limit": RECENT_DELIVERIES,
+        "wandb_template": wandb.template_json(),
         **extra,
     }
     template = f"{TEMPLATE}#integrations-body" if _is_partial(request) else TEMPLATE
