@@ -23,7 +23,7 @@ class Integration(models.Model):
         DVC = "dvc", "DVC (from CI)"
         PRODIGY = "prodigy", "Prodigy (from CI)"
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="integrations")
     service_user = models.OneToOneField(
@@ -35,7 +35,11 @@ class Integration(models.Model):
     # MLflow: {"tracking_uri": "http://mlflow:5000"}; W&B: {"api_url": "https://api.wandb.ai",
     # "api_key": "…"} to read run summaries (the key is never listed).
     config = models.JSONField(default=dict, blank=True)
+    # Paused: deliveries are refused like those of an unknown integration, nothing is lost
+    # on our side (the sender keeps or drops them). Deleted: the same, and hidden; its
+    # deliveries are kept for the record.
     is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     rejected_count = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -47,6 +51,11 @@ class Integration(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=KINDS), name="integration_kind_valid"),
             models.CheckConstraint(condition=~Q(secret=""), name="integration_has_secret"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(deleted_at__isnull=True),
+                name="integration_name_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,6 +85,11 @@ class Delivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Processing attempts so far; a failed delivery with next_attempt_at is retried then.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # False for a request without valid credentials: only a bounded sample of those is kept.
+    authenticated = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -109,6 +123,9 @@ class LabelStudioProject(models.Model):
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.CASCADE, related_name="label_studio_projects"
     )
+    # Progress the ticket had by hand is kept until Label Studio's count passes it, unless
+    # the lead chose, when linking, to let Label Studio's count replace it.
+    keep_manual_progress = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

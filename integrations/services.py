@@ -12,12 +12,12 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import User
 from accounts.policy import (
     can_record_evidence,
+    can_view_deliveries,
     ensure_can_link_external_project,
     ensure_can_manage_integrations,
 )
@@ -65,6 +66,14 @@ CENTS = Decimal("0.01")
 class NotAuthenticated(DomainError):
     status = 401
     code = "not_authenticated"
+
+
+def _ensure_can_see_deliveries(actor, integration: Integration) -> None:
+    if not can_view_deliveries(actor, integration.team_id):
+        raise PermissionDenied(
+            "Only the Scrum master or the lead of the team an integration feeds may see and "
+            "re-process its deliveries."
+        )
 
 
 # --- setup --------------------------------------------------------------------------------
@@ -379,6 +388,10 @@ def check_mlflow(integration: Integration, incoming: Incoming) -> Checked:
             version = mlflow.parse_model_version(payload)
             if version.tags.get(mlflow.TICKET_TAG):
                 _own_ticket(integration, version.tags[mlflow.TICKET_TAG])
+        elif event == "model_version_tag.set":
+            tag = mlflow.parse_tag(payload)
+            if tag.key == mlflow.TICKET_TAG:
+                _own_ticket(integration, tag.value)
     except mlflow.PayloadError as error:
         raise InvalidInput(f"Not an MLflow webhook: {error}.", code="malformed") from None
     return Checked(dedup_key=delivery_id, event=event)
@@ -609,14 +622,20 @@ CHECKS: dict[str, Callable[[Integration, Incoming], Checked]] = {
 
 
 def request_processing(delivery_id: int) -> None:
-    """Queue the processing task; in-process when no broker. Never raises: an accepted
-    delivery that was not queued is picked up by `process_pending_deliveries`."""
-    from .tasks import process_delivery
-
+    """Hand the delivery to the background: the Celery worker when there is a broker, else a
+    thread of this process (after the response, never in it). Never raises: an accepted
+    delivery that was not queued is picked up by the catch-up sweep."""
     try:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            process_delivery.apply(args=[delivery_id])
+        mode = processing_mode()
+        if mode == "inline":  # tests only: the delivery is processed within the request
+            delivery_process(delivery_id)
+        elif mode == "thread":
+            from . import background
+
+            background.submit(delivery_id)
         else:
+            from .tasks import process_delivery
+
             process_delivery.apply_async(args=[delivery_id])
     except Exception:
         logger.warning(
@@ -624,37 +643,92 @@ def request_processing(delivery_id: int) -> None:
         )
 
 
+def processing_mode() -> str:
+    """`celery` with a broker, `thread` on the embedded default; settings may force one."""
+    forced = getattr(settings, "INTEGRATIONS_PROCESSING", "")
+    if forced:
+        return forced
+    return "thread" if settings.CELERY_TASK_ALWAYS_EAGER else "celery"
+
+
+# Errors worth another attempt: the tool's server was down or slow, a ticket kept changing,
+# the database was busy. Anything else (bad ticket, permission) fails for good.
+RETRYABLE = (mlflow.TrackingError, wandb.TrackingError, Conflict, OperationalError)
+
+
 def delivery_process(delivery_id: int) -> Delivery:
-    """Apply one accepted delivery. Idempotent: anything but `accepted` is left alone."""
+    """Apply one accepted delivery. Idempotent: anything but `accepted` is left alone.
+
+    What a processor needs from another server (a run from MLflow or W&B) is fetched
+    first, outside any transaction, so a slow server never holds a database lock; then
+    the delivery is applied in one transaction."""
+    delivery = _loaded(Delivery.objects).filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != Delivery.Status.ACCEPTED:
+        return delivery
     try:
+        fetched = FETCHERS.get(delivery.integration.kind, _nothing)(delivery)
         with transaction.atomic():
-            delivery = (
-                Delivery.objects.select_for_update()
-                .select_related("integration__service_user", "integration__team")
-                .get(pk=delivery_id)
-            )
+            delivery = _loaded(Delivery.objects.select_for_update()).get(pk=delivery_id)
             if delivery.status != Delivery.Status.ACCEPTED:
                 return delivery
-            note = PROCESSORS[delivery.integration.kind](delivery)
+            note = PROCESSORS[delivery.integration.kind](delivery, fetched)
             _finish(delivery, Delivery.Status.PROCESSED, note)
-    except (DomainError, ValueError, mlflow.TrackingError, wandb.TrackingError) as error:
-        _finish_failed(delivery_id, str(getattr(error, "message", error)))
+    except RETRYABLE as error:
+        _finish_failed(delivery_id, _message(error), retry=True)
+    except (DomainError, ValueError) as error:
+        _finish_failed(delivery_id, _message(error), retry=False)
     except Exception as error:
         logger.exception("Processing delivery %s failed.", delivery_id)
-        _finish_failed(delivery_id, f"internal error: {type(error).__name__}")
+        _finish_failed(delivery_id, f"internal error: {type(error).__name__}", retry=True)
     return Delivery.objects.get(pk=delivery_id)
+
+
+def _loaded(rows):
+    return rows.select_related("integration__service_user", "integration__team")
+
+
+def _nothing(delivery: Delivery) -> None:
+    return None
+
+
+def _message(error: Exception) -> str:
+    return str(getattr(error, "message", error))
 
 
 def _finish(delivery: Delivery, status: str, note: str) -> None:
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=status, error=note, processed_at=timezone.now()
+        status=status,
+        error=note,
+        processed_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        next_attempt_at=None,
     )
 
 
-def _finish_failed(delivery_id: int, error: str) -> None:
-    Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.ACCEPTED).update(
-        status=Delivery.Status.FAILED, error=error, processed_at=timezone.now()
-    )
+def retry_backoff() -> list[float]:
+    """Seconds to wait before each retry; its length is the number of retries."""
+    return list(getattr(settings, "INTEGRATIONS_RETRY_BACKOFF", [60, 300, 1800, 7200, 21600]))
+
+
+def _finish_failed(delivery_id: int, error: str, *, retry: bool) -> None:
+    with transaction.atomic():
+        attempts = 1 + (
+            Delivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).first() or 0
+        )
+        backoff = retry_backoff()
+        next_at = None
+        if retry and attempts <= len(backoff):
+            next_at = timezone.now() + timedelta(seconds=backoff[attempts - 1])
+            error = f"{error} (attempt {attempts}; retrying)"
+        elif retry:
+            error = f"{error} (gave up after {attempts} attempts)"
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.ACCEPTED).update(
+            status=Delivery.Status.FAILED,
+            error=error,
+            processed_at=timezone.now(),
+            attempts=attempts,
+            next_attempt_at=next_at,
+        )
 
 
 def pending_delivery_ids(older_than_seconds: float = 60) -> list[int]:
@@ -666,10 +740,45 @@ def pending_delivery_ids(older_than_seconds: float = 60) -> list[int]:
     )
 
 
+def retry_due_deliveries(*, now=None) -> list[int]:
+    """Failed deliveries whose retry time has come: back to accepted, then processed."""
+    now = now or timezone.now()
+    due = list(
+        Delivery.objects.filter(status=Delivery.Status.FAILED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:100]
+    )
+    for delivery_id in due:
+        claimed = Delivery.objects.filter(
+            pk=delivery_id, status=Delivery.Status.FAILED, next_attempt_at__lte=now
+        ).update(status=Delivery.Status.ACCEPTED, next_attempt_at=None)
+        if claimed:
+            delivery_process(delivery_id)
+    return due
+
+
+@transaction.atomic
+def delivery_reprocess(*, actor, delivery: Delivery) -> Delivery:
+    """Process a failed delivery again now (after fixing what made it fail)."""
+    _ensure_can_see_deliveries(actor, delivery.integration)
+    if delivery.status != Delivery.Status.FAILED:
+        raise Conflict(
+            f"Only a failed delivery can be processed again; this one is "
+            f"{delivery.get_status_display().lower()}.",
+            code="not_failed",
+        )
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
+        status=Delivery.Status.ACCEPTED, next_attempt_at=None, error=""
+    )
+    transaction.on_commit(lambda: request_processing(delivery.pk))
+    delivery.refresh_from_db()
+    return delivery
+
+
 # Label Studio ------------------------------------------------------------------------------
 
 
-def _process_label_studio(delivery: Delivery) -> str:
+def _process_label_studio(delivery: Delivery, fetched=None) -> str:
     integration = delivery.integration
     event = label_studio.parse(json.loads(delivery.body))
     link = LabelStudioProject.objects.select_related("ticket__team").get(
@@ -759,19 +868,42 @@ def _update_progress(integration: Integration, ticket: Ticket, *, done: int, tot
 # MLflow ------------------------------------------------------------------------------------
 
 
-def _process_mlflow(delivery: Delivery) -> str:
+@dataclass(frozen=True)
+class MlflowFetched:
+    version: mlflow.ModelVersionEvent | None  # None: an event we ignore
+    run: mlflow.Run | None
+
+
+def _fetch_mlflow(delivery: Delivery) -> MlflowFetched:
+    """The model version (for a tag set afterwards, from the registry) and its run."""
     integration = delivery.integration
     payload = json.loads(delivery.body)
     event = mlflow.event_name(payload)
-    if event != "model_version.created":
-        return f"{event}: ignored"
-    version = mlflow.parse_model_version(payload)
-    run = None
-    if version.run_id:
-        tracking_uri = integration.config.get("tracking_uri", "")
-        if not tracking_uri:
-            raise InvalidInput(f"{integration.name} has no tracking_uri configured.")
-        run = mlflow.fetch_run(tracking_uri, version.run_id)
+    if event == "model_version.created":
+        version = mlflow.parse_model_version(payload)
+    elif event == "model_version_tag.set" and mlflow.parse_tag(payload).key == mlflow.TICKET_TAG:
+        tag = mlflow.parse_tag(payload)
+        version = mlflow.fetch_model_version(_tracking_uri(integration), tag.name, tag.version)
+        # The registry may answer before the tag is visible: the delivery says what was set.
+        version = replace(version, tags={**version.tags, tag.key: tag.value})
+    else:
+        return MlflowFetched(None, None)
+    run = mlflow.fetch_run(_tracking_uri(integration), version.run_id) if version.run_id else None
+    return MlflowFetched(version, run)
+
+
+def _tracking_uri(integration: Integration) -> str:
+    uri = integration.config.get("tracking_uri", "")
+    if not uri:
+        raise InvalidInput(f"{integration.name} has no tracking_uri configured.")
+    return uri
+
+
+def _process_mlflow(delivery: Delivery, fetched: MlflowFetched) -> str:
+    integration = delivery.integration
+    version, run = fetched.version, fetched.run
+    if version is None:
+        return f"{delivery.event}: ignored"
     key = version.tags.get(mlflow.TICKET_TAG) or (run.tags.get(mlflow.TICKET_TAG) if run else "")
     if not key:
         raise InvalidInput(
@@ -825,7 +957,7 @@ def _record_run_metrics(integration, ticket, version, run: mlflow.Run) -> list[s
 # JUnit -------------------------------------------------------------------------------------
 
 
-def _process_junit(delivery: Delivery) -> str:
+def _process_junit(delivery: Delivery, fetched=None) -> str:
     integration = delivery.integration
     result = junit.parse(delivery.body.encode("utf-8"))
     ticket = Ticket.objects.select_related("team").get(key=delivery.params["ticket"])
@@ -883,7 +1015,18 @@ def _record_metrics(
 # Weights & Biases --------------------------------------------------------------------------
 
 
-def _process_wandb(delivery: Delivery) -> str:
+def _fetch_wandb(delivery: Delivery) -> wandb.Run | None:
+    """The run's summary, when the artifact names a run and an API URL is configured."""
+    if delivery.params.get("route") == "summary":
+        return None
+    event = wandb.parse_event(json.loads(delivery.body))
+    api_url = delivery.integration.config.get("api_url", "")
+    if not (event.run_path and api_url):
+        return None
+    return wandb.fetch_run(api_url, delivery.integration.config.get("api_key", ""), event.run_path)
+
+
+def _process_wandb(delivery: Delivery, run: wandb.Run | None) -> str:
     if delivery.params.get("route") == "summary":
         return _process_wandb_summary(delivery)
     integration = delivery.integration
@@ -894,9 +1037,8 @@ def _process_wandb(delivery: Delivery) -> str:
     if not event.run_path:
         return f"{what}; no run named, so no summary to read"
     api_url = integration.config.get("api_url", "")
-    if not api_url:
+    if run is None:
         return f"{what}; no W&B API URL configured, run summary not read"
-    run = wandb.fetch_run(api_url, integration.config.get("api_key", ""), event.run_path)
     recorded = _record_metrics(
         integration,
         ticket,
@@ -957,7 +1099,7 @@ def _process_wandb_summary(delivery: Delivery) -> str:
 # DVC ---------------------------------------------------------------------------------------
 
 
-def _process_dvc(delivery: Delivery) -> str:
+def _process_dvc(delivery: Delivery, fetched=None) -> str:
     integration = delivery.integration
     document = json.loads(delivery.body)
     ticket = _own_ticket(integration, delivery.params["ticket"])
@@ -1097,7 +1239,7 @@ def _artifact_checks_met(integration: Integration, ticket: Ticket, commit: str) 
 # Prodigy -----------------------------------------------------------------------------------
 
 
-def _process_prodigy(delivery: Delivery) -> str:
+def _process_prodigy(delivery: Delivery, fetched=None) -> str:
     integration = delivery.integration
     link = ProdigyDataset.objects.select_related("ticket__team").get(
         integration=integration, dataset=delivery.params["dataset"]
@@ -1141,11 +1283,16 @@ def _record_prodigy_agreement(integration, ticket, link, summary: prodigy.Summar
     )
 
 
-PROCESSORS: dict[str, Callable[[Delivery], str]] = {
+PROCESSORS: dict[str, Callable[[Delivery, object], str]] = {
     Integration.Kind.LABEL_STUDIO: _process_label_studio,
     Integration.Kind.MLFLOW: _process_mlflow,
     Integration.Kind.JUNIT: _process_junit,
     Integration.Kind.WANDB: _process_wandb,
     Integration.Kind.DVC: _process_dvc,
     Integration.Kind.PRODIGY: _process_prodigy,
+}
+# Reads from other servers, done before the processing transaction opens.
+FETCHERS: dict[str, Callable[[Delivery], object]] = {
+    Integration.Kind.MLFLOW: _fetch_mlflow,
+    Integration.Kind.WANDB: _fetch_wandb,
 }

@@ -11,6 +11,13 @@ from integrations import services
 from tests.quality import scenario_one
 
 
+@pytest.fixture(autouse=True)
+def process_inline(settings):
+    """Deliveries are processed within the request here, so a test sees the result at once;
+    test_background.py runs the real thing (a thread after the response)."""
+    settings.INTEGRATIONS_PROCESSING = "inline"
+
+
 @pytest.fixture
 def one(scenario):
     return scenario_one.build(scenario)
