@@ -282,6 +282,8 @@ def receive(*, integration: Integration, incoming: Incoming) -> Received:
 
 
 def _record_rejection(integration: Integration, incoming: Incoming, error: DomainError) -> None:
+    """Count every rejection; keep only the newest few as rows, so forged or broken requests
+    can neither fill the database nor push accepted deliveries out of view."""
     with transaction.atomic():
         Delivery.objects.create(
             integration=integration,
@@ -289,8 +291,34 @@ def _record_rejection(integration: Integration, incoming: Incoming, error: Domai
             body=incoming.body[:REJECTED_BODY_LIMIT].decode("utf-8", errors="replace"),
             status=Delivery.Status.REJECTED,
             error=f"{error.code}: {error.message}",
+            authenticated=not isinstance(error, NotAuthenticated),
         )
-        Integration.objects.filter(pk=integration.pk).update(rejected_count=F("rejected_count") + 1)
+        rejection_count(integration=integration)
+        _trim_rejected_sample(integration)
+
+
+def rejected_sample_size() -> int:
+    return int(getattr(settings, "INTEGRATIONS_REJECTED_SAMPLE", 50))
+
+
+def _trim_rejected_sample(integration: Integration) -> None:
+    rejected = Delivery.objects.filter(integration=integration, status=Delivery.Status.REJECTED)
+    keep = rejected.order_by("-received_at", "-id").values_list("id", flat=True)[
+        : rejected_sample_size()
+    ]
+    rejected.exclude(id__in=list(keep)).delete()
+
+
+def rejection_count(*, integration: Integration) -> None:
+    """A refused request (also one too large to read) counts, stored or not."""
+    Integration.objects.filter(pk=integration.pk).update(rejected_count=F("rejected_count") + 1)
+
+
+def unknown_integration_seen(*, integration_id: int, kind: str) -> None:
+    """Nothing to count it against; logged so an admin can spot probing."""
+    logger.warning(
+        "Webhook for unknown or inactive %s integration %s refused.", kind, integration_id
+    )
 
 
 def _store_accepted(integration: Integration, incoming: Incoming, checked: Checked) -> Received:

@@ -12,10 +12,14 @@ GET. Every later render shows no secret.
 """
 
 from dataclasses import dataclass
+from io import BytesIO
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import SuspiciousOperation
 from django.db.models import Prefetch
 from django.http import HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -29,6 +33,10 @@ from . import services, wandb
 from .forms import IntegrationForm
 from .models import Delivery, Integration
 
+# One answer for every request without valid credentials, whether the integration does not
+# exist, is paused or deleted, or the secret or signature is wrong: ids cannot be probed.
+UNAUTHENTICATED = {"code": "not_authenticated", "detail": "Missing or wrong credentials."}
+
 
 def _receiver(kind: str, route: str = ""):
     @csrf_exempt
@@ -37,15 +45,21 @@ def _receiver(kind: str, route: str = ""):
     def receive(request: HttpRequest, integration_id: int) -> JsonResponse:
         integration = (
             Integration.objects.select_related("team")
-            .filter(pk=integration_id, kind=kind, is_active=True)
+            .filter(pk=integration_id, kind=kind, is_active=True, deleted_at=None)
             .first()
         )
-        if integration is None:
-            return JsonResponse({"code": "not_found", "detail": "No such integration."}, status=404)
-        body = request.body
         try:
-            parts = _multipart_parts(request)
-        except UnicodeDecodeError:
+            body = _read_body(request)
+        except BodyTooLarge as error:
+            if integration is not None:
+                services.rejection_count(integration=integration)
+            return JsonResponse(error.as_dict(), status=413)
+        if integration is None:
+            services.unknown_integration_seen(integration_id=integration_id, kind=kind)
+            return JsonResponse(UNAUTHENTICATED, status=401)
+        try:
+            parts = _multipart_parts(request, body)
+        except (UnicodeDecodeError, MultiPartParserError, SuspiciousOperation):
             error = {"code": "malformed", "detail": "Form fields and files must be UTF-8 text."}
             return JsonResponse(error, status=400)
         incoming = services.Incoming(
@@ -57,6 +71,8 @@ def _receiver(kind: str, route: str = ""):
         )
         try:
             received = services.receive(integration=integration, incoming=incoming)
+        except services.NotAuthenticated:
+            return JsonResponse(UNAUTHENTICATED, status=401)
         except DomainError as error:
             return JsonResponse(error.as_dict(), status=error.status)
         delivery = received.delivery
@@ -66,16 +82,52 @@ def _receiver(kind: str, route: str = ""):
     return receive
 
 
-def _multipart_parts(request: HttpRequest) -> dict[str, list[str]] | None:
-    """A multipart form's fields and files as text by field name (read after the raw body,
-    which Django keeps, so the body is still stored as received)."""
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def as_dict(self) -> dict:
+        return {
+            "code": "too_large",
+            "detail": f"A delivery may be at most {self.limit // (1024 * 1024)} MB.",
+            "limit": self.limit,
+        }
+
+
+def body_limit() -> int:
+    return int(getattr(settings, "INTEGRATIONS_MAX_BODY_BYTES", 10 * 1024 * 1024))
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    """The raw body up to the integrations' own limit (above Django's 2.5 MB default for
+    form posts: a 5,000-task Label Studio delivery is about 2.6 MB). Read from the stream,
+    so Django's form-size check does not apply here."""
+    limit = body_limit()
+    try:
+        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        announced = 0
+    if announced > limit:
+        raise BodyTooLarge(limit)
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise BodyTooLarge(limit)
+    return body
+
+
+def _multipart_parts(request: HttpRequest, body: bytes) -> dict[str, list[str]] | None:
+    """A multipart form's fields and files as text by field name, parsed from the body
+    already read (which is what is stored)."""
     if not request.content_type.startswith("multipart/"):
         return None
+    fields, files = MultiPartParser(
+        request.META, BytesIO(body), request.upload_handlers, request.encoding
+    ).parse()
     parts: dict[str, list[str]] = {}
-    for name, values in request.POST.lists():
+    for name, values in fields.lists():
         parts.setdefault(name, []).extend(values)
-    for name, files in request.FILES.lists():
-        parts.setdefault(name, []).extend(f.read().decode("utf-8") for f in files)
+    for name, uploaded in files.lists():
+        parts.setdefault(name, []).extend(f.read().decode("utf-8") for f in uploaded)
     return parts
 
 
