@@ -99,8 +99,7 @@ def integration_create(
             f"Unknown integration kind {kind!r}; use {', '.join(Integration.Kind.values)}.",
             field="kind",
         )
-    if Integration.objects.filter(name=name).exists():
-        raise Conflict(f"An integration named {name!r} exists already.", field="name")
+    _check_name_free(name)
     config = _checked_config(kind, config or {})
     user = User(
         username=_service_username(name),
@@ -123,6 +122,66 @@ def integration_create(
     )
     token = Token.objects.create(user=user)
     return NewIntegration(integration, secret, token.key)
+
+
+def _check_name_free(name: str, *, other_than: Integration | None = None) -> None:
+    taken = Integration.objects.filter(name=name, deleted_at=None)
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than.pk)
+    if taken.exists():
+        raise Conflict(f"An integration named {name!r} exists already.", field="name")
+
+
+EDITABLE = ("name", "config", "is_active")
+
+
+@transaction.atomic
+def integration_update(*, actor, integration: Integration, changes: dict) -> Integration:
+    """Rename, correct the configuration (a mistyped tracking URI), pause or resume. The
+    kind and the team stay: a different team or tool is a new integration."""
+    ensure_can_manage_integrations(actor)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidInput(
+            f"An integration's {', '.join(unknown)} cannot be changed; set up a new one.",
+            field=unknown[0],
+        )
+    integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    if integration.deleted_at:
+        raise InvalidInput(f"{integration.name} was deleted.", code="deleted")
+    if "name" in changes:
+        name = str(changes["name"] or "").strip()
+        if not name:
+            raise InvalidInput("An integration needs a name.", field="name")
+        _check_name_free(name, other_than=integration)
+        integration.name = name
+    if "config" in changes:
+        config = changes["config"] or {}
+        if integration.kind == Integration.Kind.WANDB and isinstance(config, dict):
+            # Leaving the key out keeps the one stored (it is never shown back).
+            config = {**config}
+            if not config.get("api_key") and integration.config.get("api_key"):
+                config["api_key"] = integration.config["api_key"]
+        integration.config = _checked_config(integration.kind, config)
+    if "is_active" in changes:
+        if not isinstance(changes["is_active"], bool):
+            raise InvalidInput("is_active must be true or false.", field="is_active")
+        integration.is_active = changes["is_active"]
+    integration.save(update_fields=["name", "config", "is_active"])
+    return integration
+
+
+@transaction.atomic
+def integration_delete(*, actor, integration: Integration) -> None:
+    """Hidden and refusing deliveries from now on; its deliveries, the evidence and the
+    artifacts it recorded stay (they name it). Its service user can no longer act."""
+    ensure_can_manage_integrations(actor)
+    integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    if integration.deleted_at:
+        return
+    Integration.objects.filter(pk=integration.pk).update(deleted_at=timezone.now(), is_active=False)
+    User.objects.filter(pk=integration.service_user_id).update(is_active=False)
+    Token.objects.filter(user_id=integration.service_user_id).delete()
 
 
 @transaction.atomic
@@ -173,11 +232,64 @@ def _checked_wandb_config(config: dict) -> dict:
     return {k: v for k, v in (("api_url", url), ("api_key", key)) if v}
 
 
-@transaction.atomic
-def label_studio_project_link(
+@dataclass(frozen=True)
+class LinkPreview:
+    """What linking a project to a ticket will do to its progress, said before doing it."""
+
+    ticket: Ticket
+    project_id: int
+    current: Decimal  # the ticket's progress now
+    last_reported: tuple[int, int] | None  # (finished, tasks) Label Studio last sent, if any
+    would_be: Decimal | None  # progress from that report
+    replaces_ticket: Ticket | None  # the project fed this ticket until now
+
+    @property
+    def lowers(self) -> bool:
+        return self.would_be is not None and self.would_be < self.current
+
+
+def label_studio_link_preview(
     *, actor, integration: Integration, project_id: int, ticket: Ticket
-) -> LabelStudioProject:
-    """Label Studio project `project_id` feeds `ticket` (progress and agreement)."""
+) -> LinkPreview:
+    """Checks the link as `label_studio_project_link` would, and says what it will do."""
+    _check_label_studio_link(actor, integration, ticket)
+    existing = (
+        LabelStudioProject.objects.select_related("ticket")
+        .filter(integration=integration, project_id=project_id)
+        .first()
+    )
+    reported = _last_label_studio_counters(integration, project_id)
+    would_be = None
+    if reported and reported[1]:
+        finished, tasks = reported
+        share = Decimal(str(min(finished, tasks) / tasks))
+        would_be = min(ticket.size, (ticket.size * share).quantize(CENTS))
+    return LinkPreview(
+        ticket=ticket,
+        project_id=project_id,
+        current=ticket.progress,
+        last_reported=reported,
+        would_be=would_be,
+        replaces_ticket=existing.ticket if existing and existing.ticket_id != ticket.pk else None,
+    )
+
+
+def _last_label_studio_counters(integration: Integration, project_id: int):
+    """Project counters from the newest stored delivery about this project, if any."""
+    rows = Delivery.objects.filter(
+        integration=integration, status__in=["processed", "failed", "accepted"]
+    ).order_by("-received_at", "-id")
+    for body in rows.values_list("body", flat=True)[:50]:
+        try:
+            event = label_studio.parse(json.loads(body))
+        except (ValueError, label_studio.PayloadError):
+            continue
+        if event.project_id == project_id and event.task_number:
+            return (event.finished_task_number or 0, event.task_number)
+    return None
+
+
+def _check_label_studio_link(actor, integration: Integration, ticket: Ticket) -> None:
     ensure_can_link_external_project(actor, ticket)
     if integration.kind != Integration.Kind.LABEL_STUDIO:
         raise InvalidInput(f"{integration.name} is not a Label Studio integration.", field="id")
@@ -189,15 +301,48 @@ def label_studio_project_link(
         )
     if ticket.type != Ticket.Type.LABELING_BATCH:
         raise InvalidInput(f"{ticket.key} is not a labeling batch.", field="ticket")
-    link, created = LabelStudioProject.objects.get_or_create(
-        integration=integration, project_id=project_id, defaults={"ticket": ticket}
+
+
+@transaction.atomic
+def label_studio_project_link(
+    *,
+    actor,
+    integration: Integration,
+    project_id: int,
+    ticket: Ticket,
+    keep_manual_progress: bool = True,
+    replace: bool = False,
+) -> LabelStudioProject:
+    """Label Studio project `project_id` feeds `ticket` (progress and agreement). With
+    `keep_manual_progress` Label Studio's count only ever raises the ticket's progress;
+    `replace` moves a project that feeds another ticket to this one."""
+    _check_label_studio_link(actor, integration, ticket)
+    link, created = LabelStudioProject.objects.select_for_update().get_or_create(
+        integration=integration,
+        project_id=project_id,
+        defaults={"ticket": ticket, "keep_manual_progress": keep_manual_progress},
     )
-    if not created and link.ticket_id != ticket.pk:
+    if created:
+        return link
+    if link.ticket_id != ticket.pk and not replace:
         raise Conflict(
             f"Label Studio project {project_id} already feeds {link.ticket.key}.",
             field="project_id",
         )
+    if link.ticket_id != ticket.pk:
+        ensure_can_link_external_project(actor, link.ticket)
+        # Annotations counted for the old ticket's agreement do not carry over.
+        link.annotations.all().delete()
+    link.ticket, link.keep_manual_progress = ticket, keep_manual_progress
+    link.save(update_fields=["ticket", "keep_manual_progress"])
     return link
+
+
+@transaction.atomic
+def label_studio_project_unlink(*, actor, link: LabelStudioProject) -> None:
+    """The project no longer feeds its ticket; what it already wrote stays."""
+    ensure_can_link_external_project(actor, link.ticket)
+    link.delete()
 
 
 @transaction.atomic
@@ -819,7 +964,11 @@ def _process_label_studio(delivery: Delivery, fetched=None) -> str:
     if event.task_number and event.finished_task_number is not None:
         notes.append(
             _update_progress(
-                integration, link.ticket, done=event.finished_task_number, total=event.task_number
+                integration,
+                link.ticket,
+                done=event.finished_task_number,
+                total=event.task_number,
+                only_raise=link.keep_manual_progress,
             )
         )
     return "; ".join(note for note in notes if note) or f"{event.action}: nothing to update"
@@ -870,7 +1019,9 @@ def _record_agreement(integration: Integration, link: LabelStudioProject) -> str
     return f"iaa {agreement.value:.4f} over {agreement.tasks_compared} tasks"
 
 
-def _update_progress(integration: Integration, ticket: Ticket, *, done: int, total: int) -> str:
+def _update_progress(
+    integration: Integration, ticket: Ticket, *, done: int, total: int, only_raise: bool = False
+) -> str:
     """Progress = size * done / total, in the team's unit, through the ticket service."""
     for _attempt in range(3):  # a person may edit the ticket at the same moment
         current = Ticket.objects.select_related("team").get(pk=ticket.pk)
@@ -880,6 +1031,8 @@ def _update_progress(integration: Integration, ticket: Ticket, *, done: int, tot
         progress = min(current.size, (current.size * Decimal(str(share))).quantize(CENTS))
         if progress == current.progress:
             return ""
+        if only_raise and progress < current.progress:
+            return f"{current.key} progress {current.progress} kept (the tool counts {progress})"
         try:
             ticket_update(
                 ticket=current,

@@ -162,6 +162,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Changes within this window share one recompute (coalescing); it bounds the added latency.
 RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", "0.2"))
+# Integrations (docs/integrations.md): webhook bodies up to this size (a 5,000-task Label
+# Studio delivery is about 2.6 MB), answered 413 beyond it.
+INTEGRATIONS_MAX_BODY_BYTES = int(os.environ.get("INTEGRATIONS_MAX_BODY_BYTES", "10485760"))
 CELERY_BEAT_SCHEDULE = {
     # Safety net: picks up changes whose enqueue was lost (Redis down, worker crash).
     "catch-up-insights": {
