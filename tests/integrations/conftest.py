@@ -27,19 +27,28 @@ def one(scenario):
 def tracking_server():
     """A stand-in MLflow tracking server on loopback: serves runs/get from `runs`."""
     runs: dict[str, dict] = {}
+    versions: dict[tuple[str, str], dict] = {}
     requests: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             requests.append(self.path)
             url = urlsplit(self.path)
-            run_id = parse_qs(url.query).get("run_id", [""])[0]
+            query = parse_qs(url.query)
+            version = (query.get("name", [""])[0], query.get("version", [""])[0])
+            if url.path == "/api/2.0/mlflow/model-versions/get" and version in versions:
+                self._answer({"model_version": versions[version]})
+                return
+            run_id = query.get("run_id", [""])[0]
             if url.path != "/api/2.0/mlflow/runs/get" or run_id not in runs:
                 self.send_response(404)
                 self.end_headers()
                 self.wfile.write(b'{"error_code": "RESOURCE_DOES_NOT_EXIST"}')
                 return
-            body = json.dumps(runs[run_id]).encode()
+            self._answer(runs[run_id])
+
+        def _answer(self, answer):
+            body = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -52,7 +61,7 @@ def tracking_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    server.runs, server.requests = runs, requests
+    server.runs, server.requests, server.versions = runs, requests, versions
     server.uri = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
     server.shutdown()
