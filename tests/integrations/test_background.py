@@ -4,8 +4,10 @@ answer; one that fails makes the delivery fail, be retried with backoff, and pro
 the server recovers."""
 
 import json
+import statistics
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,7 +92,7 @@ def mlflow_hook(scenario, one, flaky_tracking, live_server):
     return post
 
 
-def wait_for(condition, timeout=15.0):
+def wait_for(condition, timeout: float = 15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -100,17 +102,21 @@ def wait_for(condition, timeout=15.0):
 
 
 def test_a_5_second_tracking_server_does_not_slow_the_answer(
-    background, flaky_tracking, mlflow_hook
+    background, flaky_tracking, mlflow_hook, live_server
 ):
+    # Warm the server up (first-request imports), with a request that is refused.
+    warm = urllib.request.Request(f"{live_server.url}/hooks/mlflow/0/", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(warm, timeout=30)
     flaky_tracking["delay"] = 5.0
-    status, seconds = mlflow_hook()
-    assert status == 202
-    # Well under the server's 5 s: the answer did not wait for it (typically ~20 ms here;
-    # the margin absorbs a loaded test machine).
-    assert seconds < 1.0
-    assert Delivery.objects.get().status == "accepted"
-    assert wait_for(lambda: Delivery.objects.get().status == "processed", timeout=20)
-    assert Evidence.objects.get().source == "mlflow"
+    answers = [mlflow_hook() for _ in range(3)]
+    assert [status for status, _ in answers] == [202, 202, 202]
+    # The answers do not wait for the 5 s server (measured: 4-60 ms each on a loaded 2-core
+    # machine); the median keeps one scheduling hiccup from failing the test.
+    assert statistics.median(seconds for _, seconds in answers) < 0.2
+    assert Delivery.objects.filter(status="accepted").count() >= 2
+    assert wait_for(lambda: Delivery.objects.filter(status="processed").count() == 3, 40)
+    assert Evidence.objects.filter(source="mlflow").count() == 3
 
 
 def test_a_failing_server_is_retried_until_it_recovers(background, flaky_tracking, mlflow_hook):
