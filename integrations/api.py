@@ -120,10 +120,11 @@ class DatasetLinkSerializer(serializers.ModelSerializer):
         slug_field="key", queryset=Ticket.objects.select_related("team")
     )
     batch_size = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    keep_manual_progress = serializers.BooleanField(required=False, default=True)
 
     class Meta:
         model = ProdigyDataset
-        fields = ["id", "dataset", "ticket", "batch_size", "created_at"]
+        fields = ["id", "dataset", "ticket", "batch_size", "keep_manual_progress", "created_at"]
         read_only_fields = ["id", "created_at"]
         validators = []
 

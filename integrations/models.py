@@ -178,6 +178,8 @@ class ProdigyDataset(models.Model):
         "tickets.Ticket", on_delete=models.CASCADE, related_name="prodigy_datasets"
     )
     batch_size = models.PositiveIntegerField(null=True, blank=True)
+    # As for Label Studio: progress entered by hand is only ever raised by the exports.
+    keep_manual_progress = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

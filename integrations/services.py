@@ -347,7 +347,13 @@ def label_studio_project_unlink(*, actor, link: LabelStudioProject) -> None:
 
 @transaction.atomic
 def prodigy_dataset_link(
-    *, actor, integration: Integration, dataset: str, ticket: Ticket, batch_size: int | None = None
+    *,
+    actor,
+    integration: Integration,
+    dataset: str,
+    ticket: Ticket,
+    batch_size: int | None = None,
+    keep_manual_progress: bool = True,
 ) -> ProdigyDataset:
     """Exports of Prodigy dataset `dataset` feed `ticket` (progress and agreement)."""
     ensure_can_link_external_project(actor, ticket)
@@ -371,7 +377,11 @@ def prodigy_dataset_link(
     link, created = ProdigyDataset.objects.get_or_create(
         integration=integration,
         dataset=dataset,
-        defaults={"ticket": ticket, "batch_size": batch_size},
+        defaults={
+            "ticket": ticket,
+            "batch_size": batch_size,
+            "keep_manual_progress": keep_manual_progress,
+        },
     )
     if not created and link.ticket_id != ticket.pk:
         raise Conflict(
@@ -1434,7 +1444,15 @@ def _process_prodigy(delivery: Delivery, fetched=None) -> str:
     ]
     total = link.batch_size or (ticket.size if ticket.team.unit == "items" else None)
     if total:
-        notes.append(_update_progress(integration, ticket, done=summary.answered, total=int(total)))
+        notes.append(
+            _update_progress(
+                integration,
+                ticket,
+                done=summary.answered,
+                total=int(total),
+                only_raise=link.keep_manual_progress,
+            )
+        )
     else:
         notes.append("no batch size set, progress left alone")
     notes.append(_record_prodigy_agreement(integration, ticket, link, summary))

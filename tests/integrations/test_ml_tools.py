@@ -449,3 +449,19 @@ def test_the_api_never_lists_the_wandb_api_key(api, wandb_hook):
     body = api("sm").get(f"/api/v1/integrations/{wandb_hook.integration.pk}/").json()
     assert body["config"]["api_key"] == "set"
     assert "k-123" not in json.dumps(body)
+
+
+def test_an_export_never_lowers_progress_entered_by_hand_unless_told(scenario, prodigy_hook, one):
+    from tickets.services import ticket_update
+
+    ticket = Ticket.objects.get(pk=one.labeling.pk)
+    ticket_update(
+        ticket=ticket,
+        actor=scenario.users["lab_lead"],
+        changes={"progress": 600},
+        expected_version=ticket.version,
+    )
+    prodigy_hook.link("pets", batch_size=4)  # 2 of 4 answered: 500 of 1000
+    assert prodigy_hook.send(SMALL_PRODIGY, "pets").status_code == 202
+    assert Ticket.objects.get(pk=one.labeling.pk).progress == 600
+    assert "progress 600.00 kept" in Delivery.objects.get().error
