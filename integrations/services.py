@@ -275,10 +275,11 @@ def label_studio_link_preview(
 
 
 def _last_label_studio_counters(integration: Integration, project_id: int):
-    """Project counters from the newest stored delivery about this project, if any."""
-    rows = Delivery.objects.filter(
-        integration=integration, status__in=["processed", "failed", "accepted"]
-    ).order_by("-received_at", "-id")
+    """Project counters from the newest stored delivery about this project, if any (also
+    one refused because the project was not linked yet, if its sender was authenticated)."""
+    rows = Delivery.objects.filter(integration=integration, authenticated=True).order_by(
+        "-received_at", "-id"
+    )
     for body in rows.values_list("body", flat=True)[:50]:
         try:
             event = label_studio.parse(json.loads(body))
