@@ -22,11 +22,13 @@ _thread: threading.Thread | None = None
 
 
 def submit(delivery_id: int) -> None:
-    _ensure_thread()
+    ensure_running()
     _queue.put(delivery_id)
 
 
-def _ensure_thread() -> None:
+def ensure_running() -> None:
+    """Start the thread if this process has none yet (after a restart it first picks up
+    what was left accepted, then runs the retries that fell due meanwhile)."""
     global _thread
     with _lock:
         if _thread is None or not _thread.is_alive():

@@ -827,6 +827,16 @@ def request_processing(delivery_id: int) -> None:
         )
 
 
+def ensure_background_running() -> None:
+    """On the embedded default, make sure this process's delivery thread runs: called by the
+    webhooks and the integrations page, so retries due after a restart are not left waiting
+    for the next delivery."""
+    if processing_mode() == "thread":
+        from . import background
+
+        background.ensure_running()
+
+
 def processing_mode() -> str:
     """`celery` with a broker, `thread` on the embedded default; settings may force one."""
     forced = getattr(settings, "INTEGRATIONS_PROCESSING", "")

@@ -56,6 +56,7 @@ def _receiver(kind: str, route: str = ""):
             if integration is not None:
                 services.rejection_count(integration=integration)
             return JsonResponse(error.as_dict(), status=413)
+        services.ensure_background_running()
         if integration is None:
             services.unknown_integration_seen(integration_id=integration_id, kind=kind)
             return JsonResponse(UNAUTHENTICATED, status=401)
@@ -297,6 +298,7 @@ def _render(request, status: int = 200, *, form=None, revealed=None, **extra):
 def integration_list(request):
     if not _may_see_page(request.user):
         return _forbidden(request)
+    services.ensure_background_running()
     return _render(request)
 
 
