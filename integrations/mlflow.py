@@ -67,21 +67,71 @@ def parse_model_version(payload: dict) -> ModelVersionEvent:
     )
 
 
+@dataclass(frozen=True)
+class TagSet:
+    name: str
+    version: str
+    key: str
+    value: str
+
+
+def parse_tag(payload: dict) -> TagSet:
+    """`model_version_tag.set`: data {name, version, key, value}."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise PayloadError("missing data")
+    name, version, key = data.get("name"), data.get("version"), data.get("key")
+    if not name or version in (None, "") or not key:
+        raise PayloadError("data needs name, version and key")
+    return TagSet(str(name), str(version), str(key), str(data.get("value") or ""))
+
+
+def fetch_model_version(
+    tracking_uri: str, name: str, version: str, *, timeout: float = FETCH_TIMEOUT_SECONDS
+) -> ModelVersionEvent:
+    """GET {tracking_uri}/api/2.0/mlflow/model-versions/get?name=…&version=…"""
+    query = urllib.parse.urlencode({"name": name, "version": version})
+    body = _get(
+        f"{tracking_uri.rstrip('/')}/api/2.0/mlflow/model-versions/get?{query}",
+        f"model {name} v{version}",
+        timeout,
+    )
+    found = body.get("model_version") if isinstance(body, dict) else None
+    if not isinstance(found, dict):
+        raise TrackingError(f"tracking server answer has no model version {name} v{version}")
+    tags = found.get("tags") or []
+    return ModelVersionEvent(
+        event="model_version_tag.set",
+        name=str(found.get("name") or name),
+        version=str(found.get("version") or version),
+        run_id=str(found.get("run_id") or ""),
+        source=str(found.get("source") or ""),
+        tags={
+            str(item["key"]): str(item.get("value", ""))
+            for item in tags
+            if isinstance(item, dict) and "key" in item
+        },
+    )
+
+
+def _get(url: str, what: str, timeout: float) -> object:
+    if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
+        raise TrackingError(f"tracking URI must be http(s), got {url!r}")
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as error:
+        raise TrackingError(f"tracking server answered {error.code} for {what}") from None
+    except (urllib.error.URLError, TimeoutError, ValueError) as error:
+        raise TrackingError(f"could not read {what}: {error}") from None
+
+
 def fetch_run(tracking_uri: str, run_id: str, *, timeout: float = FETCH_TIMEOUT_SECONDS) -> Run:
     """GET {tracking_uri}/api/2.0/mlflow/runs/get?run_id=… (latest value per metric)."""
     query = urllib.parse.urlencode({"run_id": run_id})
     url = f"{tracking_uri.rstrip('/')}/api/2.0/mlflow/runs/get?{query}"
-    if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
-        raise TrackingError(f"tracking URI must be http(s), got {tracking_uri!r}")
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as error:
-        raise TrackingError(f"tracking server answered {error.code} for run {run_id}") from None
-    except (urllib.error.URLError, TimeoutError, ValueError) as error:
-        raise TrackingError(f"could not read run {run_id}: {error}") from None
-    return parse_run(body)
+    return parse_run(_get(url, f"run {run_id}", timeout))
 
 
 def parse_run(body: object) -> Run:

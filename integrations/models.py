@@ -1,11 +1,12 @@
-"""Integrations that feed Sprintplan (Label Studio, MLflow, JUnit uploads, the evidence API),
-the raw deliveries they send, and what Label Studio told us about its annotations."""
+"""Integrations that feed Sprintplan (Label Studio, MLflow, JUnit uploads, Weights & Biases,
+DVC and Prodigy pushes from CI, the evidence API), the raw deliveries they send, and what
+Label Studio told us about its annotations."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-KINDS = ["label_studio", "mlflow", "junit", "api"]
+KINDS = ["label_studio", "mlflow", "junit", "api", "wandb", "dvc", "prodigy"]
 DELIVERY_STATUSES = ["accepted", "rejected", "processed", "failed"]
 
 
@@ -18,8 +19,11 @@ class Integration(models.Model):
         MLFLOW = "mlflow", "MLflow"
         JUNIT = "junit", "JUnit upload"
         API = "api", "Evidence API"
+        WANDB = "wandb", "Weights & Biases"
+        DVC = "dvc", "DVC (from CI)"
+        PRODIGY = "prodigy", "Prodigy (from CI)"
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="integrations")
     service_user = models.OneToOneField(
@@ -28,9 +32,14 @@ class Integration(models.Model):
     # Kept in clear: the MLflow signature is an HMAC keyed with it. Shown once on creation
     # or rotation; never listed.
     secret = models.CharField(max_length=128)
-    # MLflow: {"tracking_uri": "http://mlflow:5000"}.
+    # MLflow: {"tracking_uri": "http://mlflow:5000"}; W&B: {"api_url": "https://api.wandb.ai",
+    # "api_key": "…"} to read run summaries (the key is never listed).
     config = models.JSONField(default=dict, blank=True)
+    # Paused: deliveries are refused like those of an unknown integration, nothing is lost
+    # on our side (the sender keeps or drops them). Deleted: the same, and hidden; its
+    # deliveries are kept for the record.
     is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     rejected_count = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -42,6 +51,11 @@ class Integration(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=KINDS), name="integration_kind_valid"),
             models.CheckConstraint(condition=~Q(secret=""), name="integration_has_secret"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(deleted_at__isnull=True),
+                name="integration_name_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -71,6 +85,11 @@ class Delivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Processing attempts so far; a failed delivery with next_attempt_at is retried then.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # False for a request without valid credentials: only a bounded sample of those is kept.
+    authenticated = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -104,6 +123,9 @@ class LabelStudioProject(models.Model):
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.CASCADE, related_name="label_studio_projects"
     )
+    # Progress the ticket had by hand is kept until Label Studio's count passes it, unless
+    # the lead chose, when linking, to let Label Studio's count replace it.
+    keep_manual_progress = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -141,3 +163,33 @@ class LabelStudioAnnotation(models.Model):
 
     def __str__(self) -> str:
         return f"annotation {self.annotation_id} on task {self.task_id}"
+
+
+class ProdigyDataset(models.Model):
+    """A Prodigy dataset whose `db-out` exports feed one labeling ticket. `batch_size` is the
+    number of examples in the batch; without it the ticket's size is used when the team
+    counts in items."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="prodigy_datasets"
+    )
+    dataset = models.CharField(max_length=100)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="prodigy_datasets"
+    )
+    batch_size = models.PositiveIntegerField(null=True, blank=True)
+    # As for Label Studio: progress entered by hand is only ever raised by the exports.
+    keep_manual_progress = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "dataset"], name="prodigy_dataset_unique_per_integration"
+            ),
+            models.CheckConstraint(condition=~Q(dataset=""), name="prodigy_dataset_named"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prodigy dataset {self.dataset}"

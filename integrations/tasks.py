@@ -12,6 +12,8 @@ def process_delivery(delivery_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def process_pending_deliveries() -> None:
-    """Safety net for deliveries whose task was never queued (broker down at the time)."""
+    """Safety net for deliveries whose task was never queued (broker down at the time), and
+    the retries of failed deliveries whose time has come."""
     for delivery_id in services.pending_delivery_ids():
         services.delivery_process(delivery_id)
+    services.retry_due_deliveries()

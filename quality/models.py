@@ -120,7 +120,7 @@ class Criterion(models.Model):
         return self.text
 
 
-SOURCES = ["manual", "label_studio", "mlflow", "junit", "api"]
+SOURCES = ["manual", "label_studio", "mlflow", "junit", "api", "wandb", "dvc", "prodigy"]
 
 
 class Evidence(models.Model):
@@ -132,6 +132,9 @@ class Evidence(models.Model):
         MLFLOW = "mlflow", "MLflow"
         JUNIT = "junit", "JUnit upload"
         API = "api", "API"
+        WANDB = "wandb", "Weights & Biases"
+        DVC = "dvc", "DVC"
+        PRODIGY = "prodigy", "Prodigy"
 
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="evidence")
     ticket = models.ForeignKey(
@@ -201,6 +204,18 @@ class Artifact(models.Model):
     run_id = models.CharField(max_length=100, blank=True)
     checksum = models.CharField(max_length=200, blank=True)
     uri = models.CharField(max_length=500, blank=True)
+    # A consumed artifact that a blocker handed over across the dependency link (a dataset
+    # revision the labeling ticket produced, read by the training ticket's pipeline).
+    handed_over_by = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="artifacts_handed_over",
+    )
+    # What the recording tool knew besides the identity: sizes, file counts, and for a model
+    # the dataset revisions it was produced from.
+    details = models.JSONField(default=dict, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

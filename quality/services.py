@@ -341,10 +341,22 @@ ARTIFACT_TEXT_FIELDS = ("name", "version", "revision", "run_id", "checksum", "ur
 
 @transaction.atomic
 def artifact_record(
-    *, actor, ticket: Ticket, kind: str, direction: str = "produced", **fields: Any
+    *,
+    actor,
+    ticket: Ticket,
+    kind: str,
+    direction: str = "produced",
+    handed_over_by: Ticket | None = None,
+    details: dict | None = None,
+    **fields: Any,
 ) -> Artifact:
-    """Record an immutable reference; recording the same reference again returns it."""
+    """Record an immutable reference; recording the same reference again returns it.
+    `handed_over_by`: the blocker a consumed artifact came from, across the dependency link."""
     ensure_can_record_artifact(actor, ticket)
+    if handed_over_by is not None and direction != Artifact.Direction.CONSUMED:
+        raise InvalidInput("Only a consumed artifact is handed over.", field="handed_over_by")
+    if details is not None and not isinstance(details, dict):
+        raise InvalidInput("details must be a JSON object.", field="details")
     if kind not in Artifact.Kind.values:
         raise InvalidInput(
             f"Unknown artifact kind {kind!r}; use {', '.join(ARTIFACT_KINDS)}.", field="kind"
@@ -363,7 +375,13 @@ def artifact_record(
     if existing:
         return existing
     return Artifact.objects.create(
-        ticket=ticket, kind=kind, direction=direction, recorded_by=actor, **values
+        ticket=ticket,
+        kind=kind,
+        direction=direction,
+        recorded_by=actor,
+        handed_over_by=handed_over_by,
+        details=details or {},
+        **values,
     )
 
 

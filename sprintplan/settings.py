@@ -164,6 +164,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Changes within this window share one recompute (coalescing); it bounds the added latency.
 RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", "0.2"))
+# Integrations (docs/integrations.md): webhook bodies up to this size (a 5,000-task Label
+# Studio delivery is about 2.6 MB), answered 413 beyond it.
+INTEGRATIONS_MAX_BODY_BYTES = int(os.environ.get("INTEGRATIONS_MAX_BODY_BYTES", "10485760"))
 _CATCH_UP_SECONDS = float(os.environ.get("CATCH_UP_SECONDS", "60"))
 _REFRESH_SECONDS = float(os.environ.get("FORECAST_REFRESH_SECONDS", "900"))
 CELERY_BEAT_SCHEDULE = {

@@ -12,6 +12,9 @@ def navigation(request):
         "nav_role": lambda: _role_label(user, teams),
         "can_manage_sprints": bool(user) and can_manage_sprints(user),
         "can_manage_integrations": bool(user) and can_manage_integrations(user),
+        # Team leads see the integrations feeding their teams (a callable, read when shown).
+        "can_see_integrations": lambda: bool(user)
+        and (can_manage_integrations(user) or "lead" in team_roles(user).values()),
     }
 
 

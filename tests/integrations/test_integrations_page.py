@@ -1,4 +1,7 @@
-"""The Scrum master's integrations page: list with deliveries, create, rotate, secrets once."""
+"""The integrations page: the Scrum master sets up, edits, pauses and deletes; team leads see
+their team's integrations, link Label Studio projects and re-process failed deliveries."""
+
+import uuid
 
 import pytest
 from django.db import connection
@@ -28,7 +31,7 @@ def deliveries(integration, count: int, status="processed", note="LAB-1 progress
             status=status,
             error=note,
             event=f"event {n}",
-            dedup_key=None if status == "rejected" else f"{integration.pk}-{status}-{n}",
+            dedup_key=None if status == "rejected" else uuid.uuid4().hex,
         )
         for n in range(count)
     )
@@ -39,8 +42,8 @@ def test_login_required(db, client):
     assert response.status_code == 302 and response.url.startswith("/login/")
 
 
-@pytest.mark.parametrize("role", ["po", "lab_lead", "lab_member", "viewer"])
-def test_page_is_the_scrum_masters_only(scenario, client, role):
+@pytest.mark.parametrize("role", ["po", "lab_member", "viewer"])
+def test_page_is_for_the_scrum_master_and_team_leads(scenario, client, role):
     client = as_user(client, scenario.users[role])
     response = client.get("/integrations/")
     assert response.status_code == 403
@@ -48,6 +51,18 @@ def test_page_is_the_scrum_masters_only(scenario, client, role):
     body = {"name": "LS", "kind": "label_studio", "team": scenario.lab.pk}
     assert client.post("/integrations/new/", body, **HTMX).status_code == 403
     assert not Integration.objects.exists()
+
+
+def test_a_team_lead_sees_only_their_teams_integrations_and_cannot_set_up(scenario, client):
+    create(scenario, name="Labeling LS")
+    create(scenario, name="ML tracking", kind="api", team=scenario.ml)
+    client = as_user(client, scenario.users["lab_lead"])
+    html = client.get("/integrations/").content.decode()
+    assert "Labeling LS" in html and "ML tracking" not in html
+    assert "Set up an integration" not in html and "Rotate secret" not in html
+    body = {"name": "LS", "kind": "label_studio", "team": scenario.lab.pk}
+    assert client.post("/integrations/new/", body, **HTMX).status_code == 403
+    assert Integration.objects.count() == 2
 
 
 def test_lists_integrations_with_endpoints_and_last_ten_deliveries(scenario, client):
@@ -61,12 +76,13 @@ def test_lists_integrations_with_endpoints_and_last_ten_deliveries(scenario, cli
     assert f"http://testserver/hooks/label-studio/{label_studio.pk}/" in html
     assert "http://testserver/api/v1/evidence/" in html
     assert "Evidence API" in html and "Data Labeling" in html and "✓ Active" in html
-    assert "not_authenticated: wrong token" in html and "✖ Rejected" in html
+    # Rejected requests are counted, not listed among the deliveries.
+    assert "not_authenticated: wrong token" not in html
     section = html.split(f'id="integration-{label_studio.pk}"')[1].split("</section>")[0]
     assert section.count("<tr>") == 1 + 10  # header + the last ten, newest first
-    assert section.index("not_authenticated") < section.index("newest note")
-    assert "<td>event 2</td>" not in section and "<td>event 3</td>" in section
-    assert "Rejected deliveries</dt><dd><strong" in section
+    assert "<td>event 1</td>" not in section and "<td>event 2</td>" in section
+    assert section.index("newest note") < section.index("<td>event 2</td>")
+    assert "Rejected requests</dt><dd><strong" in section
     assert label_studio.secret not in html and evidence.secret not in html
 
 
@@ -154,4 +170,138 @@ def test_query_count_does_not_grow_with_integrations_or_deliveries(scenario, cli
         deliveries(create(scenario, name=f"more {n}", team=team).integration, 25)
     deliveries(create(scenario, name="api", kind="api").integration, 3, status="rejected")
     assert _page_queries(client) == small
-    assert small <= 6  # session, user, nav teams, integrations, deliveries, teams (form)
+    # session, user, nav teams, the user's team roles, integrations, deliveries, Label Studio
+    # projects, Prodigy datasets, teams (form)
+    assert small <= 9
+
+
+def test_scrum_master_edits_pauses_resumes_and_deletes_from_the_page(scenario, client):
+    created = create(scenario, name="MLflow", kind="mlflow", team=scenario.ml,
+                     tracking_uri="http://mlfow:5000")  # fmt: skip
+    pk = created.integration.pk
+    client = as_user(client, scenario.users["sm"])
+    bad = client.post(f"/integrations/{pk}/edit/", {"name": "MLflow", "tracking_uri": "mlflow"})
+    assert bad.status_code == 400
+    assert "must start with" in bad.content.decode() or "tracking_uri" in bad.content.decode()
+    ok = client.post(
+        f"/integrations/{pk}/edit/", {"name": "MLflow prod", "tracking_uri": "http://mlflow:5000"}
+    )
+    assert ok.status_code == 200 and "“MLflow prod” saved." in ok.content.decode()
+    integration = Integration.objects.get(pk=pk)
+    assert (integration.name, integration.config) == (
+        "MLflow prod",
+        {"tracking_uri": "http://mlflow:5000"},
+    )
+    assert "⏸ Paused" in client.post(f"/integrations/{pk}/pause/", {"active": "0"}).content.decode()
+    assert not Integration.objects.get(pk=pk).is_active
+    client.post(f"/integrations/{pk}/pause/", {"active": "1"})
+    assert Integration.objects.get(pk=pk).is_active
+    deliveries(integration, 3)
+    html = client.post(f"/integrations/{pk}/delete/").content.decode()
+    assert "deleted" in html and 'id="integration-card-' not in html
+    assert Delivery.objects.filter(integration_id=pk).count() == 3
+    lead = as_user(client, scenario.users["ml_lead"])
+    assert lead.post(f"/integrations/{pk}/pause/", {"active": "0"}).status_code == 403
+
+
+@pytest.fixture
+def ls_with_manual_progress(scenario, one):
+    """LAB-1 has 430 images done, entered by hand; Label Studio last reported 0 of 1000."""
+    from tickets.models import Ticket
+    from tickets.services import ticket_update
+
+    ticket = Ticket.objects.get(pk=one.labeling.pk)
+    ticket_update(
+        ticket=ticket,
+        actor=scenario.users["lab_lead"],
+        changes={"progress": 430},
+        expected_version=ticket.version,
+    )
+    created = create(scenario)
+    Delivery.objects.create(
+        integration=created.integration,
+        status="failed",
+        event="PROJECT_UPDATED",
+        dedup_key="x",
+        body='{"action": "PROJECT_UPDATED", "project": {"id": 2, "task_number": 1000, '
+        '"finished_task_number": 0}}',
+    )
+    return created.integration
+
+
+def test_the_lead_links_a_project_after_seeing_what_it_does_to_progress(
+    scenario, client, one, ls_with_manual_progress, django_capture_on_commit_callbacks
+):
+    from tickets.models import Ticket
+
+    integration = ls_with_manual_progress
+    client = as_user(client, scenario.users["lab_lead"])
+    page = client.get("/integrations/").content.decode()
+    # The page tells the order: link first, then the webhook.
+    assert "First link each project to its labeling batch here" in page
+    body = {"project_id": "2", "ticket": one.labeling.pk}
+    preview = client.post(f"/integrations/{integration.pk}/projects/preview/", body, **HTMX)
+    html = preview.content.decode()
+    assert preview.status_code == 200
+    assert "progress now: <strong>430 of 1000</strong>" in html
+    assert "last reported 0 of 1000 tasks finished: that is <strong>0</strong>" in html
+    assert "lowering it to 0" in html
+    from integrations.models import LabelStudioProject
+
+    assert not LabelStudioProject.objects.exists()  # nothing written by the preview
+    body["progress"] = "keep"
+    linked = client.post(f"/integrations/{integration.pk}/projects/", body, **HTMX)
+    assert "Label Studio project 2 now feeds" in linked.content.decode()
+    link = LabelStudioProject.objects.get()
+    assert link.keep_manual_progress and link.ticket == one.labeling
+    # Re-processing the failed delivery (0 of 1000) leaves the 430 entered by hand.
+    delivery = Delivery.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/integrations/deliveries/{delivery.pk}/reprocess/")
+    assert response.status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.status == "processed" and "kept" in delivery.error
+    assert Ticket.objects.get(pk=one.labeling.pk).progress == 430
+
+
+def test_a_linked_project_can_be_moved_to_another_batch(scenario, client, one):
+    from integrations.models import LabelStudioProject
+    from tests.factories import TicketFactory
+
+    integration = create(scenario).integration
+    other = TicketFactory(team=scenario.lab, type="labeling_batch", size=50)
+    services.label_studio_project_link(
+        actor=scenario.users["lab_lead"], integration=integration, project_id=2, ticket=one.labeling
+    )
+    client = as_user(client, scenario.users["lab_lead"])
+    body = {"project_id": "2", "ticket": other.pk}
+    html = client.post(f"/integrations/{integration.pk}/projects/preview/", body).content.decode()
+    assert f"feeds {one.labeling.key} now; it will feed {other.key} instead" in html
+    client.post(f"/integrations/{integration.pk}/projects/", {**body, "progress": "replace"})
+    link = LabelStudioProject.objects.get()
+    assert (link.ticket, link.keep_manual_progress) == (other, False)
+    other_lead = as_user(client, scenario.users["ml_lead"])
+    # Another team's lead does not even see the integration.
+    assert other_lead.post(f"/integrations/{integration.pk}/projects/", body).status_code == 404
+
+
+def test_the_deliveries_page_is_paged_with_constant_queries(scenario, client):
+    integration = create(scenario).integration
+    deliveries(integration, 30)
+    deliveries(integration, 4, status="rejected", note="not_authenticated: forged")
+    client = as_user(client, scenario.users["lab_lead"])
+    url = f"/integrations/{integration.pk}/deliveries/"
+    first = client.get(url).content.decode()
+    assert first.count("<tr>") == 1 + 25 and "Page 1 of 2 · 30 deliveries" in first
+    assert "forged" not in first
+    second = client.get(url + "?page=2").content.decode()
+    assert second.count("<tr>") == 1 + 5
+    rejected = client.get(url + "?status=rejected").content.decode()
+    assert rejected.count("forged") == 4
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    deliveries(integration, 60)
+    with CaptureQueriesContext(connection) as large:
+        client.get(url)
+    assert len(small) == len(large)
+    assert as_user(client, scenario.users["ml_lead"]).get(url).status_code == 404

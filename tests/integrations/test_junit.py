@@ -23,6 +23,15 @@ def test_parse_pass_fail_nested_and_empty():
     assert not junit.parse(payloads.JUNIT_EMPTY).passed  # zero tests is not a pass
 
 
+def test_a_doctype_is_refused_even_without_entities():
+    report = (
+        b'<?xml version="1.0"?><!DOCTYPE testsuite>'
+        b'<testsuite tests="1"><testcase name="a"/></testsuite>'
+    )
+    with pytest.raises(junit.JUnitError, match="unsafe XML"):
+        junit.parse(report)
+
+
 def test_an_xml_bomb_is_refused_not_expanded():
     with pytest.raises(junit.JUnitError, match="unsafe XML"):
         junit.parse(payloads.XML_BOMB)

@@ -133,10 +133,56 @@ def test_bad_bodies_are_400_and_change_nothing(hooks, ls, one, body, code):
     assert Ticket.objects.get(pk=one.labeling.pk).progress == 0
 
 
-def test_unknown_integration_is_404_and_stores_nothing(hooks, ls):
-    response = hooks("/hooks/label-studio/9999/", b"{}")
-    assert response.status_code == 404
-    assert not Delivery.objects.exists()
+def test_unknown_integration_and_wrong_secret_get_the_same_answer(hooks, ls):
+    unknown = hooks("/hooks/label-studio/9999/", b"{}", **{"X-Sprintplan-Token": ls.secret})
+    body = json.dumps(payloads.project_updated(10)).encode()
+    wrong = send(hooks, ls, body, token="wrong-secret")
+    assert (unknown.status_code, unknown.json()) == (wrong.status_code, wrong.json())
+    assert unknown.status_code == 401
+    # The wrong secret is counted against the integration; the unknown id has nothing to count.
+    assert Delivery.objects.get().authenticated is False
+
+
+def test_only_a_bounded_sample_of_rejected_requests_is_kept(hooks, ls, settings):
+    settings.INTEGRATIONS_REJECTED_SAMPLE = 5
+    body = json.dumps(payloads.project_updated(10)).encode()
+    for _ in range(12):
+        assert send(hooks, ls, body, token="forged").status_code == 401
+    assert send(hooks, ls, body).status_code == 202
+    ls.integration.refresh_from_db()
+    assert ls.integration.rejected_count == 12
+    assert Delivery.objects.filter(status="rejected").count() == 5
+    assert Delivery.objects.filter(status="processed").count() == 1
+
+
+def test_a_paused_integration_answers_like_an_unknown_one(hooks, ls):
+    ls.integration.is_active = False
+    ls.integration.save()
+    response = send(hooks, ls, json.dumps(payloads.project_updated(10)).encode())
+    assert response.status_code == 401 and not Delivery.objects.exists()
+
+
+def test_a_5000_task_delivery_of_2_6_mb_is_accepted_and_beyond_the_limit_is_json_413(
+    hooks, ls, one, settings
+):
+    big = payloads.project_updated(430)
+    big["tasks"] = [
+        {"id": n, "data": {"image": f"s3://bucket/classx/{n:06d}.jpg", "note": "x" * 470}}
+        for n in range(5000)
+    ]
+    body = json.dumps(big).encode()
+    assert 2.5 * 1024 * 1024 < len(body) < 3 * 1024 * 1024
+    response = send(hooks, ls, body)
+    assert response.status_code == 202, response.content[:200]
+    assert Ticket.objects.get(pk=one.labeling.pk).progress == 430
+    settings.INTEGRATIONS_MAX_BODY_BYTES = 2 * 1024 * 1024
+    refused = send(
+        hooks, ls, body.replace(b'"finished_task_number": 430', b'"finished_task_number": 431')
+    )
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "too_large"
+    assert refused.json()["limit"] == 2 * 1024 * 1024
+    assert Delivery.objects.count() == 1
 
 
 def test_an_integration_cannot_feed_another_teams_ticket(scenario, one):

@@ -1,6 +1,7 @@
 """MLflow model-registry webhook: HMAC over the raw body, stale and replayed deliveries
 refused, run metrics fetched from the tracking server (a loopback stand-in here)."""
 
+import json
 import time
 import uuid
 
@@ -144,3 +145,41 @@ def test_malformed_json_with_a_valid_signature_is_400(hooks, mlf):
     response = hooks(mlf.url, body, **signed_headers(mlf.secret, body))
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_json"
+
+
+def tag_set_body(ticket: str, name="classx-classifier", version="3") -> bytes:
+    """As MLflow 3.x sends it when a tag is set on a registered version afterwards."""
+    data = {"name": name, "version": version, "key": "sprintplan.ticket", "value": ticket}
+    envelope = {"entity": "model_version_tag", "action": "set",
+                "timestamp": "2026-11-20T10:00:00+00:00", "data": data}  # fmt: skip
+    return json.dumps(envelope).encode()
+
+
+def test_tagging_a_version_with_the_ticket_afterwards_is_processed(
+    hooks, mlf, one, tracking_server
+):
+    tracking_server.runs["r9"] = payloads.mlflow_run("r9", ticket=None, accuracy=0.95)
+    tracking_server.versions[("classx-classifier", "3")] = {
+        "name": "classx-classifier",
+        "version": "3",
+        "run_id": "r9",
+        "source": "models:/m-1",
+        "tags": [],
+    }
+    body = tag_set_body(one.training.key)
+    response = hooks(mlf.url, body, **signed_headers(mlf.secret, body))
+    assert response.status_code == 202, response.json()
+    delivery = Delivery.objects.get()
+    assert delivery.status == "processed", delivery.error
+    assert (Artifact.objects.get().run_id, float(Evidence.objects.get().value)) == ("r9", 0.95)
+    assert tracking_server.requests[0].startswith("/api/2.0/mlflow/model-versions/get?")
+
+
+def test_other_tags_are_ignored_and_another_teams_ticket_is_refused(hooks, mlf, one):
+    other = json.loads(tag_set_body(one.training.key))
+    other["data"]["key"] = "stage"
+    body = json.dumps(other).encode()
+    assert hooks(mlf.url, body, **signed_headers(mlf.secret, body)).status_code == 202
+    assert Delivery.objects.get().error == "model_version_tag.set: ignored"
+    body = tag_set_body(one.labeling.key)
+    assert hooks(mlf.url, body, **signed_headers(mlf.secret, body)).status_code == 403
