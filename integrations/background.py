@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 _queue: "queue.Queue[int]" = queue.Queue()
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_STOP = -1  # queued by stop(): the thread ends
 
 
 def submit(delivery_id: int) -> None:
@@ -49,6 +50,8 @@ def _work() -> None:
             delivery_id = _queue.get(timeout=poll_seconds())
         except queue.Empty:
             delivery_id = None
+        if delivery_id == _STOP:
+            return
         if delivery_id is not None:
             _safely(lambda delivery_id=delivery_id: services.delivery_process(delivery_id))
         _safely(services.retry_due_deliveries)
@@ -63,3 +66,13 @@ def _safely(step) -> None:
         logger.exception("Background delivery processing failed; the catch-up will retry.")
     finally:
         connection.close()
+
+
+def stop(timeout: float = 30) -> None:
+    """End the thread after what it is doing (tests; a process shutting down)."""
+    global _thread
+    with _lock:
+        thread, _thread = _thread, None
+    if thread is not None and thread.is_alive():
+        _queue.put(_STOP)
+        thread.join(timeout)

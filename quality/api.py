@@ -215,6 +215,8 @@ class ArtifactSerializer(serializers.ModelSerializer):
     ticket = serializers.SlugRelatedField(
         slug_field="key", queryset=Ticket.objects.select_related("team")
     )
+    # The blocker that handed a consumed artifact over across the dependency link.
+    handed_over_by = serializers.SlugRelatedField(slug_field="key", read_only=True)
 
     class Meta:
         model = Artifact
@@ -229,10 +231,12 @@ class ArtifactSerializer(serializers.ModelSerializer):
             "run_id",
             "checksum",
             "uri",
+            "handed_over_by",
+            "details",
             "recorded_by",
             "recorded_at",
         ]
-        read_only_fields = ["id", "recorded_by", "recorded_at"]
+        read_only_fields = ["id", "handed_over_by", "details", "recorded_by", "recorded_at"]
         extra_kwargs = {"direction": {"required": False}}
         validators = []  # duplicates return the recorded artifact (the service decides)
 
@@ -241,7 +245,7 @@ class ArtifactViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Immutable handoff references a ticket produced or consumed (no update, no delete)."""
 
     serializer_class = ArtifactSerializer
-    queryset = Artifact.objects.select_related("ticket").order_by("id")
+    queryset = Artifact.objects.select_related("ticket", "handed_over_by").order_by("id")
     filterset_fields = {"ticket__key": ["exact"], "kind": ["exact"]}
 
     def perform_create(self, serializer):

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from integrations import background as background_thread
 from integrations.models import Delivery
 from integrations.signatures import mlflow_signature
 from quality.models import Evidence
@@ -29,6 +30,9 @@ def background(settings):
     settings.INTEGRATIONS_PROCESSING = "thread"
     settings.INTEGRATIONS_RETRY_BACKOFF = [0.3, 0.3, 0.3]
     settings.INTEGRATIONS_RETRY_POLL_SECONDS = 0.1
+    yield
+    # Before the test database goes: the thread would keep polling it.
+    background_thread.stop()
 
 
 @pytest.fixture
@@ -109,14 +113,14 @@ def test_a_5_second_tracking_server_does_not_slow_the_answer(
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(warm, timeout=30)
     flaky_tracking["delay"] = 5.0
-    answers = [mlflow_hook() for _ in range(3)]
-    assert [status for status, _ in answers] == [202, 202, 202]
+    answers = [mlflow_hook() for _ in range(5)]
+    assert [status for status, _ in answers] == [202] * 5
     # The answers do not wait for the 5 s server (measured: 4-60 ms each on a loaded 2-core
     # machine); the median keeps one scheduling hiccup from failing the test.
     assert statistics.median(seconds for _, seconds in answers) < 0.2
-    assert Delivery.objects.filter(status="accepted").count() >= 2
-    assert wait_for(lambda: Delivery.objects.filter(status="processed").count() == 3, 40)
-    assert Evidence.objects.filter(source="mlflow").count() == 3
+    assert Delivery.objects.filter(status="accepted").count() >= 4
+    assert wait_for(lambda: Delivery.objects.filter(status="processed").count() == 5, 90)
+    assert Evidence.objects.filter(source="mlflow").count() == 5
 
 
 def test_a_failing_server_is_retried_until_it_recovers(background, flaky_tracking, mlflow_hook):

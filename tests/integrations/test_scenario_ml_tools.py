@@ -40,7 +40,7 @@ def prodigy_export(examples: int, annotators=("lena", "omar")) -> bytes:
     return "\n".join(json.dumps(line) for line in lines).encode()
 
 
-def test_scenario_one_with_prodigy_dvc_and_wandb(scenario, one, hooks, upload, wandb_server):
+def test_scenario_one_with_prodigy_dvc_and_wandb(scenario, one, hooks, upload, wandb_server, api):
     lab, ml = scenario.lab, scenario.ml
     labeling, training = one.labeling, one.training
 
@@ -78,6 +78,9 @@ def test_scenario_one_with_prodigy_dvc_and_wandb(scenario, one, hooks, upload, w
         "0a1b2c3d4e5f60718293a4b5c6d7e8f9.dir",
         COMMIT,
     )
+    listed = api("ml_lead").get(f"/api/v1/artifacts/?ticket__key={training.key}").json()
+    consumed = [a for a in listed["results"] if a["direction"] == "consumed"]
+    assert [(a["name"], a["handed_over_by"]) for a in consumed] == [("data/labeled", labeling.key)]
     model = Artifact.objects.get(ticket=training, kind="model_version")
     assert [d["path"] for d in model.details["trained_on"]] == ["data/train"]
     assert model.run_id == COMMIT
