@@ -31,6 +31,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def no_delivery_thread_left_behind():
+    """A test that opened the integrations page or sent a webhook on the embedded default
+    started the delivery thread: end it, so it never touches the next test's database."""
+    yield
+    from integrations import background
+
+    background.stop(timeout=10)
+
+
+@pytest.fixture(autouse=True)
 def recompute_in_process(request, settings):
     """Outside the service tests, the recompute runs in-process on commit (the embedded
     default), whatever the environment says."""
