@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "planning",
     "quality",
     "integrations",
+    "imports",
     "programs",
 ]
 
@@ -163,6 +164,11 @@ CELERY_TIMEZONE = "UTC"
 # Changes within this window share one recompute (coalescing); it bounds the added latency.
 RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", "0.2"))
 CELERY_BEAT_SCHEDULE = {
+    # Import applies whose task was lost continue from their stored cursor.
+    "resume-imports": {
+        "task": "imports.tasks.resume_imports",
+        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")) * 5,
+    },
     # Safety net: picks up changes whose enqueue was lost (Redis down, worker crash).
     "catch-up-insights": {
         "task": "dependencies.tasks.recompute_insights",
@@ -280,3 +286,11 @@ LOGGING = {
         "dependencies.tasks": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
+
+# --- imports -----------------------------------------------------------------------------------
+# Jira tokens are kept only while an import job runs, encrypted with this key (Fernet). Set it
+# in production (32 url-safe base64 bytes); by default it is derived from SECRET_KEY.
+IMPORTS_CREDENTIALS_KEY = os.environ.get("IMPORTS_CREDENTIALS_KEY", "")
+IMPORTS_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORTS_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+# An upload is read into the job row; Django keeps files above this on disk while it arrives.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
