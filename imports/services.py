@@ -152,7 +152,7 @@ def _enqueue(name: str, job_id: int) -> None:
 # --- read the source -----------------------------------------------------------------------------
 
 
-def source_read(job_id: int, *, client_factory=JiraClient) -> None:
+def source_read(job_id: int, *, client_factory=None) -> None:
     """Parse the upload or fetch from Jira; then offer the default mapping. A source that
     cannot be read fails the job with a clear message and writes nothing else."""
     job = ImportJob.objects.get(pk=job_id)
@@ -160,7 +160,7 @@ def source_read(job_id: int, *, client_factory=JiraClient) -> None:
         return
     try:
         if job.source in (ImportJob.Source.CLOUD, ImportJob.Source.DC):
-            _fetch(job, client_factory)
+            _fetch(job, client_factory or JiraClient)
         source = load_source(job)
     except (jira.ReadError, JiraError, InvalidInput) as error:
         _fail(job, getattr(error, "message", None) or str(error))
