@@ -919,7 +919,8 @@ def links_import(*, actor, pairs: list[tuple[int, int]]) -> int:
             ],
             batch_size=2000,
         )
-        version = RecomputeState.objects.filter(pk=1).values_list("links_version", flat=True).first()
+        state = RecomputeState.objects.filter(pk=1)
+        version = state.values_list("links_version", flat=True).first()
         graph_changed(
             ticket_ids=sorted({t for pair in new for t in pair}),
             kind=GraphChange.Kind.LINK,

@@ -8,6 +8,7 @@ earlier import left (plain data the service reads) and says what to create and u
 """
 
 import hashlib
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -67,7 +68,7 @@ class Mapping:
     @classmethod
     def from_json(cls, data: dict | None) -> "Mapping":
         data = dict(data or {})
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -367,7 +368,7 @@ def _undated_order(issues: list[Issue], undated: set[str]) -> list[str]:
     indegree: dict[str, int] = dict.fromkeys(undated, 0)
     for issue in issues:
         chain = [s.ref for s in issue.sprints if s.ref in undated]
-        for earlier, later in zip(chain, chain[1:], strict=False):
+        for earlier, later in itertools.pairwise(chain):
             if earlier != later and later not in after[earlier]:
                 after[earlier].add(later)
                 indegree[later] += 1
@@ -459,8 +460,8 @@ def _links(issues, source: Source, mapping: Mapping, keys: set[str], existing, p
                 problems.append(
                     Problem(
                         "dangling_link",
-                        f"{issue.key}: the link to {link.other_key} ({link.type_name}) points to an "
-                        "issue that is not in the import; it is kept in this report only.",
+                        f"{issue.key}: the link to {link.other_key} ({link.type_name}) points to "
+                        "an issue that is not in the import; it is kept in this report only.",
                         (issue.key, link.other_key),
                     )
                 )

@@ -529,7 +529,7 @@ def apply_run(job_id: int) -> None:
         job.refresh_from_db()
         _fail(
             job,
-            f"Stopped while {job.phase or 'applying'}: {error.message if hasattr(error, 'message') else error}",
+            f"Stopped while {job.phase or 'applying'}: {getattr(error, 'message', error)}",
         )
 
 

@@ -17,6 +17,7 @@ API_MODULES = [
     "dependencies.api",
     "quality.api",
     "integrations.api",
+    "imports.api",
     "programs.api",
 ]
 router = DefaultRouter()
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("quality.urls")),
     path("", include("integrations.urls")),
+    path("", include("imports.urls")),
     path("", include("teams.urls")),
     path("", include("programs.urls")),
     path("admin/", admin.site.urls),

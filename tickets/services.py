@@ -363,8 +363,9 @@ def _import_values(values: dict[str, Any]) -> dict[str, Any]:
 def _import_creates(team: Team, creates: list[dict[str, Any]]) -> list[Ticket]:
     if not creates:
         return []
-    Team.objects.filter(pk=team.pk).update(next_ticket_number=F("next_ticket_number") + len(creates))
-    first = Team.objects.values_list("next_ticket_number", flat=True).get(pk=team.pk) - len(creates)
+    count = len(creates)
+    Team.objects.filter(pk=team.pk).update(next_ticket_number=F("next_ticket_number") + count)
+    first = Team.objects.values_list("next_ticket_number", flat=True).get(pk=team.pk) - count
     top = Ticket.objects.aggregate(top=Max("rank"))["top"] or 0
     tickets = [
         Ticket(
@@ -388,15 +389,21 @@ def _import_updates(actor, updates: list[tuple[int, dict[str, Any]]]) -> list[in
     for pk, values in updates:
         ticket = current[pk]
         changed = {
-            f: v for f, v in _validated(_import_values(values), current=ticket).items()
+            f: v
+            for f, v in _validated(_import_values(values), current=ticket).items()
             if _stored(ticket, f) != _stored_value(f, v)
         }
         if not changed:
             continue
         Ticket.objects.filter(pk=pk).update(**changed, version=F("version") + 1, updated_at=now)
         events.append(
-            TicketEvent(ticket_id=pk, actor=actor, at=now, field="imported",
-                        new_value=", ".join(sorted(changed)))
+            TicketEvent(
+                ticket_id=pk,
+                actor=actor,
+                at=now,
+                field="imported",
+                new_value=", ".join(sorted(changed)),
+            )
         )
         changed_ids.append(pk)
     TicketEvent.objects.bulk_create(events)
@@ -420,8 +427,12 @@ def ticket_history_import(*, actor, events: list[dict[str, Any]]) -> int:
     ensure_can_import(actor)
     rows = [
         TicketEvent(
-            ticket_id=e["ticket_id"], actor=None, at=e["at"], field=e["field"][:40],
-            old_value=e.get("old_value", ""), new_value=e.get("new_value", ""),
+            ticket_id=e["ticket_id"],
+            actor=None,
+            at=e["at"],
+            field=e["field"][:40],
+            old_value=e.get("old_value", ""),
+            new_value=e.get("new_value", ""),
         )
         for e in events
     ]

@@ -15,10 +15,16 @@ csv.field_size_limit(1 << 30)
 
 FIELDS = [
     {"id": "summary", "name": "Summary", "schema": {"type": "string"}},
-    {"id": "customfield_10020", "name": "Sprint",
-     "schema": {"custom": "com.pyxis.greenhopper.jira:gh-sprint"}},
-    {"id": "customfield_10024", "name": "Story Points",
-     "schema": {"custom": "com.atlassian.jira.plugin.system.customfieldtypes:float"}},
+    {
+        "id": "customfield_10020",
+        "name": "Sprint",
+        "schema": {"custom": "com.pyxis.greenhopper.jira:gh-sprint"},
+    },
+    {
+        "id": "customfield_10024",
+        "name": "Story Points",
+        "schema": {"custom": "com.atlassian.jira.plugin.system.customfieldtypes:float"},
+    },
 ]
 LINK_TYPES = [
     {"id": "10000", "name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
@@ -43,8 +49,17 @@ def changelog_rows(path) -> dict[str, list[dict]]:
 
 
 class StandIn:
-    def __init__(self, *, issues, changelogs=None, sprints=None, page_size=2,
-                 changelog_page=50, fail_status=0, first_429=True):
+    def __init__(
+        self,
+        *,
+        issues,
+        changelogs=None,
+        sprints=None,
+        page_size=2,
+        changelog_page=50,
+        fail_status=0,
+        first_429=True,
+    ):
         self.issues = issues
         self.changelogs = changelogs or {}
         self.sprints = sprints or []
@@ -116,15 +131,31 @@ class StandIn:
         if path == "/rest/api/2/search":
             start = int(query.get("startAt") or 0)
             page = self.issues[start : start + self.page_size]
-            return 200, {"startAt": start, "maxResults": self.page_size,
-                         "total": len(self.issues), "issues": page}, {}
+            return (
+                200,
+                {
+                    "startAt": start,
+                    "maxResults": self.page_size,
+                    "total": len(self.issues),
+                    "issues": page,
+                },
+                {},
+            )
         if "/changelog" in path:
             issue_id = path.split("/issue/")[1].split("/")[0]
             values = self.changelogs.get(issue_id, [])
             start = int(query.get("startAt") or 0)
             page = values[start : start + self.changelog_page]
-            return 200, {"startAt": start, "total": len(values), "values": page,
-                         "isLast": start + len(page) >= len(values)}, {}
+            return (
+                200,
+                {
+                    "startAt": start,
+                    "total": len(values),
+                    "values": page,
+                    "isLast": start + len(page) >= len(values),
+                },
+                {},
+            )
         if path == "/rest/agile/1.0/board":
             return 200, {"values": [{"id": 8, "type": "scrum"}], "isLast": True}, {}
         if path == "/rest/agile/1.0/board/8/sprint":

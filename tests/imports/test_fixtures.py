@@ -4,7 +4,6 @@ gives (computed here independently of the importer); re-importing changes nothin
 import csv
 import functools
 import io
-import json
 from collections import Counter
 
 import pytest
@@ -45,12 +44,16 @@ def expected_from_csv(data: bytes) -> dict:
             if r[i] in keys and r[i] != me:
                 pairs.add((r[i], me))
     sprints = {r[i] for r in body for i in col.get("Sprint", []) if r[i]}
-    done = sum(1 for r in body if col.get("Status Category") and r[col["Status Category"][0]] == "Done")
+    done = sum(
+        1 for r in body if col.get("Status Category") and r[col["Status Category"][0]] == "Done"
+    )
     return {"tickets": len(keys), "links": pairs, "sprints": len(sprints), "done": done}
 
 
 @pytest.mark.parametrize("name", CSV_FIXTURES)
-def test_shared_csv_fixture_imports_with_the_counts_of_the_file_and_reimports_unchanged(scenario, name):
+def test_shared_csv_fixture_imports_with_the_counts_of_the_file_and_reimports_unchanged(
+    scenario, name
+):
     data = shared_fixture(name).read_bytes()
     expected = expected_from_csv(data)
     sm = scenario.users["sm"]
@@ -59,7 +62,10 @@ def test_shared_csv_fixture_imports_with_the_counts_of_the_file_and_reimports_un
     assert not [p for p in job.preview["problems"] if p["code"] not in {"dangling_link"}]
     keys = dict(ImportedIssue.objects.values_list("ticket_id", "key"))
     assert len(keys) == expected["tickets"]
-    stored = {(keys[a], keys[b]) for a, b in DependencyLink.objects.values_list("blocker_id", "blocked_id")}
+    stored = {
+        (keys[a], keys[b])
+        for a, b in DependencyLink.objects.values_list("blocker_id", "blocked_id")
+    }
     assert stored == expected["links"]
     assert ImportedSprint.objects.count() == expected["sprints"]
     done_events = TicketEvent.objects.filter(field="status", new_value="Done").count()
@@ -69,18 +75,27 @@ def test_shared_csv_fixture_imports_with_the_counts_of_the_file_and_reimports_un
     again = run_csv_import(sm, data, name=name)
     assert again.report.get("tickets_created", 0) == 0
     assert again.report.get("tickets_updated", 0) == 0
-    assert (Ticket.objects.count(), DependencyLink.objects.count(), TicketEvent.objects.count()) == before
+    assert (
+        Ticket.objects.count(),
+        DependencyLink.objects.count(),
+        TicketEvent.objects.count(),
+    ) == before
 
 
 def rest_job(sm, standin, kind, monkeypatch, sleeps):
     monkeypatch.setattr(
-        services, "JiraClient",
+        services,
+        "JiraClient",
         functools.partial(jira_client.JiraClient, sleep=sleeps.append),
     )
     with committed():
         job = services.import_create(
-            actor=sm, source=kind, site=standin.url, jql="project = EE ORDER BY key",
-            user="importer@example.com", token="secret-token",
+            actor=sm,
+            source=kind,
+            site=standin.url,
+            jql="project = EE ORDER BY key",
+            user="importer@example.com",
+            token="secret-token",
         )
     job.refresh_from_db()
     return job
@@ -108,11 +123,17 @@ def test_cloud_rest_import_pages_through_the_standin_and_waits_as_429_says(scena
     sprints = raw_rows(shared_fixture("agile_cloud_board_sprints.devlake.csv"))
     # Issues whose embedded changelog is capped: the full one comes from /changelog, paged.
     shells = [
-        {"id": issue_id, "key": f"EE-{issue_id}",
-         "fields": {"summary": f"Issue {issue_id}", "issuetype": {"name": "Task"},
-                    "status": {"name": "Done", "statusCategory": {"key": "done"}},
-                    "project": {"key": "EE"}},
-         "changelog": {"total": len(values), "histories": values[:5]}}
+        {
+            "id": issue_id,
+            "key": f"EE-{issue_id}",
+            "fields": {
+                "summary": f"Issue {issue_id}",
+                "issuetype": {"name": "Task"},
+                "status": {"name": "Done", "statusCategory": {"key": "done"}},
+                "project": {"key": "EE"},
+            },
+            "changelog": {"total": len(values), "histories": values[:5]},
+        }
         for issue_id, values in pages.items()
     ]
     sleeps: list[float] = []
@@ -128,9 +149,16 @@ def test_cloud_rest_import_pages_through_the_standin_and_waits_as_429_says(scena
     assert ImportedIssue.objects.count() == len(issues) + len(shells)
     # Sprint history of the full changelogs and the embedded ones, counted from the files.
     sprint_items = sum(
-        1 for values in pages.values() for h in values for item in h["items"] if item["field"] == "Sprint"
+        1
+        for values in pages.values()
+        for h in values
+        for item in h["items"]
+        if item["field"] == "Sprint"
     ) + sum(
-        1 for i in issues for h in i["changelog"]["histories"] for item in h["items"]
+        1
+        for i in issues
+        for h in i["changelog"]["histories"]
+        for item in h["items"]
         if item["field"] == "Sprint"
     )
     assert TicketEvent.objects.filter(field="sprint").count() == sprint_items
@@ -147,7 +175,10 @@ def test_dc_rest_import_deduplicates_links_by_id_with_the_right_direction(scenar
     assert any(a.startswith("Bearer ") for a in standin.auth)
     keys = dict(ImportedIssue.objects.values_list("ticket_id", "key"))
     assert len(keys) == len(issues)
-    stored = {(keys[a], keys[b]) for a, b in DependencyLink.objects.values_list("blocker_id", "blocked_id")}
+    stored = {
+        (keys[a], keys[b])
+        for a, b in DependencyLink.objects.values_list("blocker_id", "blocked_id")
+    }
     assert stored == blocking_links_by_id(issues)
     assert stored  # the fixture has blocking links between its own issues
 
@@ -156,7 +187,9 @@ def test_dc_rest_import_deduplicates_links_by_id_with_the_right_direction(scenar
     ("status", "words"),
     [(401, "refused the credentials"), (403, "may not read"), (404, "check the site address")],
 )
-def test_rest_errors_fail_the_job_with_a_clear_message_and_write_nothing(scenario, monkeypatch, status, words):
+def test_rest_errors_fail_the_job_with_a_clear_message_and_write_nothing(
+    scenario, monkeypatch, status, words
+):
     with StandIn(issues=[], fail_status=status) as standin:
         job = rest_job(scenario.users["sm"], standin, "cloud", monkeypatch, [])
     assert job.state == ImportJob.State.FAILED
@@ -172,16 +205,26 @@ def test_throughput_history_counts_done_tickets_per_day_from_the_changelog(scena
         job = rest_job(scenario.users["sm"], standin, "cloud", monkeypatch, [])
         job = map_and_apply(scenario.users["sm"], job, mapping={"item_teams": []})
     # Independently: the days on which an issue's status moved into a done-category status.
-    done_names = {i["fields"]["status"]["name"] for i in issues
-                  if i["fields"]["status"]["statusCategory"]["key"] == "done"}
+    done_names = {
+        i["fields"]["status"]["name"]
+        for i in issues
+        if i["fields"]["status"]["statusCategory"]["key"] == "done"
+    }
     expected = Counter()
     for issue in issues:
         for history in issue["changelog"]["histories"]:
             for item in history["items"]:
-                if item["field"] == "status" and item["toString"] in done_names and item["fromString"] not in done_names:
+                if (
+                    item["field"] == "status"
+                    and item["toString"] in done_names
+                    and item["fromString"] not in done_names
+                ):
                     expected[history["created"][:10]] += 1
     got = Counter(
-        at.date().isoformat() for at in TicketEvent.objects.filter(field="status", new_value="Done").values_list("at", flat=True)
+        at.date().isoformat()
+        for at in TicketEvent.objects.filter(field="status", new_value="Done").values_list(
+            "at", flat=True
+        )
     )
     assert expected  # the fixture closes issues in its history
     assert got == expected
@@ -190,7 +233,8 @@ def test_throughput_history_counts_done_tickets_per_day_from_the_changelog(scena
 def test_a_file_that_is_not_csv_fails_with_a_message_and_writes_nothing(scenario):
     with committed():
         job = services.import_create(
-            actor=scenario.users["sm"], source="csv",
+            actor=scenario.users["sm"],
+            source="csv",
             upload=SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20),
         )
     job.refresh_from_db()
