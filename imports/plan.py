@@ -737,11 +737,13 @@ def diff(
     ]
     new_events = [e for e in plan.events if (e.key, e.ref) not in known_events]
     new_sprints = [s for s in plan.sprints if s.ref not in known_sprints]
+    # A sprint known by name only (CSV) got made-up dates: once stored, they are Sprintplan's.
     changed = [
         s
         for s in plan.sprints
         if s.ref in known_sprints
-        and known_sprints[s.ref] != (s.name, s.start, s.end, s.state, s.goal)
+        and not s.ref.startswith("name:")
+        and known_sprints[s.ref][1:] != (s.start, s.end, s.state, s.goal)
     ]
     unchanged = len(plan.tickets) - len(create) - len(update)
     return Diff(create, update, unchanged, new_events, new_sprints, changed)

@@ -159,7 +159,8 @@ def source_read(job_id: int, *, client_factory=None) -> None:
     if job.state != ImportJob.State.READING:
         return
     try:
-        if job.source in (ImportJob.Source.CLOUD, ImportJob.Source.DC):
+        # A job whose fetch finished before its worker died reads what was fetched.
+        if job.source in (ImportJob.Source.CLOUD, ImportJob.Source.DC) and not job.payload:
             _fetch(job, client_factory or JiraClient)
         source = load_source(job)
     except (jira.ReadError, JiraError, InvalidInput) as error:
@@ -500,7 +501,7 @@ class _Run:
 
     def total(self) -> int:
         p = self.plan
-        return len(p.sprints) + 2 * len(p.tickets) + len(p.links) + len(self.diff.new_events) + 1
+        return len(p.sprints) + 2 * len(p.tickets) + len(p.links) + len(p.events)
 
 
 def apply_run(job_id: int) -> None:
@@ -632,6 +633,8 @@ def _apply_sprints(run: _Run) -> None:
                     sprint_update(actor=run.actor, sprint=sprint, changes={"state": wanted.state})
                 ImportedSprint.objects.create(site=run.site, ref=wanted.ref, sprint=sprint)
                 created += 1
+            elif wanted.ref.startswith("name:"):
+                continue  # dates and state were made up for a name-only sprint: keep Sprintplan's
             else:
                 values.pop("name")  # a rename in Sprintplan is kept
                 diff = {k: v for k, v in values.items() if getattr(sprint, k) != v}
@@ -760,17 +763,20 @@ def _apply_links(run: _Run) -> None:
 
 
 def _apply_events(run: _Run) -> None:
-    events = run.diff.new_events
+    # The whole plan's events, not only the new ones: the list must not move under the
+    # cursor when a resumed run finds some of them written already.
+    events = run.plan.events
     rows = {
         row.key: row
         for row in ImportedIssue.objects.filter(site=run.site).only(
             "id", "key", "ticket_id", "events"
         )
     }
+    seen = {key: set(row.events) for key, row in rows.items()}
     for start in range(run.job.cursor, len(events), EVENT_CHUNK):
         chunk = events[start : start + EVENT_CHUNK]
         with transaction.atomic():
-            fresh = [e for e in chunk if e.ref not in set(rows[e.key].events)]
+            fresh = [e for e in chunk if e.ref not in seen[e.key]]
             ticket_history_import(
                 actor=run.actor,
                 events=[
@@ -787,6 +793,7 @@ def _apply_events(run: _Run) -> None:
             touched = {}
             for e in fresh:
                 rows[e.key].events.append(e.ref)
+                seen[e.key].add(e.ref)
                 touched[e.key] = rows[e.key]
             ImportedIssue.objects.bulk_update(list(touched.values()), ["events"], batch_size=1000)
             _step(run, "events", start + len(chunk), len(chunk), {"events_added": len(fresh)})
