@@ -46,6 +46,8 @@ TYPE_DEFAULTS = {
 # Blocking types by name on the 15 public sites of the reference data.
 _BLOCKING_NAME = re.compile(r"^(\d+\s*-\s*)?block(s|er|ers|ed)?$", re.IGNORECASE)
 LINK_CHOICES = ("blocks", "blocked_by", "ignore")
+BLOCKING_VERBS = frozenset({"blocks", "is blocking"})
+BLOCKED_VERBS = frozenset({"is blocked by"})
 SPRINT_STATES = {"closed": "closed", "active": "active", "future": "planning"}
 TITLE_MAX = 200
 SPRINT_NAME_MAX = 100
@@ -152,17 +154,20 @@ class Plan:
 
 
 def default_link_choice(name: str, inward: str = "", outward: str = "") -> str:
-    """`blocks` when the outward verb is "blocks" or the name is a blocking name; dependency
-    types follow their outward verb ("depends on" → the other issue blocks this one)."""
-    verb = outward.strip().lower()
-    if verb == "blocks" or (not verb and _BLOCKING_NAME.match(name.strip())):
+    """From the outward verb when the site gives one ("blocks": this issue blocks the other),
+    else from a blocking name ("Blocks", "Blocker", "6 - Blocks"). Everything else, dependency
+    types included (their direction differs per site), is ignored until the Scrum master
+    chooses; so is a type with the same words both ways (Apache's "Blocked"), whose direction
+    cannot be told."""
+    verb, back = outward.strip().lower(), inward.strip().lower()
+    if verb and verb == back:
+        return "ignore"
+    if verb in BLOCKING_VERBS:
         return "blocks"
-    if _BLOCKING_NAME.match(name.strip()):
-        return "blocks"
-    if verb in {"is depended on by", "is a prerequisite of", "must finish before"}:
-        return "blocks"
-    if verb in {"depends on", "is blocked by", "has to be done after"}:
+    if verb in BLOCKED_VERBS:
         return "blocked_by"
+    if not verb and _BLOCKING_NAME.match(name.strip()):
+        return "blocks"
     return "ignore"
 
 
