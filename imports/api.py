@@ -60,7 +60,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self):
         if not can_import(self.request.user):
             raise PermissionDenied("Only the Scrum master may import or export backlogs.")
-        return ImportJob.objects.defer("payload").order_by("-created_at", "-id")
+        return ImportJob.objects.defer("payload", "plan").order_by("-created_at", "-id")
 
     def create(self, request):
         data = ImportCreateSerializer(data=request.data)

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 STATUS_CATEGORY_BY_NAME = {
     # The CSV gives the category by name (English on the sites in the fixtures); keys are
@@ -31,14 +31,15 @@ STORY_POINT_NAMES = ("Story Points", "Story point estimate")
 STORY_POINT_SCHEMA = "com.pyxis.greenhopper.jira:jsw-story-points"
 SPRINT_SCHEMA = "com.pyxis.greenhopper.jira:gh-sprint"
 IGNORED_POINT_FIELDS = ("Original story points", "Actual Story Points")
+# Changelog fields that become history in Sprintplan.
+KEPT_CHANGES = frozenset({"status", "sprint", "story points", "story point estimate"})
 
 
 class ReadError(ValueError):
     """The input cannot be read at all (not a Jira CSV, cut short, not JSON...)."""
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     ref: str  # accountId (Cloud), key/name (DC), or the display name (CSV without ids)
     name: str
     email: str = ""
@@ -56,16 +57,14 @@ class SprintRef:
     goal: str = ""
 
 
-@dataclass(frozen=True)
-class LinkRef:
+class LinkRef(NamedTuple):
     type_name: str
     direction: str  # "outward": this issue <outward verb> other; "inward": other <outward> this
     other_key: str
     link_id: str = ""  # REST only; both ends carry the same id
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     history_id: str
     at: datetime
     author: Person | None
@@ -141,6 +140,13 @@ def parse_datetime(value: Any, default_tz: timezone = UTC) -> datetime | None:
     text = str(value).strip()
     if not text or text == "<null>":
         return None
+    if text[:4].isdigit():  # ISO: Python reads "+0800" and "Z" itself (the fast path)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=default_tz)
     match = _CSV_DATE.match(text)
     if match:
         day, month, year, hour, minute, second, half = match.groups()
@@ -519,8 +525,17 @@ def _person(raw: dict | None) -> Person | None:
 
 
 def _changes(histories: list[dict]) -> list[Change]:
+    """Only the items the plan uses are kept (status, sprint, story points): the rest of a
+    long history (descriptions, remote links...) is most of its size and means nothing here."""
     changes = []
     for history in histories:
+        items = [
+            item
+            for item in history.get("items") or ()
+            if str(item.get("field") or "").lower() in KEPT_CHANGES
+        ]
+        if not items:
+            continue
         try:
             at = parse_datetime(history.get("created"))
         except ValueError:
@@ -528,17 +543,17 @@ def _changes(histories: list[dict]) -> list[Change]:
         if at is None:
             continue
         author = _person(history.get("author"))
-        for index, item in enumerate(history.get("items") or []):
+        for index, item in enumerate(items):
             changes.append(
                 Change(
-                    history_id=f"{history.get('id', '')}.{index}",
-                    at=at,
-                    author=author,
-                    field=str(item.get("field") or item.get("fieldId") or ""),
-                    from_value=_s(item.get("from")),
-                    from_string=_s(item.get("fromString")),
-                    to_value=_s(item.get("to")),
-                    to_string=_s(item.get("toString")),
+                    f"{history.get('id', '')}.{index}",
+                    at,
+                    author,
+                    str(item.get("field") or ""),
+                    _s(item.get("from")),
+                    _s(item.get("fromString")),
+                    _s(item.get("to")),
+                    _s(item.get("toString")),
                 )
             )
     changes.sort(key=lambda c: (c.at, c.history_id))

@@ -41,6 +41,8 @@ class ImportJob(models.Model):
     jql = models.CharField(max_length=500, blank=True)
     auth_user = models.CharField(max_length=200, blank=True)
     credentials = models.TextField(blank=True, editable=False)
+    # The plan the preview showed (gzipped JSON): applying walks exactly this.
+    plan = models.BinaryField(blank=True, default=b"", editable=False)
     mapping = models.JSONField(default=dict, blank=True)
     catalogue = models.JSONField(default=dict, blank=True)  # what the source holds, for the page
     preview = models.JSONField(default=dict, blank=True)  # counts, first rows, problems
@@ -85,7 +87,6 @@ class ImportedIssue(models.Model):
         "tickets.Ticket", on_delete=models.CASCADE, related_name="imported_from"
     )
     fingerprint = models.CharField(max_length=40)
-    events = models.JSONField(default=list, blank=True)  # history refs already brought in
     job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,6 +102,22 @@ class ImportedIssue(models.Model):
     @property
     def url(self) -> str:
         return f"{self.site}/browse/{self.key}" if self.site.startswith("http") else ""
+
+
+class ImportedEvent(models.Model):
+    """A history entry already brought in (a Jira changelog item), so a re-sync adds only
+    the newer ones."""
+
+    issue = models.ForeignKey(ImportedIssue, on_delete=models.CASCADE, related_name="events")
+    ref = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "ref"], name="importedevent_unique_ref")
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
 
 
 class ImportedSprint(models.Model):

@@ -756,3 +756,29 @@ def diff(
 
 def as_json(value: Any) -> Any:
     return asdict(value) if hasattr(value, "__dataclass_fields__") else value
+
+
+def dump(plan: Plan) -> dict:
+    """The plan as JSON-able data, so applying reads it back instead of parsing again (and a
+    resumed apply walks exactly the lists its cursor counted)."""
+    return {
+        "tickets": [asdict(t) for t in plan.tickets],
+        "sprints": [asdict(s) for s in plan.sprints],
+        "links": [[link.blocker, link.blocked, link.ref] for link in plan.links],
+        "events": [[e.key, e.ref, e.at, e.field, e.old, e.new, e.author] for e in plan.events],
+        "people": plan.people,
+        "problems": [asdict(p) for p in plan.problems],
+        "skipped_links": [[link.blocker, link.blocked, link.ref] for link in plan.skipped_links],
+    }
+
+
+def load(data: dict) -> Plan:
+    return Plan(
+        tickets=[TicketPlan(**t) for t in data["tickets"]],
+        sprints=[SprintPlan(**s) for s in data["sprints"]],
+        links=[LinkPlan(*link) for link in data["links"]],
+        events=[EventPlan(*e) for e in data["events"]],
+        people=data["people"],
+        problems=[Problem(p["code"], p["message"], tuple(p["keys"])) for p in data["problems"]],
+        skipped_links=[LinkPlan(*link) for link in data["skipped_links"]],
+    )

@@ -12,11 +12,13 @@ RECENT_JOBS = 20
 
 
 def recent_jobs():
-    return list(ImportJob.objects.select_related("created_by").defer("payload")[:RECENT_JOBS])
+    return list(
+        ImportJob.objects.select_related("created_by").defer("payload", "plan")[:RECENT_JOBS]
+    )
 
 
 def job_for_page(job_id: int) -> ImportJob:
-    return ImportJob.objects.select_related("created_by").defer("payload").get(pk=job_id)
+    return ImportJob.objects.select_related("created_by").defer("payload", "plan").get(pk=job_id)
 
 
 def _tickets():

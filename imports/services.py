@@ -31,7 +31,7 @@ from accounts.policy import ensure_can_import
 from dependencies.models import DependencyLink
 from dependencies.services import links_import
 from planning.models import Sprint
-from planning.services import sprint_create, sprint_update
+from planning.services import forecast_changed, sprint_create, sprint_update
 from sprintplan.errors import Conflict, InvalidInput
 from teams.models import KEY_PREFIX_PATTERN, Team
 from teams.services import team_create
@@ -41,12 +41,12 @@ from tickets.services import ticket_history_import, tickets_import
 
 from . import jira, plan, sprintplan_format
 from .client import JiraClient, JiraError
-from .models import ImportedIssue, ImportedSprint, ImportJob
+from .models import ImportedEvent, ImportedIssue, ImportedSprint, ImportJob
 
 logger = logging.getLogger(__name__)
 
 TICKET_CHUNK = 500
-LINK_CHUNK = 2000
+LINK_CHUNK = 5000
 EVENT_CHUNK = 5000
 PREVIEW_ROWS = 10
 PHASES = ("teams", "sprints", "tickets", "parents", "links", "events")
@@ -376,15 +376,21 @@ def preview_build(job_id: int) -> None:
         _fail(job, getattr(error, "message", None) or str(error))
         return
     job.preview = _preview_json(built, changes)
+    job.plan = gzip.compress(json.dumps(plan.dump(built)).encode(), compresslevel=3)
     job.state = ImportJob.State.PREVIEWED
-    job.save(update_fields=["preview", "state"])
+    job.save(update_fields=["preview", "plan", "state"])
 
 
-def _plan(job: ImportJob) -> tuple[plan.Plan, plan.Diff]:
-    source = load_source(job)
-    mapping = plan.Mapping.from_json(job.mapping)
+def _plan(job: ImportJob, *, stored: bool = False) -> tuple[plan.Plan, plan.Diff]:
+    """The plan and how it differs from what is stored. `stored`: the plan the preview made
+    (applying uses it; a job from before plans were kept is planned again)."""
     known = _known_issues(job.site)
-    built = plan.build(source, mapping, _stored_links(known))
+    if stored and job.plan:
+        built = plan.load(json.loads(gzip.decompress(bytes(job.plan))))
+    else:
+        source = load_source(job)
+        mapping = plan.Mapping.from_json(job.mapping)
+        built = plan.build(source, mapping, _stored_links(known))
     changes = plan.diff(
         built,
         {key: row[1] for key, row in known.items()},
@@ -395,10 +401,16 @@ def _plan(job: ImportJob) -> tuple[plan.Plan, plan.Diff]:
 
 
 def _known_issues(site: str) -> dict[str, tuple[int, str, list]]:
+    """Jira key -> (ticket id, fingerprint, history refs brought in), in two queries."""
+    refs: dict[int, list[str]] = {}
+    for issue_id, ref in ImportedEvent.objects.filter(issue__site=site).values_list(
+        "issue_id", "ref"
+    ):
+        refs.setdefault(issue_id, []).append(ref)
     return {
-        key: (ticket_id, fp, events)
-        for key, ticket_id, fp, events in ImportedIssue.objects.filter(site=site).values_list(
-            "key", "ticket_id", "fingerprint", "events"
+        key: (ticket_id, fp, refs.get(pk, []))
+        for pk, key, ticket_id, fp in ImportedIssue.objects.filter(site=site).values_list(
+            "id", "key", "ticket_id", "fingerprint"
         )
     }
 
@@ -471,13 +483,17 @@ def _preview_json(built: plan.Plan, changes: plan.Diff) -> dict:
 
 def import_apply(*, actor, job: ImportJob) -> ImportJob:
     ensure_can_import(actor)
+    counts = (job.preview or {}).get("counts", {})
+    # What the run will do, from the preview, so the bar shows it from the start.
+    total = sum(counts.get(name, 0) for name in ("sprints", "tickets", "links", "events"))
+    total += counts.get("tickets", 0)  # tickets, then their parents
     with transaction.atomic():
         updated = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.PREVIEWED).update(
             state=ImportJob.State.APPLYING,
             phase=PHASES[0],
             cursor=0,
             done=0,
-            total=0,
+            total=total,
             started_at=timezone.now(),
             report={},
         )
@@ -495,7 +511,7 @@ class _Run:
     def __init__(self, job: ImportJob) -> None:
         self.job = job
         self.actor = job.created_by
-        self.plan, self.diff = _plan(job)
+        self.plan, self.diff = _plan(job, stored=True)
         self.site = job.site
         self.report = dict(job.report or {})
 
@@ -510,13 +526,14 @@ def apply_run(job_id: int) -> None:
         return
     try:
         run = _Run(job)
-        if not job.total:
+        if job.total != run.total():  # the data moved since the preview (a re-sync meanwhile)
             ImportJob.objects.filter(pk=job.pk).update(total=run.total())
             job.total = run.total()
         start = PHASES.index(job.phase) if job.phase in PHASES else 0
         for phase in PHASES[start:]:
             globals()[f"_apply_{phase}"](run)
         ImportJob.objects.filter(pk=job.pk).update(
+            payload=b"",  # what was read is in Sprintplan now; the plan stays for the record
             state=ImportJob.State.DONE,
             phase="",
             done=job.total,
@@ -766,22 +783,18 @@ def _apply_events(run: _Run) -> None:
     # The whole plan's events, not only the new ones: the list must not move under the
     # cursor when a resumed run finds some of them written already.
     events = run.plan.events
-    rows = {
-        row.key: row
-        for row in ImportedIssue.objects.filter(site=run.site).only(
-            "id", "key", "ticket_id", "events"
-        )
-    }
-    seen = {key: set(row.events) for key, row in rows.items()}
+    rows = dict(ImportedIssue.objects.filter(site=run.site).values_list("key", "id"))
+    tickets = dict(ImportedIssue.objects.filter(site=run.site).values_list("key", "ticket_id"))
+    seen = set(ImportedEvent.objects.filter(issue__site=run.site).values_list("issue_id", "ref"))
     for start in range(run.job.cursor, len(events), EVENT_CHUNK):
         chunk = events[start : start + EVENT_CHUNK]
         with transaction.atomic():
-            fresh = [e for e in chunk if e.ref not in seen[e.key]]
+            fresh = [e for e in chunk if (rows[e.key], e.ref) not in seen]
             ticket_history_import(
                 actor=run.actor,
                 events=[
                     {
-                        "ticket_id": rows[e.key].ticket_id,
+                        "ticket_id": tickets[e.key],
                         "at": datetime.fromisoformat(e.at),
                         "field": e.field,
                         "old_value": _words(e.field, e.old),
@@ -790,13 +803,18 @@ def _apply_events(run: _Run) -> None:
                     for e in fresh
                 ],
             )
-            touched = {}
-            for e in fresh:
-                rows[e.key].events.append(e.ref)
-                seen[e.key].add(e.ref)
-                touched[e.key] = rows[e.key]
-            ImportedIssue.objects.bulk_update(list(touched.values()), ["events"], batch_size=1000)
+            ImportedEvent.objects.bulk_create(
+                [ImportedEvent(issue_id=rows[e.key], ref=e.ref) for e in fresh], batch_size=5000
+            )
+            seen.update((rows[e.key], e.ref) for e in fresh)
             _step(run, "events", start + len(chunk), len(chunk), {"events_added": len(fresh)})
+    # The history just brought in is the forecast's throughput: its sprints are stale now.
+    with transaction.atomic():
+        sprint_ids = list(
+            ImportedSprint.objects.filter(site=run.site).values_list("sprint_id", flat=True)
+        )
+        if sprint_ids:
+            forecast_changed(sprint_ids=sprint_ids)
 
 
 def _words(field: str, value: str) -> str:

@@ -3,6 +3,7 @@ the exports. One template (`imports/job.html`) with a named partial (`job-body`)
 page polls with htmx while a task works."""
 
 import json
+from datetime import date
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -60,6 +61,24 @@ def import_create(request):
     return redirect("import-detail", job.pk)
 
 
+PHASE_WORDS = {
+    "teams": "setting up teams",
+    "sprints": "sprints",
+    "tickets": "tickets",
+    "parents": "parents and sub-tasks",
+    "links": "blocking links",
+    "events": "history",
+    "fetching issues": "fetching issues from Jira",
+}
+
+
+def _day(value: str) -> str:
+    try:
+        return date.fromisoformat(value).strftime("%b %-d, %Y")
+    except (TypeError, ValueError):
+        return value or "—"
+
+
 def _context(job: ImportJob, error=None) -> dict:
     mapping = job.mapping or {}
     found = job.catalogue or {}
@@ -74,9 +93,9 @@ def _context(job: ImportJob, error=None) -> dict:
         "status_choices": [(v, label) for v, label in Ticket.Status.choices],
         "type_choices": Ticket.Type.choices,
         "link_choices": [
-            ("blocks", "Blocks (outward issue is blocked)"),
-            ("blocked_by", "Is blocked by (reversed)"),
-            ("ignore", "Ignore"),
+            ("blocks", "Blocking, as its words say (“A blocks B”: A first)"),
+            ("blocked_by", "Blocking, reversed (“A depends on B”: B first)"),
+            ("ignore", "Not blocking: leave out"),
         ],
         "projects": [
             (project, count, mapping.get("teams", {}).get(project, f"new:{project}"))
@@ -104,6 +123,16 @@ def _context(job: ImportJob, error=None) -> dict:
             for ref, values in sorted(found.get("people", {}).items(), key=lambda p: p[1][0])
         ],
         "point_fields": found.get("point_fields", []),
+        "phase_words": PHASE_WORDS.get(job.phase, job.phase),
+        "preview_sprints": [
+            {
+                **row,
+                "start": _day(row["start"]),
+                "end": _day(row["end"]),
+                "state": dict(Sprint.State.choices).get(row["state"], row["state"]),
+            }
+            for row in (job.preview or {}).get("sprints", [])
+        ],
         "preview_tickets": [
             {
                 **row,
@@ -124,7 +153,7 @@ def _category_words(category: str) -> str:
 def import_detail(request, job_id: int):
     if not can_import(request.user):
         return _forbidden(request)
-    job = get_object_or_404(ImportJob.objects.defer("payload"), pk=job_id)
+    job = get_object_or_404(ImportJob.objects.defer("payload", "plan"), pk=job_id)
     template = "imports/job.html#job-body" if request.htmx else "imports/job.html"
     return render(request, template, _context(job))
 
@@ -133,7 +162,7 @@ def import_detail(request, job_id: int):
 def import_map(request, job_id: int):
     if not can_import(request.user):
         return _forbidden(request)
-    job = get_object_or_404(ImportJob.objects.defer("payload"), pk=job_id)
+    job = get_object_or_404(ImportJob.objects.defer("payload", "plan"), pk=job_id)
     post = request.POST
     mapping = {
         "teams": {
@@ -172,7 +201,7 @@ def import_map(request, job_id: int):
 def import_apply(request, job_id: int):
     if not can_import(request.user):
         return _forbidden(request)
-    job = get_object_or_404(ImportJob.objects.defer("payload"), pk=job_id)
+    job = get_object_or_404(ImportJob.objects.defer("payload", "plan"), pk=job_id)
     try:
         services.import_apply(actor=request.user, job=job)
     except DomainError as error:
