@@ -12,7 +12,8 @@ process, so the peak memory (ru_maxrss) is that run's own. Each run times:
 
 * import: `source_read` (parse) + `import_map` (default mapping) + `preview_build` + the
   whole apply (teams, sprints, tickets, parents, links, history), as the worker runs them;
-* re-sync: a second job with the same payload, read + preview + apply: nothing changes;
+* re-sync: a second job with the same payload: read (the site's mapping is reused, so the
+  preview is built in the same task) + apply: nothing changes;
 * recompute: the one insight recompute that follows (with a worker it runs after the import,
   coalesced, off the import's path: the import only writes the change markers).
 
@@ -180,6 +181,23 @@ def one_run(args, payload: bytes, queue) -> None:
     dependency_services.request_recompute = lambda: None
     services._enqueue = lambda name, job_id: None
     sm = User.objects.create(username="bench-sm", product_role="scrum_master")
+    steps: dict[str, float] = {}
+
+    def timed(name, function):
+        def wrapper(*a, **k):
+            began = time.perf_counter()
+            try:
+                return function(*a, **k)
+            finally:
+                steps[name] = steps.get(name, 0.0) + time.perf_counter() - began
+
+        return wrapper
+
+    for phase in services.PHASES:
+        setattr(services, f"_apply_{phase}", timed(phase, getattr(services, f"_apply_{phase}")))
+    services.source_read = timed("read", services.source_read)
+    services.preview_build = timed("preview", services.preview_build)
+    services._Run = timed("load plan", services._Run)
 
     def full_import() -> tuple[float, dict]:
         began = time.perf_counter()
@@ -192,9 +210,11 @@ def one_run(args, payload: bytes, queue) -> None:
         )
         services.source_read(job.pk)
         job.refresh_from_db()
-        services.import_map(actor=sm, job=job, mapping={})
-        services.preview_build(job.pk)
-        job.refresh_from_db()
+        if job.state == "mapping":  # a first import; a re-sync reuses the site's mapping
+            services.import_map(actor=sm, job=job, mapping={})
+            services.preview_build(job.pk)
+            job.refresh_from_db()
+        assert job.state == "previewed", job.error
         services.import_apply(actor=sm, job=job)
         services.apply_run(job.pk)
         job.refresh_from_db()
@@ -208,6 +228,7 @@ def one_run(args, payload: bytes, queue) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     first, report = full_import()
+    first_steps, steps = dict(steps), {}
     began = time.perf_counter()
     dependency_services.insights_recompute()
     recompute = time.perf_counter() - began
@@ -225,6 +246,8 @@ def one_run(args, payload: bytes, queue) -> None:
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "report": report,
             "resync_report": second_report,
+            "steps": {name: round(value, 2) for name, value in first_steps.items()},
+            "resync_steps": {name: round(value, 2) for name, value in steps.items()},
         }
     )
 
@@ -262,6 +285,9 @@ def main() -> None:
             f"{result['resync_s']:.1f} s, recompute after {result['recompute_s']:.1f} s, "
             f"peak {result['peak_mb']:.0f} MB"
         )
+    for result in results:
+        print("  import steps (s):", result["steps"])
+        print("  re-sync steps (s):", result["resync_steps"])
     print("first run report:", results[0]["report"])
     print("re-sync report:", results[0]["resync_report"])
     for name in ("import_s", "resync_s", "recompute_s", "peak_mb"):

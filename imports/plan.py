@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from .jira import Issue, Source, SprintRef
 
@@ -111,15 +111,13 @@ class SprintPlan:
     jira_id: int | None
 
 
-@dataclass(frozen=True)
-class LinkPlan:
+class LinkPlan(NamedTuple):
     blocker: str
     blocked: str
     ref: str  # Jira link id, or "blocker>blocked:type" when the source has no ids
 
 
-@dataclass(frozen=True)
-class EventPlan:
+class EventPlan(NamedTuple):
     key: str
     ref: str  # unique per ticket: history item id + field, or a made-up one ("resolved")
     at: str
@@ -755,6 +753,8 @@ def diff(
 
 
 def as_json(value: Any) -> Any:
+    if hasattr(value, "_asdict"):
+        return value._asdict()
     return asdict(value) if hasattr(value, "__dataclass_fields__") else value
 
 

@@ -1,12 +1,14 @@
 """Reads for the import pages, the API and the exports (a fixed number of queries each)."""
 
+from django.db.models import Q
+
 from dependencies.models import DependencyLink
 from planning.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket, TicketEvent
 
 from . import sprintplan_format
-from .models import ImportJob
+from .models import ImportedIssue, ImportJob
 
 RECENT_JOBS = 20
 
@@ -19,6 +21,15 @@ def recent_jobs():
 
 def job_for_page(job_id: int) -> ImportJob:
     return ImportJob.objects.select_related("created_by").defer("payload", "plan").get(pk=job_id)
+
+
+def tickets_by_jira_key(query: str) -> list:
+    """Imported tickets whose Jira key (or Jira id) is `query`, on any site: one query."""
+    return list(
+        ImportedIssue.objects.filter(Q(key__iexact=query) | Q(jira_id=query))
+        .select_related("ticket", "ticket__team")
+        .order_by("site", "key")[:20]
+    )
 
 
 def _tickets():

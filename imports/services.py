@@ -168,8 +168,40 @@ def source_read(job_id: int, *, client_factory=None) -> None:
         return
     job.catalogue = catalogue(source)
     job.mapping = default_mapping(source, job.catalogue)
+    previous = _previous_import(job)
     job.state = ImportJob.State.MAPPING
+    if previous is not None:
+        # The site's mapping is kept: the last import's choices are the defaults, and a
+        # re-sync that brings nothing new to map goes straight to its preview.
+        job.mapping = {**job.mapping, **_reusable(previous.mapping)}
+        if _covered(job.catalogue, previous.catalogue):
+            job.state = ImportJob.State.PREVIEWING
     job.save(update_fields=["catalogue", "mapping", "state", "payload", "credentials"])
+    if job.state == ImportJob.State.PREVIEWING:
+        _preview_into(job, source, reused_from=previous.pk)
+
+
+def _previous_import(job: ImportJob) -> ImportJob | None:
+    return (
+        ImportJob.objects.filter(site=job.site, source=job.source, state=ImportJob.State.DONE)
+        .exclude(pk=job.pk)
+        .defer("payload", "plan")
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def _reusable(mapping: dict) -> dict:
+    kept = ("teams", "statuses", "types", "points_field", "link_types", "users", "item_teams")
+    return {name: mapping[name] for name in kept if name in mapping}
+
+
+def _covered(found: dict, before: dict) -> bool:
+    """Nothing in this source that the earlier mapping did not see."""
+    return all(
+        set(found.get(name, {})) <= set(before.get(name, {}))
+        for name in ("projects", "statuses", "types", "link_types", "people", "point_fields")
+    )
 
 
 def _fetch(job: ImportJob, client_factory) -> None:
@@ -287,6 +319,7 @@ def _prefix(project: str) -> str:
 def import_map(*, actor, job: ImportJob, mapping: dict[str, Any]) -> ImportJob:
     """Store the Scrum master's choices and prepare the preview (in a task)."""
     ensure_can_import(actor)
+    job.refresh_from_db(fields=["state", "mapping", "catalogue"])  # a task may have moved it
     if job.state not in (ImportJob.State.MAPPING, ImportJob.State.PREVIEWED):
         raise Conflict(
             f"This import is {job.get_state_display().lower()}; it cannot be mapped now."
@@ -370,25 +403,29 @@ def preview_build(job_id: int) -> None:
     job = ImportJob.objects.get(pk=job_id)
     if job.state != ImportJob.State.PREVIEWING:
         return
+    _preview_into(job)
+
+
+def _preview_into(job: ImportJob, source: jira.Source | None = None, reused_from=None) -> None:
     try:
-        built, changes = _plan(job)
+        built, changes = _plan(job, source=source)
     except (jira.ReadError, InvalidInput) as error:
         _fail(job, getattr(error, "message", None) or str(error))
         return
-    job.preview = _preview_json(built, changes)
+    job.preview = {**_preview_json(built, changes), "mapping_from": reused_from}
     job.plan = gzip.compress(json.dumps(plan.dump(built)).encode(), compresslevel=3)
     job.state = ImportJob.State.PREVIEWED
     job.save(update_fields=["preview", "plan", "state"])
 
 
-def _plan(job: ImportJob, *, stored: bool = False) -> tuple[plan.Plan, plan.Diff]:
+def _plan(job: ImportJob, *, stored: bool = False, source=None) -> tuple[plan.Plan, plan.Diff]:
     """The plan and how it differs from what is stored. `stored`: the plan the preview made
     (applying uses it; a job from before plans were kept is planned again)."""
     known = _known_issues(job.site)
     if stored and job.plan:
         built = plan.load(json.loads(gzip.decompress(bytes(job.plan))))
     else:
-        source = load_source(job)
+        source = source or load_source(job)
         mapping = plan.Mapping.from_json(job.mapping)
         built = plan.build(source, mapping, _stored_links(known))
     changes = plan.diff(
@@ -838,16 +875,6 @@ def eta_seconds(job: ImportJob, now: datetime | None = None) -> float | None:
         return None
     elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
     return max(elapsed / job.done * (job.total - job.done), 0.0)
-
-
-def jira_keys_for(ticket_ids) -> dict[int, ImportedIssue]:
-    return {row.ticket_id: row for row in ImportedIssue.objects.filter(ticket_id__in=ticket_ids)}
-
-
-def tickets_matching_jira_key(query: str):
-    return ImportedIssue.objects.filter(Q(key__iexact=query) | Q(jira_id=query)).select_related(
-        "ticket"
-    )
 
 
 STALLED_AFTER_SECONDS = 600

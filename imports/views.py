@@ -30,9 +30,14 @@ def _forbidden(request):
 def import_list(request):
     if not can_import(request.user):
         return _forbidden(request)
-    return render(
-        request, "imports/list.html", {"jobs": selectors.recent_jobs(), "sources": ImportJob.Source}
-    )
+    query = request.GET.get("jira_key", "").strip()
+    context = {
+        "jobs": selectors.recent_jobs(),
+        "sources": ImportJob.Source,
+        "jira_key": query,
+        "found": selectors.tickets_by_jira_key(query) if query else None,
+    }
+    return render(request, "imports/list.html", context)
 
 
 @require_POST

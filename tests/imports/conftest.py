@@ -28,7 +28,7 @@ def run_csv_import(actor, data: bytes, *, name="export.csv", mapping=None, apply
     with committed():
         job = services.import_create(actor=actor, source="csv", upload=upload(name, data))
     job.refresh_from_db()
-    assert job.state == ImportJob.State.MAPPING, job.error
+    assert job.state in (ImportJob.State.MAPPING, ImportJob.State.PREVIEWED), job.error
     return map_and_apply(actor, job, mapping=mapping, apply=apply)
 
 

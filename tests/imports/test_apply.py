@@ -5,11 +5,12 @@ from datetime import date
 import pytest
 
 from dependencies.models import DependencyLink
+from imports import services
 from imports.models import ImportedIssue, ImportedSprint, ImportJob
 from planning.models import Sprint
 from tickets.models import Ticket, TicketEvent
 
-from .conftest import SYNTHETIC, run_csv_import
+from .conftest import SYNTHETIC, committed, run_csv_import, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +76,23 @@ def test_reimporting_the_same_file_changes_nothing(scenario):
         Sprint.objects.count(),
     ) == counts
     assert job.report["tickets_unchanged"] == 5
+
+
+def test_a_reimport_reuses_the_sites_mapping_and_goes_straight_to_the_preview(scenario):
+    sm = scenario.users["sm"]
+    first = run_csv_import(sm, SMALL, mapping={"statuses": {"Waiting": "in_review"}})
+    with committed():
+        again = services.import_create(actor=sm, source="csv", upload=upload("s.csv", SMALL))
+    again.refresh_from_db()
+    assert again.state == ImportJob.State.PREVIEWED
+    assert again.preview["mapping_from"] == first.pk
+    assert again.mapping["statuses"] == {"Waiting": "in_review"}
+    newer = SMALL.replace(b"DS-5,105,Task", b"DS-5,105,Chore")  # a type not mapped before
+    with committed():
+        third = services.import_create(actor=sm, source="csv", upload=upload("s.csv", newer))
+    third.refresh_from_db()
+    assert third.state == ImportJob.State.MAPPING  # something new to map: the Scrum master maps it
+    assert third.mapping["statuses"] == {"Waiting": "in_review"}
 
 
 def test_a_newer_export_updates_changed_tickets_and_adds_new_ones(scenario):

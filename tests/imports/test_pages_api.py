@@ -157,3 +157,60 @@ def test_jira_csv_export_reimports_as_a_jira_csv(client, scenario):
     assert len(source.issues) == 5
     links = {(i.key, link.other_key) for i in source.issues for link in i.links}
     assert len(links) == DependencyLink.objects.count()
+
+
+def test_a_ticket_is_found_by_its_jira_key_with_a_link_to_jira_when_the_site_is_known(
+    client, scenario
+):
+    sm = scenario.users["sm"]
+    with committed():
+        from imports import services
+
+        job = services.import_create(
+            actor=sm,
+            source="csv",
+            site="https://example.atlassian.net",
+            upload=SimpleUploadedFile("s.csv", SMALL),
+        )
+    from .conftest import map_and_apply
+
+    map_and_apply(sm, job)
+    client.force_login(sm)
+    page = client.get(reverse("import-list"), {"jira_key": "ds-2"}).content.decode()
+    ticket = ImportedIssue.objects.get(key="DS-2").ticket
+    assert f'href="/tickets/{ticket.key}/"' in page
+    assert 'href="https://example.atlassian.net/browse/DS-2"' in page
+
+
+def test_import_pages_and_the_api_list_read_a_fixed_number_of_queries(
+    client, scenario, django_assert_max_num_queries
+):
+    from rest_framework.test import APIClient
+
+    sm = scenario.users["sm"]
+    for _ in range(3):
+        run_csv_import(sm, SMALL)
+    job = ImportJob.objects.first()
+    client.force_login(sm)
+    api = APIClient()
+    api.force_authenticate(sm)
+
+    def counts():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        result = []
+        for call in (
+            lambda: client.get(reverse("import-list")),
+            lambda: client.get(reverse("import-detail", args=[job.pk])),
+            lambda: api.get("/api/v1/imports/"),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                assert call().status_code == 200
+            result.append(len(queries))
+        return result
+
+    few = counts()
+    for _ in range(4):
+        run_csv_import(sm, SMALL)
+    assert counts() == few  # seven jobs read as many queries as three
