@@ -459,11 +459,13 @@ def _rest_issue(raw: dict, info: FieldInfo, histories: list[dict] | None) -> Iss
         if value is not None:
             points.setdefault(info.names.get(fid, fid), value)
     sprints: list[SprintRef] = []
-    for fid in info.sprint_ids:
-        for value in f.get(fid) or []:
-            sprint = parse_sprint_value(value)
-            if sprint is not None and sprint.ref not in {s.ref for s in sprints}:
-                sprints.append(sprint)
+    # The sprint field (a list, id per site); the agile API adds `closedSprints` and `sprint`.
+    values = [v for fid in info.sprint_ids for v in f.get(fid) or []]
+    values += list(f.get("closedSprints") or []) + [f.get("sprint")]
+    for value in values:
+        sprint = parse_sprint_value(value)
+        if sprint is not None and sprint.ref not in {s.ref for s in sprints}:
+            sprints.append(sprint)
     if histories is None:
         histories = ((raw.get("changelog") or {}).get("histories")) or []
     parent = f.get("parent") or {}

@@ -32,6 +32,7 @@ def test_upload_map_preview_apply_with_progress_then_the_sprint_shows_chain_and_
     monkeypatch.setattr(services, "_enqueue", hold_apply)
     page = login("sm")
     page.goto(f"{live_server.url}/imports/")
+    shoot(page, "import-start")
     page.set_input_files("input[name=file] >> nth=0", str(JOURNEY))
     page.get_by_role("button", name="Upload and read").first.click()
 

@@ -214,3 +214,31 @@ def test_import_pages_and_the_api_list_read_a_fixed_number_of_queries(
     for _ in range(4):
         run_csv_import(sm, SMALL)
     assert counts() == few  # seven jobs read as many queries as three
+
+
+def test_api_refuses_a_jira_source_without_a_token_with_the_field_named(scenario):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(scenario.users["sm"])
+    answer = api.post(
+        "/api/v1/imports/",
+        {
+            "source": "cloud",
+            "site": "https://example.atlassian.net",
+            "jql": "project = X",
+            "user": "sm@example.com",
+        },
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "token"
+    assert not ImportJob.objects.exists()
+
+
+def test_page_shows_the_message_beside_the_form_for_a_missing_file(client, scenario):
+    client.force_login(scenario.users["sm"])
+    answer = client.post(reverse("import-create"), {"source": "csv"})
+    assert answer.status_code == 400
+    assert "Choose a file to upload." in answer.content.decode()
+    assert not ImportJob.objects.exists()

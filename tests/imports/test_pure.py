@@ -1,7 +1,7 @@
 """The pure reader and planner: dates, sprint values, fields, link directions, cycles."""
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -173,3 +173,44 @@ def test_the_links_kept_never_form_a_cycle_and_only_cycle_closers_are_dropped(pa
     for link, cycle in skipped:
         assert cycle[0] == cycle[-1] == link.blocker
     assert len(kept) + len(skipped) == len(links)
+
+
+def test_go_jira_agile_envelope_and_sprint_list_are_read():
+    envelope = json.loads(shared_fixture("agile_sprint_issues_envelope.go-jira.json").read_text())
+    board = json.loads(shared_fixture("agile_board_sprints.go-jira.json").read_text())
+    fields = [
+        {
+            "id": "customfield_10105",
+            "name": "Story Points",
+            "schema": {"custom": "com.atlassian.jira.plugin.system.customfieldtypes:float"},
+        }
+    ]
+    issues = envelope["issues"]
+    future = next(s for s in board["values"] if s["state"] == "future")
+    issues[0]["fields"]["sprint"] = future  # the agile API's `sprint`: a future one here
+    issues[0]["fields"]["closedSprints"] = [board["values"][0]]  # carried over from it
+    source = jira.read_rest(
+        issues, kind="cloud", fields=jira.field_info(fields), sprints=board["values"]
+    )
+    built = plan.build(source, plan.Mapping(today="2026-12-04"))
+    assert [p.code for p in built.problems] == []
+    (ticket,) = built.tickets
+    assert ticket.size == envelope["issues"][0]["fields"]["customfield_10105"]
+    assert (
+        ticket.status
+        == plan.CATEGORY_DEFAULTS[issues[0]["fields"]["status"]["statusCategory"]["key"]]
+    )
+    closed, sprint = built.sprints
+    assert closed.ref == f"id:{board['values'][0]['id']}" and closed.state == "closed"
+    assert ticket.sprint == sprint.ref == f"id:{future['id']}" and sprint.state == "planning"
+    # A future sprint has no dates: it starts the day after the last dated one ends.
+    assert date.fromisoformat(sprint.start) == date.fromisoformat(closed.end) + timedelta(days=1)
+
+
+def test_the_four_status_categories_map_by_default_and_no_category_is_a_problem():
+    categories = json.loads(shared_fixture("statuscategories_apache.go-jira.json").read_text())
+    issues = [_issue(f"P-{c['id']}", status=c["name"], category=c["key"]) for c in categories]
+    built = plan.build(jira.Source("dc", issues), plan.Mapping())
+    status = {t.key: t.status for t in built.tickets}
+    assert status == {"P-1": "backlog", "P-2": "todo", "P-4": "in_progress", "P-3": "done"}
+    assert [p.code for p in built.problems] == ["unknown_status"]
