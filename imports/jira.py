@@ -461,7 +461,7 @@ def _rest_issue(raw: dict, info: FieldInfo, histories: list[dict] | None) -> Iss
     sprints: list[SprintRef] = []
     # The sprint field (a list, id per site); the agile API adds `closedSprints` and `sprint`.
     values = [v for fid in info.sprint_ids for v in f.get(fid) or []]
-    values += list(f.get("closedSprints") or []) + [f.get("sprint")]
+    values += [*(f.get("closedSprints") or ()), f.get("sprint")]
     for value in values:
         sprint = parse_sprint_value(value)
         if sprint is not None and sprint.ref not in {s.ref for s in sprints}:
