@@ -105,19 +105,15 @@ class ImportedIssue(models.Model):
 
 
 class ImportedEvent(models.Model):
-    """A history entry already brought in (a Jira changelog item), so a re-sync adds only
-    the newer ones."""
+    """History entries already brought in for one issue (Jira changelog item refs), so a
+    re-sync adds only newer ones. Append-only: one row per issue and chunk that added some,
+    written with them, so a chunk's history and its refs commit together."""
 
     issue = models.ForeignKey(ImportedIssue, on_delete=models.CASCADE, related_name="events")
-    ref = models.CharField(max_length=100)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["issue", "ref"], name="importedevent_unique_ref")
-        ]
+    refs = models.JSONField(default=list)
 
     def __str__(self) -> str:
-        return self.ref
+        return f"{self.issue_id}: {len(self.refs)} entries"
 
 
 class ImportedSprint(models.Model):

@@ -440,10 +440,10 @@ def _plan(job: ImportJob, *, stored: bool = False, source=None) -> tuple[plan.Pl
 def _known_issues(site: str) -> dict[str, tuple[int, str, list]]:
     """Jira key -> (ticket id, fingerprint, history refs brought in), in two queries."""
     refs: dict[int, list[str]] = {}
-    for issue_id, ref in ImportedEvent.objects.filter(issue__site=site).values_list(
-        "issue_id", "ref"
+    for issue_id, chunk_refs in ImportedEvent.objects.filter(issue__site=site).values_list(
+        "issue_id", "refs"
     ):
-        refs.setdefault(issue_id, []).append(ref)
+        refs.setdefault(issue_id, []).extend(chunk_refs)
     return {
         key: (ticket_id, fp, refs.get(pk, []))
         for pk, key, ticket_id, fp in ImportedIssue.objects.filter(site=site).values_list(
@@ -481,6 +481,8 @@ def _known_sprints(site: str) -> dict[str, tuple]:
 
 def _preview_json(built: plan.Plan, changes: plan.Diff) -> dict:
     counts = built.counts()
+    created = {t.key for t in changes.create}
+    updated = {t.key for t in changes.update}
     return {
         "counts": counts,
         "changes": {
@@ -501,8 +503,8 @@ def _preview_json(built: plan.Plan, changes: plan.Diff) -> dict:
                 "sprint": t.sprint.split(":", 1)[-1],
                 "parent": t.parent,
                 "change": "create"
-                if t in changes.create
-                else ("update" if t in changes.update else "unchanged"),
+                if t.key in created
+                else ("update" if t.key in updated else "unchanged"),
             }
             for t in built.tickets[:PREVIEW_ROWS]
         ],
@@ -542,8 +544,8 @@ def import_apply(*, actor, job: ImportJob) -> ImportJob:
 
 
 class _Run:
-    """One apply run: the plan (rebuilt from the stored payload and mapping: the same input
-    gives the same plan, which is what makes resuming by cursor exact)."""
+    """One apply run over the plan the preview stored: the same lists every time, which is
+    what makes resuming by cursor exact."""
 
     def __init__(self, job: ImportJob) -> None:
         self.job = job
@@ -822,7 +824,13 @@ def _apply_events(run: _Run) -> None:
     events = run.plan.events
     rows = dict(ImportedIssue.objects.filter(site=run.site).values_list("key", "id"))
     tickets = dict(ImportedIssue.objects.filter(site=run.site).values_list("key", "ticket_id"))
-    seen = set(ImportedEvent.objects.filter(issue__site=run.site).values_list("issue_id", "ref"))
+    seen = {
+        (issue_id, ref)
+        for issue_id, refs in ImportedEvent.objects.filter(issue__site=run.site).values_list(
+            "issue_id", "refs"
+        )
+        for ref in refs
+    }
     for start in range(run.job.cursor, len(events), EVENT_CHUNK):
         chunk = events[start : start + EVENT_CHUNK]
         with transaction.atomic():
@@ -840,8 +848,12 @@ def _apply_events(run: _Run) -> None:
                     for e in fresh
                 ],
             )
+            added: dict[int, list[str]] = {}
+            for e in fresh:
+                added.setdefault(rows[e.key], []).append(e.ref)
             ImportedEvent.objects.bulk_create(
-                [ImportedEvent(issue_id=rows[e.key], ref=e.ref) for e in fresh], batch_size=5000
+                [ImportedEvent(issue_id=pk, refs=refs) for pk, refs in added.items()],
+                batch_size=2000,
             )
             seen.update((rows[e.key], e.ref) for e in fresh)
             _step(run, "events", start + len(chunk), len(chunk), {"events_added": len(fresh)})

@@ -437,5 +437,5 @@ def ticket_history_import(*, actor, events: list[dict[str, Any]]) -> int:
         for e in events
     ]
     with transaction.atomic():
-        TicketEvent.objects.bulk_create(rows, batch_size=2000)
+        TicketEvent.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
