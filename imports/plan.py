@@ -63,7 +63,7 @@ class Mapping:
     points_field: str = ""  # "" = first non-empty of the candidate fields
     link_types: dict[str, str] = field(default_factory=dict)  # type name -> LINK_CHOICES
     users: dict[str, int | None] = field(default_factory=dict)  # person ref -> user id
-    item_teams: list[str] = field(default_factory=list)  # team refs counting items, not points
+    item_teams: list[str] = field(default_factory=list)  # projects counting items, not points
     sprint_days: int = 14
     today: str = ""  # ISO date; CSV sprints (names only) are laid out back to front from it
 
@@ -271,7 +271,7 @@ def _ticket(issue: Issue, mapping: Mapping, catalogue, keys: set[str], problems)
         )
         status = "backlog"
     team = mapping.teams.get(issue.project, f"new:{issue.project}")
-    size = _size(issue, mapping, team)
+    size = _size(issue, mapping)
     parent = issue.parent_key
     if parent and parent not in keys:
         problems.append(
@@ -303,8 +303,8 @@ def _ticket(issue: Issue, mapping: Mapping, catalogue, keys: set[str], problems)
     )
 
 
-def _size(issue: Issue, mapping: Mapping, team: str) -> float:
-    if team in mapping.item_teams:
+def _size(issue: Issue, mapping: Mapping) -> float:
+    if issue.project in mapping.item_teams:
         return 1.0  # a team that counts items counts each ticket as one
     if mapping.points_field:
         return float(issue.points.get(mapping.points_field, 0.0))

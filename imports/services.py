@@ -378,6 +378,11 @@ def _validated_mapping(job: ImportJob, mapping: dict[str, Any]) -> dict[str, Any
             raise InvalidInput("A chosen person does not exist.", field="users")
         clean["users"] = mapping["users"]
     if "item_teams" in mapping:
+        unknown = set(mapping["item_teams"]) - set(found.get("projects", {}))
+        if unknown:
+            raise InvalidInput(
+                f"The source has no project {sorted(unknown)[0]}.", field="item_teams"
+            )
         clean["item_teams"] = list(mapping["item_teams"])
     if "sprint_days" in mapping:
         days = _int(mapping["sprint_days"], "sprint_days")

@@ -214,3 +214,11 @@ def test_the_four_status_categories_map_by_default_and_no_category_is_a_problem(
     status = {t.key: t.status for t in built.tickets}
     assert status == {"P-1": "backlog", "P-2": "todo", "P-4": "in_progress", "P-3": "done"}
     assert [p.code for p in built.problems] == ["unknown_status"]
+
+
+def test_a_project_counting_items_sizes_each_ticket_one_whatever_its_points():
+    issue = _issue("P-1")
+    issue.points = {"Story Points": 8.0}
+    source = jira.Source("csv", [issue])
+    assert plan.build(source, plan.Mapping()).tickets[0].size == 8.0
+    assert plan.build(source, plan.Mapping(item_teams=["P"])).tickets[0].size == 1.0
