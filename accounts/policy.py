@@ -338,3 +338,14 @@ def ensure_can_record_decisions(user) -> None:
         raise PermissionDenied(
             "Only the Scrum master, the Product Owner or a team lead may record decisions."
         )
+
+
+def can_import(user) -> bool:
+    """Bringing a backlog in from another tool (or a Sprintplan export) writes tickets of any
+    team, sprints and links at once: the Scrum master's job."""
+    return _is_active_writer(user) and user.is_scrum_master
+
+
+def ensure_can_import(user) -> None:
+    if not can_import(user):
+        raise PermissionDenied("Only the Scrum master may import or export backlogs.")

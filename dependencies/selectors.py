@@ -11,6 +11,7 @@ from django.db import connection
 
 from sprintplan import derived, prepared
 from sprints.models import Sprint
+from teams.models import Team
 from tickets.models import Ticket
 
 from . import graph
@@ -172,8 +173,6 @@ def graph_nodes() -> list[graph.Node]:
 
 def _team_daily_rates() -> dict[int, float]:
     """Units a team completes per working day at full strength: rate x headcount (min 1)."""
-    from teams.models import Team
-
     rates = {}
     for team_id, rate, members in Team.objects.values_list("id", "default_rate", "memberships"):
         rates.setdefault(team_id, [float(rate), 0])

@@ -13,7 +13,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from accounts.policy import ensure_can_change_link
+from accounts.policy import ensure_can_change_link, ensure_can_import
 from sprintplan import derived, prepared
 from sprintplan.errors import Conflict, InvalidInput
 from sprintplan.models import DerivedChange
@@ -866,3 +866,75 @@ def enable_mirror(enabled: bool = True) -> None:
     _MIRROR.enabled = enabled
     _MIRROR.mirror = None
     _MIRROR.last_rebuild = float("-inf")
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+def links_import(*, actor, pairs: list[tuple[int, int]]) -> int:
+    """Add many blocking links at once (an import from another tool), in one transaction.
+
+    Pairs already stored are skipped, so a re-sync adds only new links. A self-link or a
+    link closing a cycle with the stored graph refuses the whole batch (nothing is written):
+    the importer already left those out and listed them, so reaching this means the graph
+    moved meanwhile. One check over the whole graph (Kahn's order) instead of one search
+    per link. Returns the number of links added."""
+    ensure_can_import(actor)
+    wanted = list(dict.fromkeys(pairs))
+    for blocker, blocked in wanted:
+        if blocker == blocked:
+            key = Ticket.objects.values_list("key", flat=True).get(pk=blocker)
+            raise InvalidInput(f"{key} cannot block itself.", code="self_link", field="blocker")
+    with transaction.atomic():
+        _lock_graph()
+        stored = set(DependencyLink.objects.values_list("blocker_id", "blocked_id"))
+        new = [pair for pair in wanted if pair not in stored]
+        if not new:
+            return 0
+        stuck = _nodes_on_cycles(list(stored) + new)
+        if stuck:
+            keys = selectors.keys_by_id(sorted(stuck)[:10])
+            raise InvalidInput(
+                "These links would close a cycle among " + ", ".join(keys.values()) + ".",
+                code="cycle",
+                field="blocker",
+            )
+        DependencyLink.objects.bulk_create(
+            [DependencyLink(blocker_id=a, blocked_id=b, created_by=actor) for a, b in new],
+            batch_size=2000,
+        )
+        keys = selectors.keys_by_id({t for pair in new for t in pair})
+        ticket_events_record(
+            actor=actor,
+            events=[
+                event
+                for a, b in new
+                for event in ((b, "blocked_by", "", keys[a]), (a, "blocks", "", keys[b]))
+            ],
+        )
+        state = RecomputeState.objects.filter(pk=1)
+        version = state.values_list("links_version", flat=True).first()
+        derived.mark(
+            INSIGHTS,
+            sorted({t for pair in new for t in pair}),
+            detail=CHANGE_LINK,
+            links_version=version,
+        )
+    return len(new)
+
+
+def _nodes_on_cycles(pairs: list[tuple[int, int]]) -> set[int]:
+    """Tickets Kahn's algorithm cannot order (on or below a cycle); empty when acyclic."""
+    succ: dict[int, list[int]] = {}
+    indegree: dict[int, int] = {}
+    for a, b in pairs:
+        succ.setdefault(a, []).append(b)
+        indegree.setdefault(a, 0)
+        indegree[b] = indegree.get(b, 0) + 1
+    order = [v for v, count in indegree.items() if not count]
+    for v in order:
+        for s in succ.get(v, ()):
+            indegree[s] -= 1
+            if not indegree[s]:
+                order.append(s)
+    return {v for v, count in indegree.items() if count}

@@ -17,12 +17,14 @@ from accounts.policy import (
     ensure_can_manage_risks,
     ensure_can_manage_sprints,
 )
+from quality.selectors import definition_in_force
 from sprintplan import derived
 from sprintplan.errors import Conflict, InvalidInput
 from sprints import services as sprint_services
 from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket
+from tickets.services import ticket_update
 
 from . import forecast_adapter
 from .capacity import is_working_day
@@ -37,6 +39,7 @@ from .models import (
     TeamCapacity,
 )
 from .roam import roam_problem
+from .selectors import sprint_capacity
 
 
 def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "") -> Sprint:
@@ -460,10 +463,6 @@ def _with_teams(data, teams, sprint: Sprint, today: date):
 def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
     """End planning: snapshot scope, capacity and the Definition of Done in force, and make
     the sprint active. Refused if the sprint is not in planning or has no tickets."""
-    from quality.selectors import definition_in_force
-
-    from .selectors import sprint_capacity
-
     ensure_can_manage_sprints(actor)
     scope = [
         {"key": key, "team": team, "size": float(size), "status": status}
@@ -522,8 +521,6 @@ def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]
             "Carry unfinished work to a sprint in planning or active, or to the backlog.",
             field="carry_to",
         )
-    from tickets.services import ticket_update
-
     moved = []
     with transaction.atomic():
         unfinished = Ticket.objects.filter(sprint=sprint).exclude(status=Ticket.Status.DONE)

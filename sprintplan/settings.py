@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "planning",
     "quality",
     "integrations",
+    "imports",
     "programs",
     "web",
 ]
@@ -170,6 +171,11 @@ INTEGRATIONS_MAX_BODY_BYTES = int(os.environ.get("INTEGRATIONS_MAX_BODY_BYTES", 
 _CATCH_UP_SECONDS = float(os.environ.get("CATCH_UP_SECONDS", "60"))
 _REFRESH_SECONDS = float(os.environ.get("FORECAST_REFRESH_SECONDS", "900"))
 CELERY_BEAT_SCHEDULE = {
+    # Import applies whose task was lost continue from their stored cursor.
+    "resume-imports": {
+        "task": "imports.tasks.resume_imports",
+        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")) * 5,
+    },
     # Safety net of every kind of derived data: runs whose enqueue was lost (Redis down,
     # worker crash) consume the durable markers that wait.
     "catch-up-derived": {
@@ -277,3 +283,11 @@ LOGGING = {
         "dependencies.tasks": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
+
+# --- imports -----------------------------------------------------------------------------------
+# Jira tokens are kept only while an import job runs, encrypted with this key (Fernet). Set it
+# in production (32 url-safe base64 bytes); by default it is derived from SECRET_KEY.
+IMPORTS_CREDENTIALS_KEY = os.environ.get("IMPORTS_CREDENTIALS_KEY", "")
+IMPORTS_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORTS_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+# An upload is read into the job row; Django keeps files above this on disk while it arrives.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -14,6 +14,7 @@ from accounts.policy import (
     TICKET_FIELDS,
     ensure_can_create_ticket,
     ensure_can_edit_ticket,
+    ensure_can_import,
     ensure_can_override_done_gate,
 )
 from sprintplan import derived
@@ -189,13 +190,23 @@ class TicketBlocked(Conflict):
         )
 
 
-def ticket_events_record(*, actor, events: list[tuple[Ticket, str, str, str]]) -> None:
+def ticket_events_record(*, actor, events: list[tuple[Ticket | int, str, str, str]]) -> None:
     """History written on a ticket's behalf by another app (e.g. a link added to it):
-    (ticket, field, old value, new value) each."""
+    (ticket or its id, field, old value, new value) each."""
     now = timezone.now()
     TicketEvent.objects.bulk_create(
-        TicketEvent(ticket=ticket, actor=actor, at=now, field=field, old_value=old, new_value=new)
-        for ticket, field, old, new in events
+        (
+            TicketEvent(
+                ticket_id=getattr(ticket, "pk", ticket),
+                actor=actor,
+                at=now,
+                field=field,
+                old_value=old,
+                new_value=new,
+            )
+            for ticket, field, old, new in events
+        ),
+        batch_size=2000,
     )
 
 
@@ -352,3 +363,118 @@ WHERE tickets_ticket.id = ordered.id
 def _renumber_ranks() -> None:
     with connection.cursor() as cursor:
         cursor.execute(_RENUMBER_RANKS_SQL, [RANK_STEP])
+
+
+# --- imports (Jira and Sprintplan JSON) --------------------------------------------------------
+
+IMPORT_FIELDS = frozenset(
+    {"title", "description", "type", "status", "size", "progress", "sprint", "parent", "assignee"}
+)
+
+
+def tickets_import(
+    *, actor, team: Team, creates: list[dict[str, Any]], updates: list[tuple[int, dict[str, Any]]]
+) -> list[int]:
+    """Write a batch of tickets coming from another tool, in one transaction.
+
+    The other tool is the record of what happened, so its values are taken as they are: no
+    done gate (the work was closed there), no optimistic-version check. Values are validated
+    like any other write. History is not written here: the importer brings the tool's own
+    history with its original timestamps (`ticket_history_import`); an update leaves one
+    "imported" event naming the fields it changed. Returns the ids of the created tickets,
+    in order."""
+    ensure_can_import(actor)
+    creates = [_validated(_import_values(values), current=None) for values in creates]
+    with transaction.atomic():
+        created = _import_creates(team, creates)
+        changed_ids = _import_updates(actor, updates)
+        derived.changed("ticket", [t.id for t in created] + changed_ids)
+    return [t.id for t in created]
+
+
+def _import_values(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(values) - IMPORT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
+    return values
+
+
+def _import_creates(team: Team, creates: list[dict[str, Any]]) -> list[Ticket]:
+    if not creates:
+        return []
+    count = len(creates)
+    Team.objects.filter(pk=team.pk).update(next_ticket_number=F("next_ticket_number") + count)
+    first = Team.objects.values_list("next_ticket_number", flat=True).get(pk=team.pk) - count
+    top = Ticket.objects.aggregate(top=Max("rank"))["top"] or 0
+    tickets = [
+        Ticket(
+            team=team,
+            number=first + i,
+            key=f"{team.key_prefix}-{first + i}",
+            rank=top + RANK_STEP * (i + 1),
+            **values,
+        )
+        for i, values in enumerate(creates)
+    ]
+    return Ticket.objects.bulk_create(tickets, batch_size=500)
+
+
+def _import_updates(actor, updates: list[tuple[int, dict[str, Any]]]) -> list[int]:
+    if not updates:
+        return []
+    current = Ticket.objects.select_related("team").in_bulk([pk for pk, _ in updates])
+    changed_ids, events = [], []
+    now = timezone.now()
+    for pk, values in updates:
+        ticket = current[pk]
+        changed = {
+            f: v
+            for f, v in _validated(_import_values(values), current=ticket).items()
+            if _stored(ticket, f) != _stored_value(f, v)
+        }
+        if not changed:
+            continue
+        Ticket.objects.filter(pk=pk).update(**changed, version=F("version") + 1, updated_at=now)
+        events.append(
+            TicketEvent(
+                ticket_id=pk,
+                actor=actor,
+                at=now,
+                field="imported",
+                new_value=", ".join(sorted(changed)),
+            )
+        )
+        changed_ids.append(pk)
+    TicketEvent.objects.bulk_create(events)
+    return changed_ids
+
+
+def _stored(ticket: Ticket, field: str) -> Any:
+    return getattr(ticket, f"{field}_id") if field in FOREIGN_KEYS else getattr(ticket, field)
+
+
+def _stored_value(field: str, value: Any) -> Any:
+    if field in FOREIGN_KEYS:
+        return getattr(value, "pk", value)
+    return value
+
+
+def ticket_history_import(*, actor, events: list[dict[str, Any]]) -> int:
+    """Append history brought from another tool, with its original timestamps (so the
+    throughput history and the forecast have data from day one). Each event names
+    `ticket_id, at, field, old_value, new_value`; values are already words."""
+    ensure_can_import(actor)
+    rows = [
+        TicketEvent(
+            ticket_id=e["ticket_id"],
+            actor=None,
+            at=e["at"],
+            field=e["field"][:40],
+            old_value=e.get("old_value", ""),
+            new_value=e.get("new_value", ""),
+        )
+        for e in events
+    ]
+    with transaction.atomic():
+        TicketEvent.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)

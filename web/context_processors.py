@@ -1,4 +1,5 @@
 from accounts.policy import can_manage_integrations, can_manage_sprints, team_roles
+from teams.models import Team
 
 
 def navigation(request):
@@ -19,8 +20,6 @@ def navigation(request):
 
 
 def _own_teams(user):
-    from teams.models import Team
-
     if not getattr(user, "is_authenticated", False):
         return []
     if user.is_scrum_master or user.is_product_owner or user.is_viewer:

@@ -9,6 +9,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 import dependencies.api
+import imports.api
 import integrations.api
 import planning.api
 import programs.api
@@ -28,6 +29,7 @@ for api in (
     dependencies.api,
     quality.api,
     integrations.api,
+    imports.api,
     programs.api,
 ):
     api.register(router)
@@ -105,6 +107,7 @@ urlpatterns = [
     path("", include(pages)),
     path("", include("quality.urls")),
     path("", include("integrations.urls")),
+    path("", include("imports.urls")),
     path("", include("programs.urls")),
     path("admin/", admin.site.urls),
     # Namespaced so the API's route names (ticket-detail, ...) never shadow the pages'.

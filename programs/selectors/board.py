@@ -7,8 +7,9 @@ from datetime import date
 
 from django.db.models import Count, Max, Prefetch, Q, Sum
 
-from dependencies.models import DependencyLink
+from dependencies.models import DependencyLink, RecomputeState
 from sprintplan import derived
+from sprints.models import Sprint
 from tickets.models import Ticket
 
 from .. import board
@@ -55,8 +56,6 @@ def pi_list(program_id: int | None = None):
 
 def free_sprints():
     """Sprints in no PI yet (candidates for a new PI), by start date."""
-    from sprints.models import Sprint
-
     return Sprint.objects.filter(iteration__isnull=True).order_by("start_date", "id")
 
 
@@ -420,8 +419,6 @@ def pi_change_token(pi: PlanningInterval) -> str:
     """Changes whenever what the board shows may have changed: features (moves bump their
     version), their tickets and those tickets' updates, milestones, the stored forecast and
     whether one is pending, the dependency graph. Six small aggregate queries."""
-    from dependencies.models import RecomputeState
-
     features = Feature.objects.filter(pi=pi).aggregate(
         n=Count("id"), versions=Sum("version"), last=Max("id")
     )
