@@ -143,6 +143,10 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+if REDIS_URL:
+    # kombu's Redis transport with the repair that keeps a worker alive across a Redis
+    # restart (see sprintplan/broker.py).
+    CELERY_BROKER_TRANSPORT = "sprintplan.broker:Transport"
 # No broker configured: run tasks in-process (they are enqueued on commit, so they
 # still see committed data).
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
