@@ -25,7 +25,12 @@ cleanup() {
 trap cleanup EXIT
 
 echo "-- building the wheel"
-.venv/bin/python -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" . >"$work/build.log" 2>&1 \
+# From a copy of the project's files (tracked and new, not ignored), so no build/ left over
+# from an earlier build, and nothing untracked-but-ignored, can slip into the wheel.
+mkdir "$work/src"
+git ls-files -z --cached --others --exclude-standard | xargs -0 tar --ignore-failed-read -cf - | tar -xf - -C "$work/src"
+.venv/bin/python -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$work/src" \
+  >"$work/build.log" 2>&1 \
   || { cat "$work/build.log"; exit 1; }
 wheel=$(ls "$work"/dist/sprintplan-*.whl)
 

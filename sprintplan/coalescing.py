@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from . import redis_guard
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,9 +33,13 @@ class CoalescedRecompute:
                 logger.exception("In-process %s failed; it will be retried.", self.what)
             return
         try:
-            if cache.add(self.flag_key, 1, timeout=self.flag_ttl):
+            # Short timeouts and a back-off (sprintplan.redis_guard): with Redis away or
+            # frozen a request loses at most one short wait, then skips Redis for a while.
+            if redis_guard.call(cache.add, self.flag_key, 1, timeout=self.flag_ttl):
                 # The short delay gathers a burst of changes into one run.
-                task.apply_async(countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS)
+                redis_guard.publish(task, countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS)
+        except redis_guard.RedisSkipped:
+            logger.info("Redis resting after a failure; the catch-up job queues the %s.", self.what)
         except Exception:
             logger.warning(
                 "Could not queue the %s; the catch-up job will.", self.what, exc_info=True
@@ -42,6 +48,6 @@ class CoalescedRecompute:
 
     def clear(self) -> None:
         try:
-            cache.delete(self.flag_key)
+            redis_guard.call(cache.delete, self.flag_key)
         except Exception:
             logger.debug("Cache unreachable while clearing the %s flag.", self.what, exc_info=True)

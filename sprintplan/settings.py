@@ -130,6 +130,14 @@ AUTH_USER_MODEL = "accounts.User"
 
 # --- Redis, cache and Celery -----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis is a kick, never a wall (sprintplan.redis_guard): every call gives up after this
+# many seconds to connect or to answer, and after a failure a process leaves Redis alone
+# for REDIS_BACKOFF_SECONDS. The database markers are the truth; beat catches up.
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
+REDIS_BACKOFF_SECONDS = float(os.environ.get("REDIS_BACKOFF_SECONDS", "5"))
+# Seconds between PINGs on an idle pooled connection, so one that Redis dropped while
+# restarting is replaced before a request uses it.
+REDIS_HEALTH_CHECK_SECONDS = 25
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -137,6 +145,11 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "sprintplan"),
             "TIMEOUT": 300,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                "health_check_interval": REDIS_HEALTH_CHECK_SECONDS,
+            },
         }
     }
 else:
@@ -162,9 +175,24 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Above the longest task, so a slow recompute is not delivered twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis with acks_late, as Celery's documentation advises: an unacknowledged message comes
+# back after the visibility timeout, so it must exceed the longest task and the longest
+# countdown (a full recompute at 100k tickets takes minutes; countdowns are < 1 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    "health_check_interval": REDIS_HEALTH_CHECK_SECONDS,
+    # A pipeline that timed out is not replayed (no duplicate publish).
+    "retry_on_timeout": False,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = max(REDIS_TIMEOUT_SECONDS, 0.5)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker keeps reconnecting for as long as Redis is away (None: no limit; Celery's
+# default of 100 attempts ends the process after a long outage).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Task results are not used (the outcome is in the database): no result backend to time out.
+CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 # Changes within this window share one recompute (coalescing); it bounds the added latency.
 RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", "0.2"))
