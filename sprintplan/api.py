@@ -4,6 +4,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import db
 from .errors import DomainError
 
 
@@ -11,6 +12,11 @@ def exception_handler(exc, context):
     """Every error body is JSON with a stable `code` and a human `detail`."""
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
+    if db.is_transient(exc):
+        status_code, body = db.problem(exc)
+        return Response(
+            body, status=status_code, headers={"Retry-After": str(db.RETRY_AFTER_SECONDS)}
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -110,7 +110,11 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Health checks: a persistent connection that the server dropped (restart, terminated
+    # backend) is noticed and replaced at the start of a request instead of failing it.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Short OLTP queries only: compiling them (JIT) costs more than it saves; the
         # recursive graph reads used to switch it off statement by statement.
@@ -194,6 +198,20 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Task results are not used (the outcome is in the database): no result backend to time out.
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
+# Beat's own scheduler, which also writes beat's heartbeat (sprintplan.heartbeat).
+CELERY_BEAT_SCHEDULER = "sprintplan.heartbeat:HeartbeatScheduler"
+
+# --- Health -----------------------------------------------------------------------------
+# Workers and beat write a heartbeat this often; /health/ answers 503 when the newest
+# heartbeat of a required role is older than HEALTH_HEARTBEAT_MAX_AGE, or when a change
+# has waited longer than HEALTH_DERIVED_MAX_AGE for its derived data (insights, forecasts).
+HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "10"))
+HEALTH_HEARTBEAT_MAX_AGE = float(os.environ.get("HEALTH_HEARTBEAT_MAX_AGE", "30"))
+HEALTH_DERIVED_MAX_AGE = float(os.environ.get("HEALTH_DERIVED_MAX_AGE", "180"))
+# Roles that must be alive. With tasks in-process (no REDIS_URL) there is no process to wait for.
+HEALTH_REQUIRED_ROLES = env_list(
+    "HEALTH_REQUIRED_ROLES", "worker,graph,beat" if REDIS_URL else ""
+)
 # Changes within this window share one recompute (coalescing); it bounds the added latency.
 RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", "0.2"))
 CELERY_BEAT_SCHEDULE = {

@@ -1,3 +1,6 @@
+import logging
+
+from django.db import DatabaseError
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -5,12 +8,15 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from planning.models import Sprint
+from sprintplan import db
 from sprintplan.errors import InvalidInput, StaleVersion
 from teams.models import Team
 
 from . import selectors, services
 from .filters import TicketFilter
 from .models import Ticket
+
+logger = logging.getLogger(__name__)
 
 
 class InsightSerializer(serializers.Serializer):
@@ -206,18 +212,28 @@ class TicketViewSet(
         if "team" in changes:
             raise InvalidInput("A ticket cannot move to another team.", field="team")
         try:
-            ticket = services.ticket_update(
-                ticket=ticket,
-                actor=request.user,
-                changes=changes,
-                expected_version=version,
-                override_reason=override_reason,
+            # A write conflict or a lost connection rolls the update back; once more is safe
+            # (the expected version guards against applying it twice).
+            ticket = db.retry_once(
+                lambda: services.ticket_update(
+                    ticket=ticket,
+                    actor=request.user,
+                    changes=changes,
+                    expected_version=version,
+                    override_reason=override_reason,
+                )
             )
         except StaleVersion as exc:
             current = self.get_queryset().get(pk=exc.current.pk)
             body = {**exc.as_dict(), "current": self._output(current, many=False)}
             return Response(body, status=status.HTTP_409_CONFLICT)
-        return Response(self._output(self.get_queryset().get(pk=ticket.pk), many=False))
+        try:
+            body = self._output(self.get_queryset().get(pk=ticket.pk), many=False)
+        except DatabaseError:
+            # The update is committed; only the re-read failed. Answer with what was written.
+            logger.warning("Re-reading %s after its update failed.", ticket.key, exc_info=True)
+            body = _as_written(ticket)
+        return Response(body)
 
     @extend_schema(responses={200: ChainSerializer})
     @action(detail=True, methods=["get"])
@@ -242,3 +258,33 @@ def _if_match_version(request) -> int | None:
 
 def register(router) -> None:
     router.register("tickets", TicketViewSet, basename="ticket")
+
+
+def _as_written(ticket) -> dict:
+    """The ticket's response body from the saved instance alone (no query): its fields as
+    written, related values only where already loaded; the derived insight is left out
+    (null), as it cannot be read."""
+    loaded = ticket._state.fields_cache
+    team = loaded.get("team")
+    parent = loaded.get("parent")
+    return {
+        "id": ticket.pk,
+        "key": ticket.key,
+        "team": ticket.team_id,
+        "team_prefix": team.key_prefix if team else None,
+        "title": ticket.title,
+        "description": ticket.description,
+        "type": ticket.type,
+        "status": ticket.status,
+        "size": ticket.size,
+        "progress": ticket.progress,
+        "unit": team.unit_display if team else None,
+        "sprint": ticket.sprint_id,
+        "parent": parent.key if parent else None,
+        "rank": ticket.rank,
+        "assignee": ticket.assignee_id,
+        "version": ticket.version,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "insight": None,
+    }

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, QuerySet
 
 from dependencies.models import DependencyLink, GraphChange, RecomputeState
 from dependencies.selectors import downstream_links, upstream_links
@@ -107,6 +107,7 @@ class InsightFreshness:
     pending_changes: int
     graph_version: int
     last_run_at: object
+    pending_since: object = None  # when the oldest change not yet taken in was recorded
 
     @property
     def updating(self) -> bool:
@@ -115,10 +116,12 @@ class InsightFreshness:
 
 def insight_freshness() -> InsightFreshness:
     state = RecomputeState.objects.filter(pk=1).first()
+    pending = GraphChange.objects.aggregate(n=Count("id"), since=Min("created_at"))
     return InsightFreshness(
-        pending_changes=GraphChange.objects.count(),
+        pending_changes=pending["n"],
         graph_version=state.graph_version if state else 0,
         last_run_at=state.last_run_at if state else None,
+        pending_since=pending["since"],
     )
 
 

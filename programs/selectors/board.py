@@ -3,9 +3,9 @@ and the cheap change token the live board polls. Query counts do not grow with r
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
-from django.db.models import Count, Max, Prefetch, Q, Sum
+from django.db.models import Count, Max, Min, Prefetch, Q, Sum
 
 from dependencies.models import DependencyLink
 from tickets.models import Ticket
@@ -66,6 +66,11 @@ def latest_forecast(pi: PlanningInterval) -> ProgramForecastRun | None:
 
 def forecast_stale(pi: PlanningInterval) -> bool:
     return ProgramForecastChange.objects.filter(pi=pi).exists()
+
+
+def forecast_pending_since(pi: PlanningInterval) -> datetime | None:
+    """When the oldest change still waiting for this PI's forecast was recorded."""
+    return ProgramForecastChange.objects.filter(pi=pi).aggregate(at=Min("created_at"))["at"]
 
 
 # --- feature dependencies --------------------------------------------------------------------
@@ -251,6 +256,7 @@ class PIBoard:
     layout: board.BoardLayout
     run: ProgramForecastRun | None
     stale: bool
+    stale_since: datetime | None  # the oldest change the forecast has not taken in yet
     low_confidence_teams: list[str]
 
     @property
@@ -354,6 +360,7 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
         deps,
         [board.BoardMilestone(m.id, m.name, m.date) for m in milestones],
     )
+    pending_since = forecast_pending_since(pi)
     return PIBoard(
         pi=pi,
         iterations=iterations,
@@ -365,7 +372,8 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
         backload=board.back_loading(plain, n),
         layout=layout,
         run=run,
-        stale=forecast_stale(pi),
+        stale=pending_since is not None,
+        stale_since=pending_since,
         low_confidence_teams=[
             team_names.get(team_id, str(team_id))
             for team_id in result.get("low_confidence_team_ids", [])

@@ -1,0 +1,126 @@
+"""/health/ tells a supervisor when the background work has stopped, and pages say so."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from dependencies.models import GraphChange
+from planning.models import ForecastChange
+from sprintplan.heartbeat import heartbeat_record, roles_of_queues
+from sprintplan.models import Heartbeat
+
+
+@pytest.fixture
+def roles_required(settings):
+    settings.HEALTH_REQUIRED_ROLES = ["worker", "graph", "beat"]
+    settings.HEALTH_HEARTBEAT_MAX_AGE = 30
+    settings.HEALTH_DERIVED_MAX_AGE = 120
+
+
+def beat(name: str, roles: list[str], seconds_ago: float = 0) -> None:
+    heartbeat_record(name=name, roles=roles, started_at=timezone.now())
+    Heartbeat.objects.filter(name=name).update(
+        beat_at=timezone.now() - timedelta(seconds=seconds_ago)
+    )
+
+
+def all_alive() -> None:
+    beat("worker@a", ["worker"])
+    beat("graph@a", ["graph"])
+    beat("beat@a", ["beat"])
+
+
+def test_embedded_default_is_healthy_with_no_background_process(db, client):
+    response = client.get("/health/")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["database"] == "ok"
+    assert body["broker"].startswith("not used")
+    assert body["derived_data"]["oldest_pending_seconds"] is None
+
+
+def test_every_role_alive_is_200_and_lists_each_worker(db, client, roles_required):
+    all_alive()
+    body = client.get("/health/").json()
+    assert body["status"] == "ok", body
+    assert sorted(w["name"] for w in body["workers"]) == ["beat@a", "graph@a", "worker@a"]
+    assert all(w["age_seconds"] < 5 for w in body["workers"])
+
+
+def test_a_worker_silent_for_longer_than_the_threshold_is_503(db, client, roles_required):
+    all_alive()
+    Heartbeat.objects.filter(name="graph@a").update(
+        beat_at=timezone.now() - timedelta(seconds=45)
+    )
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["problems"] == ["graph: last heartbeat 45 s ago"]
+
+
+def test_a_role_served_by_another_live_worker_is_still_covered(db, client, roles_required):
+    all_alive()
+    Heartbeat.objects.filter(name="graph@a").update(
+        beat_at=timezone.now() - timedelta(seconds=600)
+    )
+    beat("both@b", roles_of_queues(["sprintplan", "sprintplan.graph"]))
+    assert client.get("/health/").status_code == 200
+
+
+def test_a_role_that_never_reported_is_503(db, client, roles_required):
+    beat("worker@a", ["worker"])
+    body = client.get("/health/").json()
+    assert "no graph has ever reported" in body["problems"]
+    assert "no beat has ever reported" in body["problems"]
+
+
+def test_a_change_waiting_too_long_for_derived_data_is_503(db, client, roles_required):
+    all_alive()
+    marker = ForecastChange.objects.create()
+    ForecastChange.objects.filter(pk=marker.pk).update(
+        created_at=timezone.now() - timedelta(seconds=300)
+    )
+    GraphChange.objects.create(ticket_id=1)  # fresh: being worked on, not a problem
+    response = client.get("/health/")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["problems"] == ["sprint forecasts waiting for 300 s"]
+    assert body["derived_data"]["by_kind"]["ticket insights"] < 5
+    assert body["derived_data"]["oldest_pending_seconds"] == pytest.approx(300, abs=5)
+
+
+def test_an_unreachable_broker_is_503(db, client, settings, roles_required):
+    all_alive()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    body = client.get("/health/").json()
+    assert body["broker"] == "unreachable"
+    assert body["problems"] == ["broker unreachable"]
+
+
+def test_health_query_count_does_not_grow_with_workers(db, client, roles_required):
+    all_alive()
+    with CaptureQueriesContext(connection) as few:
+        client.get("/health/")
+    for n in range(5):
+        beat(f"extra@{n}", ["worker"])
+    with CaptureQueriesContext(connection) as many:
+        client.get("/health/")
+    assert len(many) == len(few) == 5  # ping, heartbeats, three marker tables
+
+
+def test_sprint_page_says_stale_when_insights_wait_too_long(scenario, client, settings):
+    settings.HEALTH_DERIVED_MAX_AGE = 120
+    client.force_login(scenario.users["viewer"])
+    marker = GraphChange.objects.create(ticket_id=1)
+    page = client.get(f"/sprints/{scenario.sprint.pk}/").content.decode()
+    assert "Dependency insights updating" in page
+    assert "background work is not running" not in page
+
+    GraphChange.objects.filter(pk=marker.pk).update(
+        created_at=timezone.now() - timedelta(seconds=600)
+    )
+    page = client.get(f"/sprints/{scenario.sprint.pk}/").content.decode()
+    assert "stale: background work is not running" in page
+    assert "Dependency insights updating" not in page
