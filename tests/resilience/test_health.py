@@ -124,3 +124,16 @@ def test_sprint_page_says_stale_when_insights_wait_too_long(scenario, client, se
     page = client.get(f"/sprints/{scenario.sprint.pk}/").content.decode()
     assert "stale: background work is not running" in page
     assert "Dependency insights updating" not in page
+
+
+def test_heartbeat_check_command_fails_for_a_silent_process(db):
+    from django.core.management import CommandError, call_command
+
+    beat("graph@a", ["graph"], seconds_ago=5)
+    call_command("heartbeat_check", "graph@a", max_age=30)
+    call_command("heartbeat_check", role="graph", max_age=30)
+    with pytest.raises(CommandError, match="90 s ago"):
+        Heartbeat.objects.update(beat_at=timezone.now() - timedelta(seconds=90))
+        call_command("heartbeat_check", "graph@a", max_age=30)
+    with pytest.raises(CommandError, match="No heartbeat"):
+        call_command("heartbeat_check", "worker@zzz", max_age=30)
