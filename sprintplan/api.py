@@ -1,5 +1,6 @@
 """API plumbing shared by every app: one error shape for every refusal."""
 
+from django.db import connection
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -43,3 +44,31 @@ def _first_message(detail, prefix: str = "") -> str:
     if isinstance(detail, list) and detail:
         return _first_message(detail[0], prefix)
     return f"{prefix}{detail}"
+
+
+class RetryTransientDatabaseErrors:
+    """ViewSet mixin: a request whose database connection was lost, or whose transaction
+    lost a write conflict, is run once more on a fresh connection instead of failing.
+
+    Only for methods that are safe to repeat: reads, and PATCH/PUT/DELETE of versioned
+    objects (a repeat of an update that did commit is refused as stale, with the current
+    object). Never for POST, whose repeat could create twice. A second failure is answered
+    409/503 by `exception_handler`."""
+
+    retry_methods = frozenset({"GET", "HEAD", "OPTIONS", "PATCH", "PUT", "DELETE"})
+
+    def handle_exception(self, exc):
+        if (
+            db.is_transient(exc)
+            and self.request.method in self.retry_methods
+            and not getattr(self, "_retried_transient", False)
+            and not connection.in_atomic_block
+        ):
+            self._retried_transient = True
+            connection.close_if_unusable_or_obsolete()
+            handler = getattr(self, self.request.method.lower(), self.http_method_not_allowed)
+            try:
+                return handler(self.request, *self.args, **self.kwargs)
+            except Exception as again:
+                return super().handle_exception(again)
+        return super().handle_exception(exc)

@@ -17,6 +17,11 @@ from . import redis_guard
 
 logger = logging.getLogger(__name__)
 
+# Flags this process may have left set with no run queued: a cache or broker call that
+# timed out (a frozen Redis still runs it when it wakes up). Cleared at the next request
+# that reaches Redis, so the flag does not hold back every run until it expires.
+_doubtful_flags: set[str] = set()
+
 
 @dataclass(frozen=True)
 class CoalescedRecompute:
@@ -35,6 +40,9 @@ class CoalescedRecompute:
         try:
             # Short timeouts and a back-off (sprintplan.redis_guard): with Redis away or
             # frozen a request loses at most one short wait, then skips Redis for a while.
+            if self.flag_key in _doubtful_flags:
+                redis_guard.call(cache.delete, self.flag_key)
+                _doubtful_flags.discard(self.flag_key)
             if redis_guard.call(cache.add, self.flag_key, 1, timeout=self.flag_ttl):
                 # The short delay gathers a burst of changes into one run.
                 redis_guard.publish(task, countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS)
@@ -44,7 +52,7 @@ class CoalescedRecompute:
             logger.warning(
                 "Could not queue the %s; the catch-up job will.", self.what, exc_info=True
             )
-            self.clear()
+            _doubtful_flags.add(self.flag_key)
 
     def clear(self) -> None:
         try:

@@ -5,12 +5,12 @@ rolled the transaction back: nothing was written and running it again is safe. A
 connection* (the server restarted, a pooler or an administrator ended the session) may
 have happened before or during COMMIT: the write may or may not be there, so the client
 is told to read again; our writes carry a version, which makes a blind retry safe too.
-Neither is answered with 500: 409 for a conflict, 503 with Retry-After for a lost
-connection (sprintplan.api for the API, sprintplan.views.server_error for pages)."""
+The API runs such a request once more where that is safe (sprintplan.api's
+RetryTransientDatabaseErrors); otherwise neither is answered with 500: 409 for a conflict,
+503 with Retry-After for a lost connection (sprintplan.api for the API,
+sprintplan.views.server_error for pages)."""
 
-from collections.abc import Callable
-
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 # SQLSTATE codes: serialization_failure, deadlock_detected.
 WRITE_CONFLICT_CODES = {"40001", "40P01"}
@@ -39,18 +39,6 @@ def is_connection_lost(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     return is_write_conflict(exc) or is_connection_lost(exc)
-
-
-def retry_once[T](write: Callable[[], T]) -> T:
-    """Run `write` (an atomic service call); after a transient failure outside any outer
-    transaction, drop the broken connection and run it once more."""
-    try:
-        return write()
-    except DatabaseError as exc:
-        if not is_transient(exc) or connection.in_atomic_block:
-            raise
-        connection.close_if_unusable_or_obsolete()
-        return write()
 
 
 def problem(exc: BaseException) -> tuple[int, dict]:

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from planning.models import Sprint
-from sprintplan import db
+from sprintplan.api import RetryTransientDatabaseErrors
 from sprintplan.errors import InvalidInput, StaleVersion
 from teams.models import Team
 
@@ -155,7 +155,10 @@ class ChainSerializer(serializers.Serializer):
 
 
 class TicketViewSet(
-    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+    RetryTransientDatabaseErrors,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     lookup_field = "key"
     lookup_value_regex = "[A-Za-z][A-Za-z0-9]*-[0-9]+"
@@ -212,16 +215,12 @@ class TicketViewSet(
         if "team" in changes:
             raise InvalidInput("A ticket cannot move to another team.", field="team")
         try:
-            # A write conflict or a lost connection rolls the update back; once more is safe
-            # (the expected version guards against applying it twice).
-            ticket = db.retry_once(
-                lambda: services.ticket_update(
-                    ticket=ticket,
-                    actor=request.user,
-                    changes=changes,
-                    expected_version=version,
-                    override_reason=override_reason,
-                )
+            ticket = services.ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                changes=changes,
+                expected_version=version,
+                override_reason=override_reason,
             )
         except StaleVersion as exc:
             current = self.get_queryset().get(pk=exc.current.pk)

@@ -104,3 +104,24 @@ def test_redis_calls_have_short_timeouts_in_the_production_settings():
         else:
             os.environ["REDIS_URL"] = old
         importlib.reload(settings_module)
+
+
+def test_a_flag_left_by_a_failed_publish_is_cleared_at_the_next_chance(with_broker, monkeypatch):
+    """A frozen Redis runs a timed-out `add` when it wakes up: the flag would say "queued"
+    with nothing queued, holding back every run until it expires."""
+    cache.delete("test-guard-flag")
+    recompute = CoalescedRecompute("test-guard-flag", "test recompute")
+
+    def publish_fails(task, **options):
+        raise TimeoutError("Timeout writing to socket")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(redis_guard, "publish", publish_fails)
+        recompute.request(RecordingTask())
+    assert cache.get("test-guard-flag") == 1  # set, with no run queued
+
+    redis_guard.reset()  # the back-off is over
+    task = RecordingTask()
+    recompute.request(task)
+    assert len(task.published) == 1
+    cache.delete("test-guard-flag")
