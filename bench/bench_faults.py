@@ -409,11 +409,8 @@ def lost_writes(beliefs: list[Belief]) -> int:
 
 def wrong_insights() -> int:
     """Stored insights that differ from a from-scratch computation (or are missing)."""
-    from django.db import close_old_connections
-
     from dependencies import graph, selectors
 
-    close_old_connections()
     expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
     stored = selectors.stored_insights()
     wrong = sum(stored.get(ticket_id) != insight for ticket_id, insight in expected.items())
@@ -429,14 +426,14 @@ def pending_forecasts() -> int:
 
 def seconds_until(predicate, *, since: float, timeout: float = SETTLE_TIMEOUT) -> float | None:
     """Seconds from `since` (time.monotonic()) until `predicate()` is true, or None."""
-    from django.db import DatabaseError, connection
+    from django.db import Error, connection
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if predicate():
                 return round(time.monotonic() - since, 1)
-        except DatabaseError:
+        except Error:  # our own connection was terminated too: reconnect
             connection.close()
         time.sleep(0.25)
     return None
@@ -481,9 +478,6 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 def run_scenario(stack: Stack, name: str, args, token: str, database: str) -> dict:
-    from django.db import connection
-
-    connection.close()
     load_before = os.getloadavg()
     hands = load_beliefs(args.clients, seed=SCENARIOS.index(name))
     tally = Tally()
@@ -651,6 +645,9 @@ def main() -> None:
         try:
             stack.start()
             for name in scenarios:
+                from django.db import connection
+
+                connection.close()  # the last scenario may have terminated it
                 settle(stack)
                 print(f"## {name}", flush=True)
                 result = run_scenario(stack, name, args, token, args.database)
