@@ -55,7 +55,10 @@ class CoalescedRecompute:
             _doubtful_flags.add(self.flag_key)
 
     def clear(self) -> None:
+        """Called by the task as it starts. Not through the back-off: a run that skipped it
+        would leave the flag up, and changes made during the run would queue nothing."""
         try:
-            redis_guard.call(cache.delete, self.flag_key)
+            cache.delete(self.flag_key)
+            _doubtful_flags.discard(self.flag_key)
         except Exception:
             logger.debug("Cache unreachable while clearing the %s flag.", self.what, exc_info=True)
