@@ -29,3 +29,25 @@ def test_a_message_whose_acknowledgement_timed_out_no_longer_blocks_consuming(se
     with pytest.raises(redis.TimeoutError):  # still reported, so Celery logs it
         getattr(qos, settle)("tag-1")
     assert qos.can_consume()
+
+
+class DetachedTransport:
+    """What Celery 5.7 leaves after collecting a lost connection: `client` is None."""
+
+    client = None
+    default_port = 6379
+
+
+def test_a_channel_finds_its_broker_after_the_transport_was_detached():
+    """Restoring unacknowledged messages while the worker reconnects builds a new pool
+    from the connection details; kombu's channel reads them from `transport.client`."""
+    from kombu import Connection
+
+    from sprintplan.broker import Channel
+
+    channel = Channel.__new__(Channel)  # no network: only the connection details matter
+    channel._broker_conninfo = Connection("redis://127.0.0.1:6390/3")
+    channel.connection = DetachedTransport()
+    params = channel._connparams()
+    assert (params["host"], params["port"], params["db"]) == ("127.0.0.1", 6390, 3)
+    assert channel.connection.client is None  # left detached, as Celery expects
