@@ -2,6 +2,7 @@ import itertools
 from datetime import date, timedelta
 
 from django.contrib import messages
+from django.db.models import Min
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -275,7 +276,10 @@ def _planning_context(request, target: Sprint | None, **extra) -> dict:
         lanes=lanes,
         capacity=capacity,
         forecast=dashboard.forecast_for(target, names),
-        forecast_pending=ForecastChange.objects.filter(sprint=target).exists(),
+        # When the oldest change the forecast has not taken in was made (None: up to date).
+        forecast_pending=ForecastChange.objects.filter(sprint=target).aggregate(
+            at=Min("created_at")
+        )["at"],
     )
     return context
 

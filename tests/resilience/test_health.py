@@ -137,3 +137,28 @@ def test_heartbeat_check_command_fails_for_a_silent_process(db):
         call_command("heartbeat_check", "graph@a", max_age=30)
     with pytest.raises(CommandError, match="No heartbeat"):
         call_command("heartbeat_check", "worker@zzz", max_age=30)
+
+
+def test_planning_room_says_the_forecast_is_stale_when_it_waits_too_long(
+    scenario, client, settings
+):
+    from planning.models import Sprint
+
+    from ..factories import SprintFactory, TicketFactory
+
+    settings.HEALTH_DERIVED_MAX_AGE = 120
+    planned = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING)
+    TicketFactory(team=scenario.ml, sprint=planned, size=3)
+    client.force_login(scenario.users["sm"])
+    ForecastChange.objects.all().delete()
+    marker = ForecastChange.objects.create(sprint=planned)
+
+    def forecast_line() -> str:
+        page = client.get(f"/planning/?sprint={planned.pk}").content.decode()
+        return page.split('class="forecast-line"', 1)[1].split("</p>", 1)[0]
+
+    assert "forecast updating" in forecast_line()
+    ForecastChange.objects.filter(pk=marker.pk).update(
+        created_at=timezone.now() - timedelta(seconds=600)
+    )
+    assert "Forecast stale: background work is not running" in forecast_line()
