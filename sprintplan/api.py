@@ -48,27 +48,33 @@ def _first_message(detail, prefix: str = "") -> str:
 
 class RetryTransientDatabaseErrors:
     """ViewSet mixin: a request whose database connection was lost, or whose transaction
-    lost a write conflict, is run once more on a fresh connection instead of failing.
+    lost a write conflict, is run again on a fresh connection instead of failing: up to
+    twice after a lost connection (a restart can drop it more than once), once after a
+    conflict.
 
     Only for methods that are safe to repeat: reads, and PATCH/PUT/DELETE of versioned
     objects (a repeat of an update that did commit is refused as stale, with the current
-    object). Never for POST, whose repeat could create twice. A second failure is answered
-    409/503 by `exception_handler`."""
+    object). Never for POST, whose repeat could create twice. The repeat goes through
+    authentication and permissions again. What still fails is answered 409/503 by
+    `exception_handler`."""
 
     retry_methods = frozenset({"GET", "HEAD", "OPTIONS", "PATCH", "PUT", "DELETE"})
 
     def handle_exception(self, exc):
+        attempts = getattr(self, "_transient_retries", 0)
+        limit = 2 if db.is_connection_lost(exc) else 1
         if (
             db.is_transient(exc)
             and self.request.method in self.retry_methods
-            and not getattr(self, "_retried_transient", False)
+            and attempts < limit
             and not connection.in_atomic_block
         ):
-            self._retried_transient = True
+            self._transient_retries = attempts + 1
             connection.close_if_unusable_or_obsolete()
-            handler = getattr(self, self.request.method.lower(), self.http_method_not_allowed)
             try:
+                self.initial(self.request, *self.args, **self.kwargs)
+                handler = getattr(self, self.request.method.lower(), self.http_method_not_allowed)
                 return handler(self.request, *self.args, **self.kwargs)
             except Exception as again:
-                return super().handle_exception(again)
+                return self.handle_exception(again)
         return super().handle_exception(exc)

@@ -72,7 +72,7 @@ def test_a_write_conflict_twice_is_409_json_and_nothing_changes(api, ticket, mon
 
 
 def test_a_lost_connection_is_503_json_with_retry_after(api, ticket, monkeypatch):
-    fail_first(monkeypatch, 2, None)
+    fail_first(monkeypatch, 3, None)
     response = patch(api, ticket)
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
@@ -118,3 +118,26 @@ def test_other_server_errors_stay_500(db):
     except ValueError:
         response = server_error(request)
     assert response.status_code == 500
+
+
+def test_a_connection_lost_twice_is_still_answered(api, ticket, monkeypatch):
+    calls = fail_first(monkeypatch, 2, None)
+    response = patch(api, ticket)
+    assert response.status_code == 200
+    assert len(calls) == 3
+
+
+def test_the_repeat_goes_through_authentication_and_permissions_again(
+    api, ticket, monkeypatch
+):
+    checks = []
+    real_initial = tickets_api.TicketViewSet.initial
+
+    def counting_initial(self, request, *args, **kwargs):
+        checks.append(request.method)
+        return real_initial(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(tickets_api.TicketViewSet, "initial", counting_initial)
+    fail_first(monkeypatch, 1, None)
+    assert patch(api, ticket).status_code == 200
+    assert checks == ["PATCH", "PATCH"]
