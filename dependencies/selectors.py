@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
+from django.db.models import Count, Min
 
-from sprintplan import derived, prepared
+from sprintplan import prepared
+from sprintplan.models import DerivedChange
 from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket
@@ -537,6 +539,7 @@ class InsightFreshness:
     pending_changes: int
     graph_version: int
     last_run_at: object
+    pending_since: object = None  # when the oldest change not yet taken in was recorded
 
     @property
     def updating(self) -> bool:
@@ -545,8 +548,12 @@ class InsightFreshness:
 
 def insight_freshness() -> InsightFreshness:
     state = RecomputeState.objects.filter(pk=1).first()
+    pending = DerivedChange.objects.filter(kind="insights").aggregate(
+        n=Count("id"), since=Min("created_at")
+    )
     return InsightFreshness(
-        pending_changes=derived.pending_count("insights"),
+        pending_changes=pending["n"],
         graph_version=state.graph_version if state else 0,
         last_run_at=state.last_run_at if state else None,
+        pending_since=pending["since"],
     )

@@ -33,6 +33,7 @@ from accounts.policy import (
 from quality import selectors as quality_selectors
 from quality import services as quality_services
 from quality.models import Criterion, Evidence
+from sprintplan import redis_guard
 from sprintplan.errors import Conflict, DomainError, InvalidInput, PermissionDenied, StaleVersion
 from teams.models import Membership, Team
 from teams.services import membership_set
@@ -821,7 +822,7 @@ def request_processing(delivery_id: int) -> None:
         else:
             from .tasks import process_delivery
 
-            process_delivery.apply_async(args=[delivery_id])
+            redis_guard.publish(process_delivery, args=[delivery_id])
     except Exception:
         logger.warning(
             "Could not process delivery %s now; catch-up will.", delivery_id, exc_info=True

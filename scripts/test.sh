@@ -30,6 +30,8 @@ if ! problem=$(.venv/bin/python scripts/check_services.py "$pg_url" "$redis_url"
   echo "warning: pass 2 skipped: $problem (set TEST_DATABASE_URL / TEST_REDIS_URL)" >&2
   exit 0
 fi
+echo "== Packaging: the wheel, installed outside the checkout, on PostgreSQL"
+scripts/check_wheel.sh "$pg_url"
 DATABASE_URL="$pg_url" REDIS_URL="$redis_url" \
   CELERY_QUEUE="sprintplan-test-$$" CACHE_PREFIX="sprintplan-test-$$" \
   .venv/bin/python -m pytest -m "not e2e" "$@"

@@ -30,8 +30,9 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 
+from . import redis_guard
 from .models import DerivedChange
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,15 @@ def pending(name: str, object_id: int | None = None) -> bool:
     return markers.exists()
 
 
+def pending_since(name: str, object_id: int | None = None):
+    """When the oldest marker of `name` (for `object_id`, or marking every object) was
+    written; None when nothing waits."""
+    markers = DerivedChange.objects.filter(kind=name)
+    if object_id is not None:
+        markers = markers.filter(Q(object_id=object_id) | Q(object_id=None))
+    return markers.aggregate(at=Min("created_at"))["at"]
+
+
 def pending_count(name: str) -> int:
     return DerivedChange.objects.filter(kind=name).count()
 
@@ -124,9 +134,16 @@ def _flag_key(name: str) -> str:
     return f"derived:{name}:queued"
 
 
+# Flags this process may have left set with no run queued: a cache or broker call that
+# timed out (a frozen Redis still runs it when it wakes up). Cleared at the next request that
+# reaches Redis, so such a flag does not hold back every run until it expires.
+_doubtful_flags: set[str] = set()
+
+
 def request(name: str) -> None:
     """Queue a run of `name` unless one is queued already. Never raises: the change is
-    committed and its markers wait for the next run or the catch-up."""
+    committed and its markers wait for the next run or the catch-up. Redis is a kick, never
+    a wall: short timeouts and a back-off after a failure (sprintplan.redis_guard)."""
     recompute_derived = current_app.tasks[RECOMPUTE_TASK]
     if settings.CELERY_TASK_ALWAYS_EAGER:
         try:
@@ -134,20 +151,32 @@ def request(name: str) -> None:
         except Exception:
             logger.exception("In-process recompute of %s failed; it will be retried.", name)
         return
+    flag = _flag_key(name)
     try:
-        if cache.add(_flag_key(name), 1, timeout=QUEUED_FLAG_TTL):
+        if flag in _doubtful_flags:
+            redis_guard.call(cache.delete, flag)
+            _doubtful_flags.discard(flag)
+        if redis_guard.call(cache.add, flag, 1, timeout=QUEUED_FLAG_TTL):
             # The short delay gathers a burst of changes into one run.
-            recompute_derived.apply_async(
-                kwargs={"name": name}, countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS
+            redis_guard.publish(
+                recompute_derived,
+                kwargs={"name": name},
+                countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS,
             )
+    except redis_guard.RedisSkipped:
+        logger.info("Redis resting after a failure; the catch-up queues the %s run.", name)
     except Exception:
         logger.warning("Could not queue the %s recompute; the catch-up will.", name, exc_info=True)
-        clear_flag(name)
+        _doubtful_flags.add(flag)
 
 
 def clear_flag(name: str) -> None:
+    """Called by the run as it starts. Not through the back-off: a run that skipped it would
+    leave the flag up, and changes made during the run would queue nothing."""
+    flag = _flag_key(name)
     try:
-        cache.delete(_flag_key(name))
+        cache.delete(flag)
+        _doubtful_flags.discard(flag)
     except Exception:
         logger.debug("Cache unreachable while clearing the %s flag.", name, exc_info=True)
 

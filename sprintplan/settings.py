@@ -95,7 +95,9 @@ ASGI_APPLICATION = "sprintplan.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The project-wide templates ship inside the package (sprintplan/templates), so an
+        # installed wheel finds them; listed here so they keep precedence over the apps'.
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -111,7 +113,11 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Health checks: a persistent connection that the server dropped (restart, terminated
+    # backend) is noticed and replaced at the start of a request instead of failing it.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Short OLTP queries only: compiling them (JIT) costs more than it saves; the
         # recursive graph reads used to switch it off statement by statement.
@@ -131,6 +137,14 @@ AUTH_USER_MODEL = "accounts.User"
 
 # --- Redis, cache and Celery -----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis is a kick, never a wall (sprintplan.redis_guard): every call gives up after this
+# many seconds to connect or to answer, and after a failure a process leaves Redis alone
+# for REDIS_BACKOFF_SECONDS. The database markers are the truth; beat catches up.
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
+REDIS_BACKOFF_SECONDS = float(os.environ.get("REDIS_BACKOFF_SECONDS", "5"))
+# Seconds between PINGs on an idle pooled connection, so one that Redis dropped while
+# restarting is replaced before a request uses it.
+REDIS_HEALTH_CHECK_SECONDS = 25
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -138,12 +152,21 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "sprintplan"),
             "TIMEOUT": 300,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                "health_check_interval": REDIS_HEALTH_CHECK_SECONDS,
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+if REDIS_URL:
+    # kombu's Redis transport with the repair that keeps a worker alive across a Redis
+    # restart (see sprintplan/broker.py).
+    CELERY_BROKER_TRANSPORT = "sprintplan.broker:Transport"
 # No broker configured: run tasks in-process (they are enqueued on commit, so they
 # still see committed data).
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -159,10 +182,37 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Above the longest task, so a slow recompute is not delivered twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis with acks_late, as Celery's documentation advises: an unacknowledged message comes
+# back after the visibility timeout, so it must exceed the longest task and the longest
+# countdown (a full recompute at 100k tickets takes minutes; countdowns are < 1 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    "health_check_interval": REDIS_HEALTH_CHECK_SECONDS,
+    # A pipeline that timed out is not replayed (no duplicate publish).
+    "retry_on_timeout": False,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = max(REDIS_TIMEOUT_SECONDS, 0.5)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker keeps reconnecting for as long as Redis is away (None: no limit; Celery's
+# default of 100 attempts ends the process after a long outage).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Task results are not used (the outcome is in the database): no result backend to time out.
+CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
+# Beat's own scheduler, which also writes beat's heartbeat (sprintplan.heartbeat).
+CELERY_BEAT_SCHEDULER = "sprintplan.heartbeat:HeartbeatScheduler"
+
+# --- Health -----------------------------------------------------------------------------
+# Workers and beat write a heartbeat this often; /health/ answers 503 when the newest
+# heartbeat of a required role is older than HEALTH_HEARTBEAT_MAX_AGE, or when a change
+# has waited longer than HEALTH_DERIVED_MAX_AGE for its derived data (insights, forecasts).
+HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "10"))
+HEALTH_HEARTBEAT_MAX_AGE = float(os.environ.get("HEALTH_HEARTBEAT_MAX_AGE", "30"))
+HEALTH_DERIVED_MAX_AGE = float(os.environ.get("HEALTH_DERIVED_MAX_AGE", "180"))
+# Roles that must be alive. With tasks in-process (no REDIS_URL) there is no process to wait for.
+HEALTH_REQUIRED_ROLES = env_list("HEALTH_REQUIRED_ROLES", "worker,graph,beat" if REDIS_URL else "")
 # Changes within this window share one recompute (coalescing); it bounds the added latency.
 RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", "0.2"))
 # Integrations (docs/integrations.md): webhook bodies up to this size (a 5,000-task Label
@@ -224,6 +274,12 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+# Off by default (a plain-HTTP install behind nothing must keep working); production over
+# HTTPS turns them on (see README, "Configuration"), and `check --deploy` then passes clean.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -265,7 +321,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve straight from the app folders too, so the embedded default needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Project-wide static files live in sprintplan/static, found like every app's.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -1,9 +1,13 @@
+import logging
+
+from django.db import DatabaseError
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import User
+from sprintplan.api import RetryTransientDatabaseErrors
 from sprintplan.errors import InvalidInput, StaleVersion
 from sprints.models import Sprint
 from teams.models import Team
@@ -11,6 +15,8 @@ from tickets import services
 from tickets.filters import TicketFilter
 from tickets.models import Ticket
 from web.selectors import tickets as selectors
+
+logger = logging.getLogger(__name__)
 
 
 class InsightSerializer(serializers.Serializer):
@@ -149,7 +155,10 @@ class ChainSerializer(serializers.Serializer):
 
 
 class TicketViewSet(
-    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+    RetryTransientDatabaseErrors,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     lookup_field = "key"
     lookup_value_regex = "[A-Za-z][A-Za-z0-9]*-[0-9]+"
@@ -217,7 +226,13 @@ class TicketViewSet(
             current = self.get_queryset().get(pk=exc.current.pk)
             body = {**exc.as_dict(), "current": self._output(current, many=False)}
             return Response(body, status=status.HTTP_409_CONFLICT)
-        return Response(self._output(self.get_queryset().get(pk=ticket.pk), many=False))
+        try:
+            body = self._output(self.get_queryset().get(pk=ticket.pk), many=False)
+        except DatabaseError:
+            # The update is committed; only the re-read failed. Answer with what was written.
+            logger.warning("Re-reading %s after its update failed.", ticket.key, exc_info=True)
+            body = _as_written(ticket)
+        return Response(body)
 
     @extend_schema(responses={200: ChainSerializer})
     @action(detail=True, methods=["get"])
@@ -242,3 +257,33 @@ def _if_match_version(request) -> int | None:
 
 def register(router) -> None:
     router.register("tickets", TicketViewSet, basename="ticket")
+
+
+def _as_written(ticket) -> dict:
+    """The ticket's response body from the saved instance alone (no query): its fields as
+    written, related values only where already loaded; the derived insight is left out
+    (null), as it cannot be read."""
+    loaded = ticket._state.fields_cache
+    team = loaded.get("team")
+    parent = loaded.get("parent")
+    return {
+        "id": ticket.pk,
+        "key": ticket.key,
+        "team": ticket.team_id,
+        "team_prefix": team.key_prefix if team else None,
+        "title": ticket.title,
+        "description": ticket.description,
+        "type": ticket.type,
+        "status": ticket.status,
+        "size": ticket.size,
+        "progress": ticket.progress,
+        "unit": team.unit_display if team else None,
+        "sprint": ticket.sprint_id,
+        "parent": parent.key if parent else None,
+        "rank": ticket.rank,
+        "assignee": ticket.assignee_id,
+        "version": ticket.version,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "insight": None,
+    }

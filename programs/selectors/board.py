@@ -3,7 +3,7 @@ and the cheap change token the live board polls. Query counts do not grow with r
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Count, Max, Prefetch, Q, Sum
 
@@ -65,6 +65,11 @@ def latest_forecast(pi: PlanningInterval) -> ProgramForecastRun | None:
 
 def forecast_stale(pi: PlanningInterval) -> bool:
     return derived.pending("pi_forecast", pi.pk)
+
+
+def forecast_pending_since(pi: PlanningInterval) -> datetime | None:
+    """When the oldest change still waiting for this PI's forecast was recorded."""
+    return derived.pending_since("pi_forecast", pi.pk)
 
 
 # --- feature dependencies --------------------------------------------------------------------
@@ -250,6 +255,7 @@ class PIBoard:
     layout: board.BoardLayout
     run: ProgramForecastRun | None
     stale: bool
+    stale_since: datetime | None  # the oldest change the forecast has not taken in yet
     low_confidence_teams: list[str]
 
     @property
@@ -353,6 +359,7 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
         deps,
         [board.BoardMilestone(m.id, m.name, m.date) for m in milestones],
     )
+    pending_since = forecast_pending_since(pi)
     return PIBoard(
         pi=pi,
         iterations=iterations,
@@ -364,7 +371,8 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
         backload=board.back_loading(plain, n),
         layout=layout,
         run=run,
-        stale=forecast_stale(pi),
+        stale=pending_since is not None,
+        stale_since=pending_since,
         low_confidence_teams=[
             team_names.get(team_id, str(team_id))
             for team_id in result.get("low_confidence_team_ids", [])

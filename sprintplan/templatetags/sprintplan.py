@@ -3,6 +3,8 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
+from sprintplan.health import is_overdue
+
 register = template.Library()
 
 FIELD_LABELS = {"blocked_by": "blocked by", "blocks": "blocks"}
@@ -23,6 +25,13 @@ def ago(moment: datetime | None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
     return timezone.localtime(moment).strftime("%b %-d, %H:%M")
+
+
+@register.filter
+def overdue(pending_since: datetime | None) -> bool:
+    """True when a change has waited too long for its derived data (HEALTH_DERIVED_MAX_AGE):
+    the page then says the figures are stale, not that they are updating."""
+    return is_overdue(pending_since)
 
 
 @register.filter

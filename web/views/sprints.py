@@ -277,7 +277,8 @@ def _planning_context(request, target: Sprint | None, **extra) -> dict:
         lanes=lanes,
         capacity=capacity,
         forecast=dashboard.forecast_for(target, names),
-        forecast_pending=derived.pending(services.SPRINT_FORECAST, target.pk),
+        # When the oldest change the forecast has not taken in was made (None: up to date).
+        forecast_pending=derived.pending_since(services.SPRINT_FORECAST, target.pk),
     )
     return context
 

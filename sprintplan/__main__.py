@@ -1,0 +1,15 @@
+"""`python -m sprintplan <command>` (or the `sprintplan` script): manage.py for an install."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sprintplan.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
