@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -21,11 +21,11 @@ from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 
-from . import capacity, forecast_engine, history
-from .models import CapacityAdjustment, MemberAvailability, SprintGoal, TeamCapacity
+from . import calendar_selectors, capacity, forecast_engine, history
+from .capacity_calendar import DEFAULT_FOCUS
+from .models import ForecastAssumption, MemberAvailability, SprintGoal, TeamCapacity
 
 HISTORY_WINDOW_DAYS = 30
-DEFAULT_FOCUS = 0.8
 # Outside-sprint blockers are followed this many levels up; deeper ones count as done.
 MAX_BLOCKER_DEPTH = 20
 IMPLICIT_GOAL_ID = 0
@@ -59,6 +59,7 @@ class TicketData:
     rank: int
     done: bool
     in_sprint: bool
+    sprint_id: int | None = None  # where it is planned (None: in no sprint)
 
     @property
     def remaining(self) -> float:
@@ -71,6 +72,7 @@ class GoalData:
     text: str
     ticket_ids: tuple[int, ...]
     implicit: bool = False
+    deadline: date | None = None  # None: the sprint's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +85,21 @@ class SprintData:
     tickets: dict[int, TicketData]  # sprint tickets, goal tickets, unfinished blockers
     blockers: dict[int, tuple[int, ...]]  # ticket -> unfinished blockers (loaded ones)
     goals: tuple[GoalData, ...]
-    adjustments: tuple[tuple[int, date, date, float], ...]  # team, from, to, factor
+    # What-if only: extra capacity changes (team, from, to, factor); the recorded ones are
+    # in `calendar_factors` already.
+    adjustments: tuple[tuple[int, date, date, float], ...]
     # What-if only: person-days lent between teams over the rest of the sprint.
     moves: tuple[tuple[int, int, float], ...] = field(default=())
+    # Per team and day of `days`: the capacity calendar against a normal day (days off,
+    # holidays, capacity changes) times this sprint's share of the team's day.
+    calendar_factors: dict[int, tuple[float, ...]] = field(default_factory=dict)
+    # Start of every open sprint a loaded ticket is planned in (outside blockers wait for it).
+    sprint_starts: dict[int, date] = field(default_factory=dict)
+    # Unplanned tickets the Scrum master assumes will be done anyway: ticket id -> note.
+    assumptions: dict[int, str] = field(default_factory=dict)
+    # What-if: the sprint extended by this many working days.
+    extra_days: int = 0
+    program: bool = False  # a whole PI read as one long sprint (sprint_id is the PI's id)
 
 
 def first_forecast_day(sprint_start: date, today: date) -> date:
@@ -121,8 +135,37 @@ def load_sprint_data(sprint: Sprint, today: date, add_keys=()) -> SprintData | N
         tickets=tickets,
         blockers=blockers,
         goals=goals,
-        adjustments=_adjustments(sprint),
+        adjustments=(),
+        calendar_factors=calendar_factors(team_ids, day0, sprint.end_date, [sprint.pk]),
+        sprint_starts=open_sprint_starts(tickets),
+        assumptions=assumed_tickets(sprint),
     )
+
+
+def calendar_factors(team_ids, start: date, end: date, sprint_ids) -> dict[int, tuple]:
+    """Per team and working day: the capacity calendar against a normal day, times the
+    share of the team's day that belongs to these sprints (docs/forecasting.md)."""
+    calendars = calendar_selectors.team_calendars(team_ids, start, end)
+    return {
+        team_id: tuple(
+            day.forecast_factor * share
+            for day, share in zip(calendar.days, calendar.share_by_day(sprint_ids), strict=True)
+        )
+        for team_id, calendar in calendars.items()
+    }
+
+
+def open_sprint_starts(tickets: dict[int, "TicketData"]) -> dict[int, date]:
+    ids = {t.sprint_id for t in tickets.values() if t.sprint_id is not None}
+    return dict(
+        Sprint.objects.filter(pk__in=ids)
+        .exclude(state=Sprint.State.CLOSED)
+        .values_list("id", "start_date")
+    )
+
+
+def assumed_tickets(sprint: Sprint) -> dict[int, str]:
+    return dict(ForecastAssumption.objects.filter(sprint=sprint).values_list("ticket_id", "note"))
 
 
 _TICKET_COLUMNS = ("id", "key", "team_id", "size", "progress", "rank", "status", "sprint_id")
@@ -139,6 +182,7 @@ def _ticket(row, sprint_id: int | None) -> TicketData:
         rank=rank,
         done=status == Ticket.Status.DONE,
         in_sprint=sprint_id is not None and ticket_sprint == sprint_id,
+        sprint_id=ticket_sprint,
     )
 
 
@@ -199,17 +243,11 @@ def _goals(sprint: Sprint) -> tuple[GoalData, ...]:
         "sprintgoal_id", "ticket_id"
     ):
         members[goal_id].append(ticket_id)
-    rows = SprintGoal.objects.filter(sprint=sprint).values_list("id", "text")
+    rows = SprintGoal.objects.filter(sprint=sprint).values_list("id", "text", "deadline")
     return tuple(
-        GoalData(goal_id, text, tuple(sorted(members.get(goal_id, ())))) for goal_id, text in rows
+        GoalData(goal_id, text, tuple(sorted(members.get(goal_id, ()))), deadline=deadline)
+        for goal_id, text, deadline in rows
     )
-
-
-def _adjustments(sprint: Sprint) -> tuple[tuple[int, date, date, float], ...]:
-    rows = CapacityAdjustment.objects.filter(sprint=sprint).values_list(
-        "team_id", "from_date", "to_date", "factor"
-    )
-    return tuple((team, start, end, float(factor)) for team, start, end, factor in rows)
 
 
 def team_members(sprint: Sprint, team_ids) -> dict[int, list[tuple[int, capacity.Availability]]]:
@@ -303,8 +341,18 @@ def planned_daily_rate(team: TeamData) -> float:
 
 
 def team_capacity_factors(data: SprintData, team: TeamData) -> list[float]:
+    """The calendar's factors (or, without a calendar, the members' availability), times
+    any what-if capacity change and loan."""
     adjustments = [(s, e, f) for team_id, s, e, f in data.adjustments if team_id == team.id]
-    factors = capacity.daily_capacity_factors(data.days, team.members, adjustments)
+    if team.id in data.calendar_factors:
+        factors = [
+            factor * capacity.daily_capacity_factors([day], (), adjustments)[0]
+            if adjustments
+            else factor
+            for day, factor in zip(data.days, data.calendar_factors[team.id], strict=True)
+        ]
+    else:
+        factors = capacity.daily_capacity_factors(data.days, team.members, adjustments)
     for from_team, to_team, person_days in data.moves:
         if team.id in (from_team, to_team):
             share = person_days / capacity.available_person_days(data.days, team.members)
@@ -313,10 +361,58 @@ def team_capacity_factors(data: SprintData, team: TeamData) -> list[float]:
     return factors
 
 
+NEVER = forecast_engine.MAX_HORIZON_DAYS
+
+
+def not_before(data: SprintData, ticket: TicketData) -> int:
+    """First working day (from day 0) the ticket may progress in this forecast.
+
+    Work of this sprint (also what a what-if takes out) and of any open sprint that has
+    started: today. Planned in a later sprint or PI iteration: that sprint's first working
+    day. Planned nowhere (or only in a closed sprint): never, unless the Scrum master
+    recorded the assumption that it gets done; then today."""
+    own = not data.program and ticket.sprint_id == data.sprint_id
+    if ticket.in_sprint or own or ticket.id in data.assumptions:
+        return 0
+    start = data.sprint_starts.get(ticket.sprint_id)
+    if start is None:
+        return NEVER
+    return len(capacity.working_days(data.day0, start - timedelta(days=1)))
+
+
+def unplanned_blockers(data: SprintData) -> list[TicketData]:
+    """Unfinished tickets the forecast needs that no open sprint plans (and nobody assumed)."""
+    return [
+        data.tickets[t]
+        for t in forecast_ticket_ids(data)
+        if not_before(data, data.tickets[t]) >= NEVER
+    ]
+
+
+def goal_deadline_days(data: SprintData) -> dict[int, int]:
+    """Goals with a moved deadline: the working day by whose start they must be done."""
+    return {
+        goal.id: len(capacity.working_days(data.day0, goal.deadline))
+        for goal in data.goals
+        if goal.deadline is not None and goal.deadline != data.end
+    }
+
+
+def horizon_for(data: SprintData) -> int:
+    sprint_days = len(data.days) + data.extra_days
+    deadlines = goal_deadline_days(data).values()
+    return max(
+        forecast_engine.HORIZON_SPRINT_MULTIPLE * sprint_days,
+        forecast_engine.MIN_HORIZON_DAYS,
+        *(d + 1 for d in deadlines),
+    )
+
+
 def build_input(data: SprintData, seed: int = 0) -> forecast_engine.ForecastInput:
     ids = forecast_ticket_ids(data)
     in_forecast = set(ids)
     team_ids = sorted({data.tickets[t].team_id for t in ids})
+    horizon = horizon_for(data)
     return forecast_engine.ForecastInput(
         teams=tuple(
             forecast_engine.TeamInput(
@@ -334,13 +430,16 @@ def build_input(data: SprintData, seed: int = 0) -> forecast_engine.ForecastInpu
                 remaining=t.remaining,
                 rank=t.rank,
                 blockers=tuple(b for b in data.blockers.get(t.id, ()) if b in in_forecast),
+                not_before=min(not_before(data, t), horizon),
             )
             for t in (data.tickets[ticket_id] for ticket_id in ids)
         ),
-        sprint_days=len(data.days),
+        sprint_days=len(data.days) + data.extra_days,
         goals={goal.id: goal.ticket_ids for goal in data.goals},
+        goal_deadlines={k: min(v, horizon) for k, v in goal_deadline_days(data).items()},
         trials=forecast_trials(),
         seed=seed,
+        horizon_days=horizon,
     )
 
 
