@@ -6,11 +6,9 @@ from datetime import date
 
 from accounts.policy import can_change_capacity
 from quality.selectors import sprint_dod_matrix
+from sprintplan import probability
 
 from . import selectors
-
-AT_RISK_BELOW = 0.5
-ON_TRACK_FROM = 0.85
 
 
 @dataclass(frozen=True)
@@ -31,10 +29,12 @@ class GoalCard:
 
     @property
     def outlook(self) -> str:
-        """In words, so colour is never the only signal."""
-        if self.p_met < AT_RISK_BELOW:
-            return "at risk"
-        return "on track" if self.p_met >= ON_TRACK_FROM else "uncertain"
+        """In words, so colour is never the only signal (sprintplan.probability)."""
+        return probability.outlook(self.p_met)
+
+    @property
+    def level(self) -> str:
+        return probability.level(self.p_met)
 
 
 @dataclass

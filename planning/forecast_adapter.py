@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from dependencies.models import DependencyLink
+from sprintplan import probability
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 from teams.models import Membership, Team
@@ -93,8 +94,11 @@ class SprintData:
     # Per team and day of `days`: the capacity calendar against a normal day (days off,
     # holidays, capacity changes) times this sprint's share of the team's day.
     calendar_factors: dict[int, tuple[float, ...]] = field(default_factory=dict)
-    # Start of every open sprint a loaded ticket is planned in (outside blockers wait for it).
-    sprint_starts: dict[int, date] = field(default_factory=dict)
+    # Per team: the mean share of its days this sprint gets (concurrent sprints take theirs).
+    calendar_shares: dict[int, float] = field(default_factory=dict)
+    # (start, name) of every open sprint a loaded ticket is planned in (outside blockers wait
+    # for its start).
+    sprint_starts: dict[int, tuple[date, str]] = field(default_factory=dict)
     # Unplanned tickets the Scrum master assumes will be done anyway: ticket id -> note.
     assumptions: dict[int, str] = field(default_factory=dict)
     # What-if: the sprint extended by this many working days.
@@ -123,6 +127,7 @@ def load_sprint_data(sprint: Sprint, today: date, add_keys=()) -> SprintData | N
     blockers = _unfinished_blockers(tickets)
     team_ids = {t.team_id for t in tickets.values()}
     team_ids |= set(TeamCapacity.objects.filter(sprint=sprint).values_list("team_id", flat=True))
+    calendar = calendar_days(team_ids, day0, sprint.end_date, [sprint.pk])
     if not goals:
         in_sprint = tuple(sorted(t.id for t in tickets.values() if t.in_sprint))
         goals = (GoalData(IMPLICIT_GOAL_ID, "All sprint tickets", in_sprint, implicit=True),)
@@ -136,7 +141,10 @@ def load_sprint_data(sprint: Sprint, today: date, add_keys=()) -> SprintData | N
         blockers=blockers,
         goals=goals,
         adjustments=(),
-        calendar_factors=calendar_factors(team_ids, day0, sprint.end_date, [sprint.pk]),
+        calendar_factors={t: tuple(f for f, _ in days) for t, days in calendar.items()},
+        calendar_shares={
+            t: sum(share for _, share in days) / len(days) for t, days in calendar.items()
+        },
         sprint_starts=open_sprint_starts(tickets),
         assumptions=assumed_tickets(sprint),
     )
@@ -145,23 +153,33 @@ def load_sprint_data(sprint: Sprint, today: date, add_keys=()) -> SprintData | N
 def calendar_factors(team_ids, start: date, end: date, sprint_ids) -> dict[int, tuple]:
     """Per team and working day: the capacity calendar against a normal day, times the
     share of the team's day that belongs to these sprints (docs/forecasting.md)."""
+    return {
+        team_id: tuple(factor for factor, _ in days)
+        for team_id, days in calendar_days(team_ids, start, end, sprint_ids).items()
+    }
+
+
+def calendar_days(team_ids, start: date, end: date, sprint_ids) -> dict[int, list]:
+    """Per team and working day: (forecast factor, this sprint's share of the day)."""
     calendars = calendar_selectors.team_calendars(team_ids, start, end)
     return {
-        team_id: tuple(
-            day.forecast_factor * share
+        team_id: [
+            (day.forecast_factor * share, share)
             for day, share in zip(calendar.days, calendar.share_by_day(sprint_ids), strict=True)
-        )
+        ]
         for team_id, calendar in calendars.items()
     }
 
 
-def open_sprint_starts(tickets: dict[int, "TicketData"]) -> dict[int, date]:
+def open_sprint_starts(tickets: dict[int, "TicketData"]) -> dict[int, tuple[date, str]]:
+    """(start, name) of every open sprint a loaded ticket is planned in."""
     ids = {t.sprint_id for t in tickets.values() if t.sprint_id is not None}
-    return dict(
-        Sprint.objects.filter(pk__in=ids)
+    return {
+        sprint_id: (start, name)
+        for sprint_id, start, name in Sprint.objects.filter(pk__in=ids)
         .exclude(state=Sprint.State.CLOSED)
-        .values_list("id", "start_date")
-    )
+        .values_list("id", "start_date", "name")
+    }
 
 
 def assumed_tickets(sprint: Sprint) -> dict[int, str]:
@@ -374,10 +392,10 @@ def not_before(data: SprintData, ticket: TicketData) -> int:
     own = not data.program and ticket.sprint_id == data.sprint_id
     if ticket.in_sprint or own or ticket.id in data.assumptions:
         return 0
-    start = data.sprint_starts.get(ticket.sprint_id)
-    if start is None:
+    planned = data.sprint_starts.get(ticket.sprint_id)
+    if planned is None:
         return NEVER
-    return len(capacity.working_days(data.day0, start - timedelta(days=1)))
+    return len(capacity.working_days(data.day0, planned[0] - timedelta(days=1)))
 
 
 def unplanned_blockers(data: SprintData) -> list[TicketData]:
@@ -511,15 +529,84 @@ def result_json(
             for team_id, team in result.teams.items()
         },
         "goals": [
-            _goal_json(goal, result.goals.get(goal.id), team_keys, keys) for goal in data.goals
+            _goal_json(goal, result.goals.get(goal.id), team_keys, keys, as_date)
+            for goal in data.goals
         ],
+        "unplanned_blockers": [
+            {"key": t.key, "team": team_keys.get(t.team_id, ""), "blocks": blocked_keys(data, t)}
+            for t in unplanned_blockers(data)
+        ],
+        "assumptions": assumptions_in_words(data, forecast_input),
     }
 
 
-def _goal_json(goal: GoalData, forecast_goal, team_keys, keys) -> dict:
+def blocked_keys(data: SprintData, blocker: TicketData) -> list[str]:
+    """Keys of the loaded tickets that wait for `blocker` (directly)."""
+    return sorted(
+        data.tickets[t].key
+        for t, blockers in data.blockers.items()
+        if blocker.id in blockers and t in data.tickets
+    )
+
+
+def assumptions_in_words(data: SprintData, forecast_input) -> list[str]:
+    """What the figures assume, as sentences for the forecast card."""
+    teams = {team.id: team for team in data.teams.values()}
+    lines = []
+    for team_input in forecast_input.teams:
+        team = teams[team_input.id]
+        if len(team.history) >= forecast_engine.MIN_HISTORY_DAYS:
+            speed = f"{team.key} works as fast as on its last {len(team.history)} working days"
+        else:
+            speed = (
+                f"{team.key} has only {len(team.history)} days of reported work: its planned "
+                f"rate ({team_input.planned_daily_rate:g} a day) is used, give or take"
+            )
+        share = data.calendar_shares.get(team.id)
+        if share is not None and share < 0.995:
+            speed += (
+                f"; this sprint gets {share:.0%} of its days (concurrent sprints share the "
+                "rest, in proportion to their planned work)"
+            )
+        lines.append(speed + ".")
+    lines.append(
+        "Capacity follows each team's calendar: members' days off, public holidays and every "
+        "capacity change in force on the day, wherever it was recorded."
+    )
+    for ticket_id in forecast_ticket_ids(data):
+        ticket = data.tickets[ticket_id]
+        if ticket.in_sprint or ticket.sprint_id == data.sprint_id:
+            continue
+        if ticket.id in data.assumptions:
+            lines.append(
+                f"Assumed by the Scrum master: {ticket.key} gets done by its team although no "
+                f"sprint plans it ({data.assumptions[ticket.id]})."
+            )
+        elif ticket.sprint_id in data.sprint_starts:
+            start, name = data.sprint_starts[ticket.sprint_id]
+            lines.append(
+                f"{ticket.key} is planned in {name}: it starts no earlier than "
+                f"{start:%a %b} {start.day}."
+            )
+        else:
+            lines.append(
+                f"{ticket.key} is planned in no sprint: it never finishes, so the work waiting "
+                "for it cannot finish either."
+            )
+    for goal in data.goals:
+        if goal.deadline is not None and goal.deadline != data.end:
+            lines.append(f'"{goal.text[:60]}" is due {goal.deadline:%a %b} {goal.deadline.day}.')
+    return lines
+
+
+def _goal_json(goal: GoalData, forecast_goal, team_keys, keys, as_date) -> dict:
     if forecast_goal is None:  # every ticket of the goal is done
         forecast_goal = forecast_engine.GoalForecast(1.0, None, {}, {})
     return {
+        "deadline": goal.deadline.isoformat() if goal.deadline else None,
+        "p50": as_date(forecast_goal.p50),
+        "p85": as_date(forecast_goal.p85),
+        "outlook": probability.outlook(forecast_goal.p_met),
         "id": None if goal.implicit else goal.id,
         "text": goal.text,
         "implicit": goal.implicit,

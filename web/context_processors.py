@@ -1,4 +1,5 @@
 from accounts.policy import can_manage_integrations, can_manage_sprints, team_roles
+from sprintplan import probability
 
 
 def navigation(request):
@@ -12,6 +13,8 @@ def navigation(request):
         "nav_role": lambda: _role_label(user, teams),
         "can_manage_sprints": bool(user) and can_manage_sprints(user),
         "can_manage_integrations": bool(user) and can_manage_integrations(user),
+        # The one rule for probability words (sprintplan.probability), for any page's legend.
+        "probability_rule": probability.RULE,
     }
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from django.db.models import Count, Max, Prefetch, Q, Sum
 
 from dependencies.models import DependencyLink
-from sprintplan import derived
+from sprintplan import derived, probability
 from tickets.models import Ticket
 
 from .. import board
@@ -193,6 +193,14 @@ class FeatureRow:
     @property
     def percent_by_planned(self) -> int | None:
         return None if self.p_by_planned is None else round(100 * self.p_by_planned)
+
+    @property
+    def outlook_by_planned(self) -> str:
+        return probability.outlook(self.p_by_planned)
+
+    @property
+    def level_by_planned(self) -> str:
+        return probability.level(self.p_by_planned)
 
     @property
     def percent_by_milestone(self) -> int | None:

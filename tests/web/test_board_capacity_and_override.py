@@ -324,7 +324,9 @@ def test_the_capacity_panel_adds_a_fixed_number_of_queries(client, scenario):
     client.get(url)  # warm caches
     with CaptureQueriesContext(connection) as captured:
         selectors.board_capacity(scenario.lab, sprint)
-    assert len(captured) == 7  # the sprint page's capacity (6) + the changes with authors
+    # The sprint page's capacity (6), the team calendar it is a share of (7), the changes
+    # with authors (1).
+    assert len(captured) == 14
     small = _queries(client, url)
     for n in range(12):
         TicketFactory(team=scenario.lab, sprint=sprint, status=["todo", "done"][n % 2], size=5)
