@@ -294,10 +294,11 @@ def goal_create(
 
 def goal_update(*, actor, goal: SprintGoal, changes: dict[str, Any]) -> SprintGoal:
     ensure_can_manage_goals(actor)
-    unknown = sorted(set(changes) - {"text", "ticket_keys", "order"})
+    unknown = sorted(set(changes) - {"text", "ticket_keys", "order", "deadline"})
     if unknown:
         raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
     text = _goal_text(changes["text"]) if "text" in changes else None
+    deadline = _goal_deadline(goal, changes["deadline"]) if changes.get("deadline") else None
     ticket_ids = (
         _goal_ticket_ids(goal.sprint, changes["ticket_keys"]) if "ticket_keys" in changes else None
     )
@@ -306,6 +307,8 @@ def goal_update(*, actor, goal: SprintGoal, changes: dict[str, Any]) -> SprintGo
             goal.text = text
         if "order" in changes:
             goal.order = changes["order"]
+        if deadline is not None:
+            goal.deadline = deadline
         goal.save()
         if ticket_ids is not None:
             goal.tickets.set(ticket_ids)
@@ -318,6 +321,17 @@ def goal_delete(*, actor, goal: SprintGoal) -> None:
     with transaction.atomic():
         SprintGoal.objects.filter(pk=goal.pk).delete()
         derived.changed("sprint", [goal.sprint_id])
+
+
+def _goal_deadline(goal: SprintGoal, value: Any) -> date:
+    """A goal may be due after its sprint (a moved deadline), never before it starts."""
+    deadline = _date("deadline", value)
+    if deadline < goal.sprint.start_date:
+        raise InvalidInput(
+            f"The deadline {deadline} is before the sprint starts ({goal.sprint.start_date}).",
+            field="deadline",
+        )
+    return deadline
 
 
 def _goal_text(text: str) -> str:
