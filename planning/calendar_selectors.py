@@ -169,3 +169,25 @@ def _people_on(team_id, user_ids, sprint_ids, availability) -> list[capacity.Ava
 
 def sprint_calendars(sprint: Sprint, team_ids) -> dict[int, TeamCalendar]:
     return team_calendars(team_ids, sprint.start_date, sprint.end_date)
+
+
+@dataclass(frozen=True)
+class OverAllocation:
+    """A team whose planned work exceeds its calendar in some weeks."""
+
+    team_key: str
+    team_name: str
+    unit: str
+    weeks: tuple[cal.WeekLoad, ...]  # only the weeks over the calendar
+
+
+def over_allocations(team_ids, start: date, end: date) -> list[OverAllocation]:
+    """Per team, the weeks between start and end whose planned work (every sprint and PI
+    iteration running then, each sprint's load spread over its days) exceeds the team's
+    calendar. Teams without such a week are left out."""
+    found = []
+    for calendar in sorted(team_calendars(team_ids, start, end).values(), key=lambda c: c.name):
+        over = tuple(week for week in calendar.weeks() if week.over)
+        if over:
+            found.append(OverAllocation(calendar.key, calendar.name, calendar.unit, over))
+    return found

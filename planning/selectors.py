@@ -24,6 +24,7 @@ from .models import (
     CapacityAdjustment,
     ForecastRun,
     MemberAvailability,
+    PlanDecision,
     Risk,
     SprintGoal,
     TeamCapacity,
@@ -259,6 +260,12 @@ class TeamCapacitySummary:
     def load_percent(self) -> int | None:
         return round(self.committed * 100 / self.capacity) if self.capacity else None
 
+    @property
+    def calendar_share_percent(self) -> int | None:
+        if not self.calendar_person_days:
+            return None
+        return round(self.available_person_days * 100 / self.calendar_person_days)
+
 
 def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
     """Every team's (or the given teams') capacity and committed size: this sprint's share
@@ -461,9 +468,9 @@ def sprint_change_token(sprint: Sprint) -> str:
     queries and no rendering, so open pages can ask every few seconds."""
 
     tickets = Ticket.objects.filter(sprint=sprint).aggregate(n=Count("id"), last=Max("updated_at"))
-    adjustments = CapacityAdjustment.objects.filter(sprint=sprint).aggregate(
-        n=Count("id"), last=Max("id")
-    )
+    adjustments = CapacityAdjustment.objects.filter(
+        from_date__lte=sprint.end_date, to_date__gte=sprint.start_date
+    ).aggregate(n=Count("id"), last=Max("id"))
     parts = [
         tickets["n"],
         tickets["last"].timestamp() if tickets["last"] else 0,
@@ -473,6 +480,7 @@ def sprint_change_token(sprint: Sprint) -> str:
         adjustments["n"],
         adjustments["last"],
         Evidence.objects.aggregate(last=Max("id"))["last"],
+        PlanDecision.objects.filter(sprint=sprint).aggregate(last=Max("id"))["last"],
     ]
     return ".".join(str(part or 0) for part in parts)
 

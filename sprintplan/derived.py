@@ -26,7 +26,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -127,7 +126,10 @@ def _flag_key(name: str) -> str:
 def request(name: str) -> None:
     """Queue a run of `name` unless one is queued already. Never raises: the change is
     committed and its markers wait for the next run or the catch-up."""
-    recompute_derived = current_app.tasks[RECOMPUTE_TASK]
+    # Imported here, not looked up in the app's registry: outside a worker (runserver,
+    # management commands) Celery discovers task modules lazily, so the name alone fails.
+    from .tasks import recompute_derived
+
     if settings.CELERY_TASK_ALWAYS_EAGER:
         try:
             recompute_derived.apply(kwargs={"name": name})

@@ -14,6 +14,7 @@ from dependencies import layout
 from dependencies.selectors import insight_freshness
 from planning import dashboard, selectors, services
 from planning.burn import sprint_burn_charts
+from planning.calendar_selectors import over_allocations
 from planning.models import CapacityAdjustment, Risk, SprintGoal
 from programs.selectors.governance import decisions_for_sprint
 from sprintplan import derived
@@ -276,6 +277,9 @@ def _planning_context(request, target: Sprint | None, **extra) -> dict:
         levels=Risk.Level.choices,
         lanes=lanes,
         capacity=capacity,
+        overallocation=over_allocations(
+            [s.team_id for s in capacity if s.committed], target.start_date, target.end_date
+        ),
         forecast=dashboard.forecast_for(target, names),
         forecast_pending=derived.pending(services.SPRINT_FORECAST, target.pk),
     )
