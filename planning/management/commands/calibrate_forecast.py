@@ -36,8 +36,8 @@ class Command(BaseCommand):
         history = throughput_histories([team.id], timezone.localdate()).get(team.id, ())
         if len(history) < forecast_engine.MIN_HISTORY_DAYS:
             self.stdout.write(
-                f"{DEMO_TEAM} has {len(history)} recorded days (< {forecast_engine.MIN_HISTORY_DAYS}): "
-                "demo replay skipped."
+                f"{DEMO_TEAM} has {len(history)} recorded days "
+                f"(< {forecast_engine.MIN_HISTORY_DAYS}): demo replay skipped."
             )
             return None
         distribution = calibration.empirical(f"demo {DEMO_TEAM} history (resampled)", history)
