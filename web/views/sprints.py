@@ -200,12 +200,23 @@ def what_if(request, sprint_id: int):
     status = 400
     if form.is_valid():
         try:
-            context["preview"] = services.forecast_what_if(sprint=sprint, **form.proposal())
+            context["preview"] = _dated(
+                services.forecast_what_if(sprint=sprint, **form.proposal())
+            )
             status = 200
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
     return render(request, "planning/sprint_detail.html#what-if", context, status=status)
+
+
+def _dated(preview: dict) -> dict:
+    """The delta's ISO dates as dates, so the page shows them in the app's format."""
+    for change in preview["delta"]["tickets"].values():
+        for name in ("p85_before", "p85_after"):
+            if change.get(name):
+                change[name] = date.fromisoformat(change[name])
+    return preview
 
 
 @require_POST
