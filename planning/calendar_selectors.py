@@ -6,9 +6,10 @@ planning/capacity_calendar.py (pure)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Q, Sum
+from django.utils import timezone
 
 from sprints.models import Sprint
 from teams.models import Membership, Team
@@ -181,10 +182,17 @@ class OverAllocation:
     weeks: tuple[cal.WeekLoad, ...]  # only the weeks over the calendar
 
 
-def over_allocations(team_ids, start: date, end: date) -> list[OverAllocation]:
-    """Per team, the weeks between start and end whose planned work (every sprint and PI
-    iteration running then, each sprint's load spread over its days) exceeds the team's
-    calendar. Teams without such a week are left out."""
+def over_allocations(
+    team_ids, start: date, end: date, today: date | None = None
+) -> list[OverAllocation]:
+    """Per team, the weeks between start (at the earliest this week: the past cannot be
+    re-planned) and end whose planned work (every sprint and PI iteration running then,
+    each sprint's load spread over its days) exceeds the team's calendar. Teams without
+    such a week are left out."""
+    today = today or timezone.localdate()
+    start = max(start, today - timedelta(days=today.weekday()))
+    if start > end:
+        return []
     found = []
     for calendar in sorted(team_calendars(team_ids, start, end).values(), key=lambda c: c.name):
         over = tuple(week for week in calendar.weeks() if week.over)

@@ -225,7 +225,8 @@ def _lend(data: SprintData, bottleneck):
             yield (
                 Option(
                     "lend",
-                    f"Lend {person_days} person-days of {lender.key} to {bottleneck.key} "
+                    f"Lend {person_days} person-day{'s' if person_days != 1 else ''} of "
+                    f"{lender.key} to {bottleneck.key} "
                     f"from {_day(data.day0)}",
                     {
                         "from_team": lender.key,

@@ -207,3 +207,19 @@ def test_an_explicit_assumption_lets_the_blocker_finish_and_is_shown(scenario, w
     assert goal_of(run)["p_met"] > 0.5
     assert run.result["unplanned_blockers"] == []
     assert any("labeling squeezes it in next week" in line for line in run.result["assumptions"])
+
+
+def test_over_allocated_weeks_name_the_sprints_sharing_the_team(scenario, concurrent):
+    # 4,000 images over two weeks against two labelers at 60 x 0.8 a day (960 images)
+    (lab,) = calendar_selectors.over_allocations(
+        [scenario.lab.pk, scenario.qa.pk], MONDAY, FRIDAY_WEEK_2, today=MONDAY
+    )
+    assert lab.team_key == "LAB" and len(lab.weeks) == 2
+    week = lab.weeks[0]
+    assert week.load == pytest.approx(2000) and week.capacity == pytest.approx(480)
+    assert week.sprint_names == ("Sprint A", "PI iteration") and week.shared
+    # weeks already over are not shown
+    later = calendar_selectors.over_allocations(
+        [scenario.lab.pk], MONDAY, FRIDAY_WEEK_2, today=FRIDAY_WEEK_2
+    )
+    assert [w.week_start for w in later[0].weeks] == [MONDAY + timedelta(days=7)]
