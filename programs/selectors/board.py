@@ -242,6 +242,10 @@ class MilestoneRow:
         return None if self.p_met is None else round(100 * self.p_met)
 
     @property
+    def outlook(self) -> str:
+        return probability.outlook(self.p_met)
+
+    @property
     def features_past(self) -> list[FeatureRow]:
         return [f for f in self.features if f.past_milestone]
 

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PI_START = date(2027, 1, 4)  # a Monday: the PI's three two-week iterations end Feb 12
 RELEASE = date(2027, 2, 12)  # the Friday the PI ends: the hard release date
-CHANCE = re.compile(r"(\d+)% chance to be met")
+CHANCE = re.compile(r"(\d+)% P\(milestone met\)")
 LIVE = 15_000  # ms: the board polls every 3 s; a recompute runs in-process on commit
 
 
