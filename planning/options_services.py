@@ -241,3 +241,31 @@ def assumption_delete(*, actor, assumption: ForecastAssumption) -> None:
         sprint_id = assumption.sprint_id
         assumption.delete()
         derived.changed("sprint", [sprint_id])
+
+
+# --- public holidays (the team's calendar) ---------------------------------------------------
+
+
+def holiday_set(*, actor, team: Team, day: Any, name: str):
+    """A public holiday in the team's calendar: nobody of the team works that day, in every
+    sprint and PI iteration running then."""
+    from .models import PublicHoliday
+
+    ensure_can_change_capacity(actor, team)
+    day = services._date("date", day)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Name the holiday.", field="name")
+    with transaction.atomic():
+        holiday, _ = PublicHoliday.objects.update_or_create(
+            team=team, date=day, defaults={"name": name[:100]}
+        )
+        derived.changed("sprint", services.sprints_overlapping(day, day))
+    return holiday
+
+
+def holiday_delete(*, actor, holiday) -> None:
+    ensure_can_change_capacity(actor, holiday.team)
+    with transaction.atomic():
+        holiday.delete()
+        derived.changed("sprint", services.sprints_overlapping(holiday.date, holiday.date))

@@ -95,6 +95,11 @@ pages = [
     ),
     path("teams/<str:prefix>/board/", board.team_board, name="team-board"),
     path("teams/<str:prefix>/board/live/", board.team_board_live, name="team-board-live"),
+    path(
+        "teams/<str:prefix>/board/holidays/",
+        board.board_holiday_add,
+        name="team-board-holiday-add",
+    ),
     path("teams/<str:prefix>/board/wip/", board.board_wip, name="team-board-wip"),
     path(
         "teams/<str:prefix>/board/adjustments/",

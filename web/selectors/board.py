@@ -228,11 +228,14 @@ class BoardCapacity:
 
 
 def board_capacity(team: Team, sprint: Sprint) -> BoardCapacity:
-    """Seven queries whatever the number of tickets: the six of the sprint page's capacity,
-    one for the team's adjustments (with who recorded them)."""
+    """A fixed number of queries whatever the number of tickets: the sprint page's capacity
+    (this sprint's share of the team's calendar) and the team's capacity changes in force
+    during the sprint, wherever they were recorded (with who recorded them)."""
     summary = sprint_capacity(sprint, team_ids=[team.pk])[0]
     adjustments = list(
-        CapacityAdjustment.objects.filter(sprint=sprint, team=team)
+        CapacityAdjustment.objects.filter(
+            team=team, from_date__lte=sprint.end_date, to_date__gte=sprint.start_date
+        )
         .select_related("created_by")
         .order_by("from_date", "id")
     )

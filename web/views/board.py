@@ -20,6 +20,7 @@ from django_htmx.http import reswap, retarget
 
 from accounts.models import User
 from accounts.policy import can_change_capacity, can_override_done_gate
+from planning import options_services
 from planning import services as planning_services
 from planning.calendar_selectors import over_allocations
 from planning.models import CapacityAdjustment
@@ -360,6 +361,26 @@ def board_adjustment_add(request, prefix: str):
             extra["adjust_form"] = form
         else:  # 403 and the like: above the form, seen even by those who have no form
             extra["adjust_error"] = exc.message
+    return _render_capacity_change(request, team, sprint, lanes, status, extra)
+
+
+@require_POST
+def board_holiday_add(request, prefix: str):
+    """A public holiday in the team's calendar (its lead or the Scrum master)."""
+    team = _team(prefix)
+    sprint, lanes = _params(request)
+    if sprint is None:
+        raise Http404("no sprint")
+    status, extra = 200, {"holiday_saved": True}
+    try:
+        options_services.holiday_set(
+            actor=request.user,
+            team=team,
+            day=request.POST.get("date", ""),
+            name=request.POST.get("name", ""),
+        )
+    except DomainError as exc:
+        status, extra = exc.status, {"holiday_error": exc.message}
     return _render_capacity_change(request, team, sprint, lanes, status, extra)
 
 
