@@ -245,7 +245,10 @@ def _team_burn(
     if forecast is None:
         burn.notes.append(NO_FORECAST)
     elif burn.remaining > 0:
-        _add_fan(burn, rows, forecast, axis, now_day, end_day)
+        # Unit-based teams (images) report progress every day: their fan rises day by day,
+        # as their burn-up does, instead of jumping when a whole ticket is done.
+        continuous = unit == "items"
+        _add_fan(burn, rows, forecast, axis, now_day, end_day, continuous=continuous)
     else:
         burn.notes.append("All committed work is done.")
     if not has_history and not burn.fan_series and not level_now:
@@ -289,6 +292,8 @@ def _add_fan(
     axis: list[date],
     now_day: date,
     end_day: date,
+    *,
+    continuous: bool = False,
 ) -> None:
     entries = forecast.get("tickets", {})
     open_rows = [row for row in rows if row[8] < row[7]]
@@ -308,8 +313,11 @@ def _add_fan(
                 missing = True
                 continue
             day = max(day, now_day)  # a stale forecast's past dates count from today
-            by_day[day] += float(row[7] - row[8])
             finish_days.append(day)
+            if not continuous:
+                by_day[day] += float(row[7] - row[8])
+        if continuous:
+            by_day = _spread_by_finish(open_rows, entries, percentile.lower(), fan_days, now_day)
         series = [(now_day, origin)]
         total = origin
         for day in fan_days:
@@ -339,3 +347,25 @@ def _add_fan(
     as_of = _date(forecast.get("as_of"))
     if as_of and as_of < now_day:
         burn.notes.append(f"Forecast as of {as_of:%b} {as_of.day}; it is refreshed regularly.")
+
+
+def _spread_by_finish(open_rows, entries, percentile: str, fan_days, now_day) -> dict:
+    """Units per day when a team works its tickets one after another: each ticket's remaining
+    units spread evenly over the working days after the previous ticket's finish up to its
+    own finish (the first from today). Tickets finishing the same day share those days."""
+    finishes = []
+    for row in open_rows:
+        entry = entries.get(row[1])
+        day = _date(entry.get(percentile)) if entry else None
+        if day is not None and day <= fan_days[-1]:
+            finishes.append((max(day, now_day), float(row[7] - row[8])))
+    by_day: dict[date, float] = defaultdict(float)
+    previous = None
+    for finish, units in sorted(finishes):
+        days = [d for d in fan_days if (previous is None or d > previous) and d <= finish]
+        if not days or (previous is not None and finish == previous):
+            days = [finish]
+        for day in days:
+            by_day[day] += units / len(days)
+        previous = finish
+    return by_day

@@ -6,11 +6,9 @@ from datetime import date
 
 from accounts.policy import can_change_capacity
 from quality.selectors import sprint_dod_matrix
+from sprintplan import probability
 
 from . import selectors
-
-AT_RISK_BELOW = 0.5
-ON_TRACK_FROM = 0.85
 
 
 @dataclass(frozen=True)
@@ -20,6 +18,8 @@ class GoalCard:
     bottleneck_team: str
     bottleneck_share: float
     bottleneck_tickets: list[str]
+    deadline: date | None = None
+    p85: date | None = None
 
     @property
     def percent(self) -> int:
@@ -31,10 +31,12 @@ class GoalCard:
 
     @property
     def outlook(self) -> str:
-        """In words, so colour is never the only signal."""
-        if self.p_met < AT_RISK_BELOW:
-            return "at risk"
-        return "on track" if self.p_met >= ON_TRACK_FROM else "uncertain"
+        """In words, so colour is never the only signal (sprintplan.probability)."""
+        return probability.outlook(self.p_met)
+
+    @property
+    def level(self) -> str:
+        return probability.level(self.p_met)
 
 
 @dataclass
@@ -45,6 +47,9 @@ class Forecast:
     goals: list[GoalCard]
     tickets: dict[str, dict]
     low_confidence: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)  # in words
+    unplanned: list[dict] = field(default_factory=list)  # {"key", "team", "blocks"}
+    result: dict = field(default_factory=dict)
 
 
 def forecast_for(sprint, team_names: dict[str, str]) -> Forecast | None:
@@ -62,6 +67,8 @@ def forecast_for(sprint, team_names: dict[str, str]) -> Forecast | None:
                 goal.get("bottleneck_team") or "", 0.0
             ),
             bottleneck_tickets=goal.get("bottleneck_tickets") or [],
+            deadline=_date(goal.get("deadline")),
+            p85=_date(goal.get("p85")),
         )
         for goal in result.get("goals", [])
     ]
@@ -78,7 +85,14 @@ def forecast_for(sprint, team_names: dict[str, str]) -> Forecast | None:
         goals=goals,
         tickets=result.get("tickets", {}),
         low_confidence=low,
+        assumptions=result.get("assumptions", []),
+        unplanned=result.get("unplanned_blockers", []),
+        result=result,
     )
+
+
+def _date(value) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def attach_ticket_forecasts(tickets, forecast: Forecast | None) -> None:

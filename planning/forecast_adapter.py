@@ -10,22 +10,23 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from dependencies.models import DependencyLink
+from sprintplan import probability
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 
-from . import capacity, forecast_engine, history
-from .models import CapacityAdjustment, MemberAvailability, SprintGoal, TeamCapacity
+from . import calendar_selectors, capacity, forecast_engine, history
+from .capacity_calendar import DEFAULT_FOCUS
+from .models import ForecastAssumption, MemberAvailability, SprintGoal, TeamCapacity
 
 HISTORY_WINDOW_DAYS = 30
-DEFAULT_FOCUS = 0.8
 # Outside-sprint blockers are followed this many levels up; deeper ones count as done.
 MAX_BLOCKER_DEPTH = 20
 IMPLICIT_GOAL_ID = 0
@@ -59,6 +60,7 @@ class TicketData:
     rank: int
     done: bool
     in_sprint: bool
+    sprint_id: int | None = None  # where it is planned (None: in no sprint)
 
     @property
     def remaining(self) -> float:
@@ -71,6 +73,7 @@ class GoalData:
     text: str
     ticket_ids: tuple[int, ...]
     implicit: bool = False
+    deadline: date | None = None  # None: the sprint's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +86,24 @@ class SprintData:
     tickets: dict[int, TicketData]  # sprint tickets, goal tickets, unfinished blockers
     blockers: dict[int, tuple[int, ...]]  # ticket -> unfinished blockers (loaded ones)
     goals: tuple[GoalData, ...]
-    adjustments: tuple[tuple[int, date, date, float], ...]  # team, from, to, factor
+    # What-if only: extra capacity changes (team, from, to, factor); the recorded ones are
+    # in `calendar_factors` already.
+    adjustments: tuple[tuple[int, date, date, float], ...]
     # What-if only: person-days lent between teams over the rest of the sprint.
     moves: tuple[tuple[int, int, float], ...] = field(default=())
+    # Per team and day of `days`: the capacity calendar against a normal day (days off,
+    # holidays, capacity changes) times this sprint's share of the team's day.
+    calendar_factors: dict[int, tuple[float, ...]] = field(default_factory=dict)
+    # Per team: the mean share of its days this sprint gets (concurrent sprints take theirs).
+    calendar_shares: dict[int, float] = field(default_factory=dict)
+    # (start, name) of every open sprint a loaded ticket is planned in (outside blockers wait
+    # for its start).
+    sprint_starts: dict[int, tuple[date, str]] = field(default_factory=dict)
+    # Unplanned tickets the Scrum master assumes will be done anyway: ticket id -> note.
+    assumptions: dict[int, str] = field(default_factory=dict)
+    # What-if: the sprint extended by this many working days.
+    extra_days: int = 0
+    program: bool = False  # a whole PI read as one long sprint (sprint_id is the PI's id)
 
 
 def first_forecast_day(sprint_start: date, today: date) -> date:
@@ -109,6 +127,7 @@ def load_sprint_data(sprint: Sprint, today: date, add_keys=()) -> SprintData | N
     blockers = _unfinished_blockers(tickets)
     team_ids = {t.team_id for t in tickets.values()}
     team_ids |= set(TeamCapacity.objects.filter(sprint=sprint).values_list("team_id", flat=True))
+    calendar = calendar_days(team_ids, day0, sprint.end_date, [sprint.pk])
     if not goals:
         in_sprint = tuple(sorted(t.id for t in tickets.values() if t.in_sprint))
         goals = (GoalData(IMPLICIT_GOAL_ID, "All sprint tickets", in_sprint, implicit=True),)
@@ -121,8 +140,50 @@ def load_sprint_data(sprint: Sprint, today: date, add_keys=()) -> SprintData | N
         tickets=tickets,
         blockers=blockers,
         goals=goals,
-        adjustments=_adjustments(sprint),
+        adjustments=(),
+        calendar_factors={t: tuple(f for f, _ in days) for t, days in calendar.items()},
+        calendar_shares={
+            t: sum(share for _, share in days) / len(days) for t, days in calendar.items()
+        },
+        sprint_starts=open_sprint_starts(tickets),
+        assumptions=assumed_tickets(sprint),
     )
+
+
+def calendar_factors(team_ids, start: date, end: date, sprint_ids) -> dict[int, tuple]:
+    """Per team and working day: the capacity calendar against a normal day, times the
+    share of the team's day that belongs to these sprints (docs/forecasting.md)."""
+    return {
+        team_id: tuple(factor for factor, _ in days)
+        for team_id, days in calendar_days(team_ids, start, end, sprint_ids).items()
+    }
+
+
+def calendar_days(team_ids, start: date, end: date, sprint_ids) -> dict[int, list]:
+    """Per team and working day: (forecast factor, this sprint's share of the day)."""
+    calendars = calendar_selectors.team_calendars(team_ids, start, end)
+    return {
+        team_id: [
+            (day.forecast_factor * share, share)
+            for day, share in zip(calendar.days, calendar.share_by_day(sprint_ids), strict=True)
+        ]
+        for team_id, calendar in calendars.items()
+    }
+
+
+def open_sprint_starts(tickets: dict[int, "TicketData"]) -> dict[int, tuple[date, str]]:
+    """(start, name) of every open sprint a loaded ticket is planned in."""
+    ids = {t.sprint_id for t in tickets.values() if t.sprint_id is not None}
+    return {
+        sprint_id: (start, name)
+        for sprint_id, start, name in Sprint.objects.filter(pk__in=ids)
+        .exclude(state=Sprint.State.CLOSED)
+        .values_list("id", "start_date", "name")
+    }
+
+
+def assumed_tickets(sprint: Sprint) -> dict[int, str]:
+    return dict(ForecastAssumption.objects.filter(sprint=sprint).values_list("ticket_id", "note"))
 
 
 _TICKET_COLUMNS = ("id", "key", "team_id", "size", "progress", "rank", "status", "sprint_id")
@@ -139,6 +200,7 @@ def _ticket(row, sprint_id: int | None) -> TicketData:
         rank=rank,
         done=status == Ticket.Status.DONE,
         in_sprint=sprint_id is not None and ticket_sprint == sprint_id,
+        sprint_id=ticket_sprint,
     )
 
 
@@ -199,17 +261,11 @@ def _goals(sprint: Sprint) -> tuple[GoalData, ...]:
         "sprintgoal_id", "ticket_id"
     ):
         members[goal_id].append(ticket_id)
-    rows = SprintGoal.objects.filter(sprint=sprint).values_list("id", "text")
+    rows = SprintGoal.objects.filter(sprint=sprint).values_list("id", "text", "deadline")
     return tuple(
-        GoalData(goal_id, text, tuple(sorted(members.get(goal_id, ())))) for goal_id, text in rows
+        GoalData(goal_id, text, tuple(sorted(members.get(goal_id, ()))), deadline=deadline)
+        for goal_id, text, deadline in rows
     )
-
-
-def _adjustments(sprint: Sprint) -> tuple[tuple[int, date, date, float], ...]:
-    rows = CapacityAdjustment.objects.filter(sprint=sprint).values_list(
-        "team_id", "from_date", "to_date", "factor"
-    )
-    return tuple((team, start, end, float(factor)) for team, start, end, factor in rows)
 
 
 def team_members(sprint: Sprint, team_ids) -> dict[int, list[tuple[int, capacity.Availability]]]:
@@ -303,8 +359,18 @@ def planned_daily_rate(team: TeamData) -> float:
 
 
 def team_capacity_factors(data: SprintData, team: TeamData) -> list[float]:
+    """The calendar's factors (or, without a calendar, the members' availability), times
+    any what-if capacity change and loan."""
     adjustments = [(s, e, f) for team_id, s, e, f in data.adjustments if team_id == team.id]
-    factors = capacity.daily_capacity_factors(data.days, team.members, adjustments)
+    if team.id in data.calendar_factors:
+        factors = [
+            factor * capacity.daily_capacity_factors([day], (), adjustments)[0]
+            if adjustments
+            else factor
+            for day, factor in zip(data.days, data.calendar_factors[team.id], strict=True)
+        ]
+    else:
+        factors = capacity.daily_capacity_factors(data.days, team.members, adjustments)
     for from_team, to_team, person_days in data.moves:
         if team.id in (from_team, to_team):
             share = person_days / capacity.available_person_days(data.days, team.members)
@@ -313,10 +379,58 @@ def team_capacity_factors(data: SprintData, team: TeamData) -> list[float]:
     return factors
 
 
+NEVER = forecast_engine.MAX_HORIZON_DAYS
+
+
+def not_before(data: SprintData, ticket: TicketData) -> int:
+    """First working day (from day 0) the ticket may progress in this forecast.
+
+    Work of this sprint (also what a what-if takes out) and of any open sprint that has
+    started: today. Planned in a later sprint or PI iteration: that sprint's first working
+    day. Planned nowhere (or only in a closed sprint): never, unless the Scrum master
+    recorded the assumption that it gets done; then today."""
+    own = not data.program and ticket.sprint_id == data.sprint_id
+    if ticket.in_sprint or own or ticket.id in data.assumptions:
+        return 0
+    planned = data.sprint_starts.get(ticket.sprint_id)
+    if planned is None:
+        return NEVER
+    return len(capacity.working_days(data.day0, planned[0] - timedelta(days=1)))
+
+
+def unplanned_blockers(data: SprintData) -> list[TicketData]:
+    """Unfinished tickets the forecast needs that no open sprint plans (and nobody assumed)."""
+    return [
+        data.tickets[t]
+        for t in forecast_ticket_ids(data)
+        if not_before(data, data.tickets[t]) >= NEVER
+    ]
+
+
+def goal_deadline_days(data: SprintData) -> dict[int, int]:
+    """Goals with a moved deadline: the working day by whose start they must be done."""
+    return {
+        goal.id: len(capacity.working_days(data.day0, goal.deadline))
+        for goal in data.goals
+        if goal.deadline is not None and goal.deadline != data.end
+    }
+
+
+def horizon_for(data: SprintData) -> int:
+    sprint_days = len(data.days) + data.extra_days
+    deadlines = goal_deadline_days(data).values()
+    return max(
+        forecast_engine.HORIZON_SPRINT_MULTIPLE * sprint_days,
+        forecast_engine.MIN_HORIZON_DAYS,
+        *(d + 1 for d in deadlines),
+    )
+
+
 def build_input(data: SprintData, seed: int = 0) -> forecast_engine.ForecastInput:
     ids = forecast_ticket_ids(data)
     in_forecast = set(ids)
     team_ids = sorted({data.tickets[t].team_id for t in ids})
+    horizon = horizon_for(data)
     return forecast_engine.ForecastInput(
         teams=tuple(
             forecast_engine.TeamInput(
@@ -334,13 +448,16 @@ def build_input(data: SprintData, seed: int = 0) -> forecast_engine.ForecastInpu
                 remaining=t.remaining,
                 rank=t.rank,
                 blockers=tuple(b for b in data.blockers.get(t.id, ()) if b in in_forecast),
+                not_before=min(not_before(data, t), horizon),
             )
             for t in (data.tickets[ticket_id] for ticket_id in ids)
         ),
-        sprint_days=len(data.days),
+        sprint_days=len(data.days) + data.extra_days,
         goals={goal.id: goal.ticket_ids for goal in data.goals},
+        goal_deadlines={k: min(v, horizon) for k, v in goal_deadline_days(data).items()},
         trials=forecast_trials(),
         seed=seed,
+        horizon_days=horizon,
     )
 
 
@@ -412,15 +529,84 @@ def result_json(
             for team_id, team in result.teams.items()
         },
         "goals": [
-            _goal_json(goal, result.goals.get(goal.id), team_keys, keys) for goal in data.goals
+            _goal_json(goal, result.goals.get(goal.id), team_keys, keys, as_date)
+            for goal in data.goals
         ],
+        "unplanned_blockers": [
+            {"key": t.key, "team": team_keys.get(t.team_id, ""), "blocks": blocked_keys(data, t)}
+            for t in unplanned_blockers(data)
+        ],
+        "assumptions": assumptions_in_words(data, forecast_input),
     }
 
 
-def _goal_json(goal: GoalData, forecast_goal, team_keys, keys) -> dict:
+def blocked_keys(data: SprintData, blocker: TicketData) -> list[str]:
+    """Keys of the loaded tickets that wait for `blocker` (directly)."""
+    return sorted(
+        data.tickets[t].key
+        for t, blockers in data.blockers.items()
+        if blocker.id in blockers and t in data.tickets
+    )
+
+
+def assumptions_in_words(data: SprintData, forecast_input) -> list[str]:
+    """What the figures assume, as sentences for the forecast card."""
+    teams = {team.id: team for team in data.teams.values()}
+    lines = []
+    for team_input in forecast_input.teams:
+        team = teams[team_input.id]
+        if len(team.history) >= forecast_engine.MIN_HISTORY_DAYS:
+            speed = f"{team.key} works as fast as on its last {len(team.history)} working days"
+        else:
+            speed = (
+                f"{team.key} has only {len(team.history)} days of reported work: its planned "
+                f"rate ({team_input.planned_daily_rate:g} a day) is used, give or take"
+            )
+        share = data.calendar_shares.get(team.id)
+        if share is not None and share < 0.995:
+            speed += (
+                f"; this sprint gets {share:.0%} of its days (concurrent sprints share the "
+                "rest, in proportion to their planned work)"
+            )
+        lines.append(speed + ".")
+    lines.append(
+        "Capacity follows each team's calendar: members' days off, public holidays and every "
+        "capacity change in force on the day, wherever it was recorded."
+    )
+    for ticket_id in forecast_ticket_ids(data):
+        ticket = data.tickets[ticket_id]
+        if ticket.in_sprint or ticket.sprint_id == data.sprint_id:
+            continue
+        if ticket.id in data.assumptions:
+            lines.append(
+                f"Assumed by the Scrum master: {ticket.key} gets done by its team although no "
+                f"sprint plans it ({data.assumptions[ticket.id]})."
+            )
+        elif ticket.sprint_id in data.sprint_starts:
+            start, name = data.sprint_starts[ticket.sprint_id]
+            lines.append(
+                f"{ticket.key} is planned in {name}: it starts no earlier than "
+                f"{start:%a %b} {start.day}."
+            )
+        else:
+            lines.append(
+                f"{ticket.key} is planned in no sprint: it never finishes, so the work waiting "
+                "for it cannot finish either."
+            )
+    for goal in data.goals:
+        if goal.deadline is not None and goal.deadline != data.end:
+            lines.append(f'"{goal.text[:60]}" is due {goal.deadline:%a %b} {goal.deadline.day}.')
+    return lines
+
+
+def _goal_json(goal: GoalData, forecast_goal, team_keys, keys, as_date) -> dict:
     if forecast_goal is None:  # every ticket of the goal is done
         forecast_goal = forecast_engine.GoalForecast(1.0, None, {}, {})
     return {
+        "deadline": goal.deadline.isoformat() if goal.deadline else None,
+        "p50": as_date(forecast_goal.p50),
+        "p85": as_date(forecast_goal.p85),
+        "outlook": probability.outlook(forecast_goal.p_met),
         "id": None if goal.implicit else goal.id,
         "text": goal.text,
         "implicit": goal.implicit,

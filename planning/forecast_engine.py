@@ -101,6 +101,9 @@ class TicketInput:
     remaining: float | Estimate
     rank: int  # lower rank is worked on first; ties broken by id
     blockers: tuple[int, ...] = ()  # unfinished blockers; ids not in the input count as done
+    # First working day the ticket may progress (its sprint starts later). At or beyond the
+    # horizon: never (planned nowhere, so nobody will do it).
+    not_before: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +221,8 @@ def _ticket_problems(data: ForecastInput) -> Iterable[str]:
     for ticket in data.tickets:
         if ticket.team_id not in team_ids:
             yield f"ticket {ticket.id}: unknown team {ticket.team_id}"
+        if ticket.not_before < 0:
+            yield f"ticket {ticket.id}: not_before must be >= 0 (got {ticket.not_before})"
         yield from _remaining_problems(ticket)
 
 
@@ -432,6 +437,7 @@ def _simulate(
     `sizes` is consumed (turned into the work to do)."""
     state = _SimulationState.start(plan, sizes, horizon)
     for day in range(horizon):
+        state.release_deferred(day)
         finished_today = state.zero_size_finishes.pop(day, {})
         for team_pos, daily_output in enumerate(throughput):
             if state.open_rows[team_pos] and daily_output[day].any():
@@ -462,6 +468,8 @@ class _SimulationState:
     has_zero_size: list[bool]  # per row: some trial has nothing to do
     open_rows: list[list[int]]  # per team: rows unfinished in some trial, rank order
     zero_size_finishes: dict[int, _Finishes]  # day -> zero-size tickets that finish then
+    deferred: dict[int, _Finishes]  # day -> rows (trials) released then: their sprint starts
+    not_before: tuple[int, ...]  # per row
     horizon: int
     served: np.ndarray  # scratch (trials,)
     at_zero: np.ndarray  # scratch (trials,) bool
@@ -474,9 +482,12 @@ class _SimulationState:
         work -= _done_tolerance(work)
         np.maximum(work, 0.0, out=work)
         zero_size = work == 0.0
+        not_before = tuple(ticket.not_before for ticket in plan.tickets)
         blocked_rows = [row for row, blockers in enumerate(plan.blocker_rows) if blockers]
+        waiting_rows = [row for row, first in enumerate(not_before) if first > 0]
         remaining = work.copy()
         remaining[blocked_rows] = 0.0
+        remaining[waiting_rows] = 0.0
         state = cls(
             plan=plan,
             work=work,
@@ -487,16 +498,31 @@ class _SimulationState:
             has_zero_size=zero_size.any(axis=1).tolist(),
             open_rows=[list(team_rows) for team_rows in plan.team_rows],
             zero_size_finishes={},
+            deferred={},
+            not_before=not_before,
             horizon=horizon,
             served=np.empty(trials, dtype=work.dtype),
             at_zero=np.empty(trials, dtype=bool),
             newly_done=np.empty(trials, dtype=bool),
         )
         blocked = set(blocked_rows)
+        all_trials = np.arange(trials)
+        for row in waiting_rows:
+            if row not in blocked and not_before[row] < horizon:
+                state.deferred.setdefault(not_before[row], {}).setdefault(row, []).append(
+                    all_trials
+                )
+        waiting = set(waiting_rows)
         for row in np.flatnonzero(zero_size.any(axis=1)).tolist():
-            if row not in blocked:  # nothing to do: done on its first eligible day, today
+            if row not in blocked and row not in waiting:  # nothing to do: done today
                 state._schedule_zero_size_finish(row, np.flatnonzero(zero_size[row]), 0)
         return state
+
+    def release_deferred(self, day: int) -> None:
+        """Morning of `day`: tickets whose sprint starts today (blockers done) may start."""
+        for row, trial_sets in self.deferred.pop(day, {}).items():
+            trials = trial_sets[0] if len(trial_sets) == 1 else np.concatenate(trial_sets)
+            self._release(row, trials, day)
 
     def work_team_day(
         self, team_pos: int, day: int, capacity: np.ndarray, finished_today: _Finishes
@@ -554,7 +580,11 @@ class _SimulationState:
                 last_blocker_done = self.finish[np.ix_(blockers, trials)].max(axis=0)
                 trials = trials[last_blocker_done == day]
             if trials.size:
-                self._release(row, trials, day + 1)
+                first_day = max(day + 1, self.not_before[row])
+                if first_day == day + 1:
+                    self._release(row, trials, first_day)
+                elif first_day < self.horizon:
+                    self.deferred.setdefault(first_day, {}).setdefault(row, []).append(trials)
 
     def _release(self, row: int, trials: np.ndarray, first_day: int) -> None:
         work = self.work[row, trials]

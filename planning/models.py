@@ -62,9 +62,19 @@ class MemberAvailability(models.Model):
 
 
 class CapacityAdjustment(models.Model):
-    """ "Labeling output x 0.5 from Tuesday: annotation tool bug". Dates are inclusive."""
+    """A capacity change of a team over dates: "Labeling output x 0.5 from Tuesday:
+    annotation tool bug". Dates are inclusive. It belongs to the team's capacity calendar and
+    applies to every sprint and PI iteration whose dates overlap it; `sprint` only notes where
+    it was raised (kept when that sprint is deleted)."""
 
-    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="adjustments")
+    sprint = models.ForeignKey(
+        Sprint,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="adjustments",
+        help_text="The sprint where the change was raised (a note; it applies by date).",
+    )
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="adjustments")
     from_date = models.DateField()
     to_date = models.DateField()
@@ -76,7 +86,8 @@ class CapacityAdjustment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["sprint", "from_date", "id"]
+        ordering = ["team", "from_date", "id"]
+        indexes = [models.Index(fields=["team", "from_date"], name="adjustment_team_from")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(factor__gte=0), name="adjustment_factor_gte_0"
@@ -91,11 +102,78 @@ class CapacityAdjustment(models.Model):
         return f"{self.team_id} x {self.factor} {self.from_date}..{self.to_date}: {self.reason}"
 
 
+class PublicHoliday(models.Model):
+    """A public holiday in a team's calendar: nobody of the team works that day."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["team", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "date"], name="holiday_unique_team_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class ForecastAssumption(models.Model):
+    """An explicit assumption the Scrum master records for a sprint's forecast: "labeling
+    does LAB-2 although no sprint plans it". Without one an unplanned blocker never finishes
+    in the forecast; with one it competes for its team's capacity from today."""
+
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="assumptions")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    note = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sprint", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sprint", "ticket"], name="assumption_unique_sprint_ticket"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.note
+
+
+class PlanDecision(models.Model):
+    """An option of the "What should we do?" panel that someone applied: who, why, and the
+    P(goal met) before and as previewed. The change itself went through its own service
+    (and its own history)."""
+
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="plan_decisions")
+    kind = models.CharField(max_length=20)
+    summary = models.CharField(max_length=300)
+    reason = models.CharField(max_length=300)
+    p_met_before = models.FloatField(null=True)
+    p_met_previewed = models.FloatField(null=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
 class SprintGoal(models.Model):
-    """One goal of a sprint: met when all its tickets are done by the sprint's end."""
+    """One goal of a sprint: met when all its tickets are done by its deadline (the sprint's
+    end unless the Product Owner moved it)."""
 
     sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="goals")
     text = models.TextField()
+    deadline = models.DateField(null=True, blank=True)
     tickets = models.ManyToManyField("tickets.Ticket", blank=True, related_name="goals")
     order = models.PositiveIntegerField(default=0)
 

@@ -17,13 +17,14 @@ from tickets.filters import TicketFilter
 from tickets.models import Ticket, TicketEvent
 from tickets.selectors import ticket_queryset
 
-from . import capacity
+from . import calendar_selectors, capacity
 from .forecast_adapter import DEFAULT_FOCUS
 from .history import committed_vs_completed
 from .models import (
     CapacityAdjustment,
     ForecastRun,
     MemberAvailability,
+    PlanDecision,
     Risk,
     SprintGoal,
     TeamCapacity,
@@ -241,6 +242,9 @@ class TeamCapacitySummary:
     may_change: bool = False  # set for a page: may this user edit the team's capacity?
     capacity_before_changes: float | None = None  # None: no capacity change applies
     has_settings: bool = False  # focus, availability or capacity changes set for the sprint
+    # Concurrent sprints / PI iterations that take a share of the team's days.
+    shared_with: tuple[str, ...] = ()
+    calendar_person_days: float = 0.0  # the team's whole calendar over the sprint's dates
 
     @property
     def changed(self) -> bool:
@@ -256,13 +260,21 @@ class TeamCapacitySummary:
     def load_percent(self) -> int | None:
         return round(self.committed * 100 / self.capacity) if self.capacity else None
 
+    @property
+    def calendar_share_percent(self) -> int | None:
+        if not self.calendar_person_days:
+            return None
+        return round(self.available_person_days * 100 / self.calendar_person_days)
+
 
 def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
-    """Every team's (or the given teams') capacity and committed size. Six queries.
+    """Every team's (or the given teams') capacity and committed size: this sprint's share
+    of each team's capacity calendar (planning/capacity_calendar.py). Constant queries.
 
-    Capacity counts people only (not integration service users) and applies the sprint's
-    capacity changes day by day, overlapping ones multiplied as in the forecast: "labeling
-    x 0.5 from Tuesday" lowers it, and over-commitment is judged against what is left."""
+    Capacity counts people only (not integration service users) and applies the team's
+    capacity changes in force day by day, wherever they were raised: "labeling x 0.5 from
+    Tuesday" lowers every sprint running then, and over-commitment is judged against what
+    is left. A day shared with a concurrent sprint counts only this sprint's share."""
     teams = Team.objects.order_by("name", "id")
     if team_ids is not None:
         teams = teams.filter(pk__in=team_ids)
@@ -295,11 +307,7 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
         .annotate(total=Sum("size"))
         .values_list("team_id", "total")
     )
-    changes = defaultdict(list)
-    for team_id, start, end, factor in CapacityAdjustment.objects.filter(
-        sprint=sprint, team_id__in=ids
-    ).values_list("team_id", "from_date", "to_date", "factor"):
-        changes[team_id].append((start, end, float(factor)))
+    calendars = calendar_selectors.team_calendars(ids, sprint.start_date, sprint.end_date)
     days = capacity.working_days(sprint.start_date, sprint.end_date)
     summaries = []
     for team_id, key, name, unit, unit_label, rate in team_rows:
@@ -318,17 +326,23 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
                     available_person_days=capacity.available_person_days(days, [person]),
                 )
             )
-        person_days = sum(m.available_person_days for m in team_members)
-        team_focus = float(focus.get(team_id, DEFAULT_FOCUS))
-        units_per_person_day = float(rate) * team_focus
-        people = [
-            capacity.Availability(
-                frozenset(date.fromisoformat(d) for d in m.days_off), m.part_time_percent / 100
-            )
-            for m in team_members
-        ]
-        changed_person_days = capacity.person_days_after_changes(
-            days, people, changes.get(team_id, [])
+        calendar = calendars[team_id]
+        shares = calendar.share_by_day([sprint.pk])
+        # This sprint's part of the team's calendar: concurrent sprints share each day.
+        person_days = sum(d.person_days * f for d, f in zip(calendar.days, shares, strict=True))
+        units_before = sum(
+            d.person_days * d.focus * d.rate * f
+            for d, f in zip(calendar.days, shares, strict=True)
+        )
+        units = sum(d.units * f for d, f in zip(calendar.days, shares, strict=True))
+        sharing = sorted(
+            {
+                other.name
+                for d, f in zip(calendar.days, shares, strict=True)
+                if 0 < f < 1
+                for other in calendar.sprints
+                if other.id != sprint.pk and other.start <= d.day <= other.end and other.load
+            }
         )
         summaries.append(
             TeamCapacitySummary(
@@ -337,18 +351,18 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
                 team_name=name,
                 unit=unit_label or unit,
                 rate=float(rate),
-                focus_factor=team_focus,
+                focus_factor=float(focus.get(team_id, DEFAULT_FOCUS)),
                 working_days=len(days),
                 members=team_members,
                 available_person_days=person_days,
-                capacity=changed_person_days * units_per_person_day,
+                capacity=units,
                 committed=float(committed.get(team_id) or 0),
-                capacity_before_changes=(
-                    person_days * units_per_person_day if changes.get(team_id) else None
-                ),
+                capacity_before_changes=units_before if calendar.changes else None,
                 has_settings=team_id in focus
-                or bool(changes.get(team_id))
+                or bool(calendar.changes)
                 or any((team_id, m.user_id) in availability for m in team_members),
+                shared_with=tuple(sharing),
+                calendar_person_days=sum(d.person_days for d in calendar.days),
             )
         )
     return summaries
@@ -372,9 +386,12 @@ def resolve_team(ref, field: str = "team") -> Team:
 
 
 def sprint_adjustments(sprint: Sprint):
+    """Capacity changes in force during the sprint, wherever they were raised."""
     return (
-        CapacityAdjustment.objects.filter(sprint=sprint)
-        .select_related("team", "created_by")
+        CapacityAdjustment.objects.filter(
+            from_date__lte=sprint.end_date, to_date__gte=sprint.start_date
+        )
+        .select_related("team", "created_by", "sprint")
         .order_by("from_date", "id")
     )
 
@@ -451,9 +468,9 @@ def sprint_change_token(sprint: Sprint) -> str:
     queries and no rendering, so open pages can ask every few seconds."""
 
     tickets = Ticket.objects.filter(sprint=sprint).aggregate(n=Count("id"), last=Max("updated_at"))
-    adjustments = CapacityAdjustment.objects.filter(sprint=sprint).aggregate(
-        n=Count("id"), last=Max("id")
-    )
+    adjustments = CapacityAdjustment.objects.filter(
+        from_date__lte=sprint.end_date, to_date__gte=sprint.start_date
+    ).aggregate(n=Count("id"), last=Max("id"))
     parts = [
         tickets["n"],
         tickets["last"].timestamp() if tickets["last"] else 0,
@@ -463,6 +480,7 @@ def sprint_change_token(sprint: Sprint) -> str:
         adjustments["n"],
         adjustments["last"],
         Evidence.objects.aggregate(last=Max("id"))["last"],
+        PlanDecision.objects.filter(sprint=sprint).aggregate(last=Max("id"))["last"],
     ]
     return ".".join(str(part or 0) for part in parts)
 

@@ -199,9 +199,10 @@ MAX_ADJUSTMENT_FACTOR = Decimal("10")
 
 
 def validated_adjustment(
-    sprint: Sprint, from_date: Any, to_date: Any, factor: Any
+    sprint: Sprint | None, from_date: Any, to_date: Any, factor: Any
 ) -> tuple[date, date, Decimal]:
-    """Dates inclusive and inside the sprint, factor 0 or more. Shared with what-if."""
+    """Dates inclusive (inside the sprint when one is given: the what-if), factor 0 or
+    more."""
     start, end = _date("from_date", from_date), _date("to_date", to_date)
     number = _number("factor", factor)
     if number < 0:
@@ -214,18 +215,39 @@ def validated_adjustment(
         raise InvalidInput(
             f"The adjustment cannot end ({end}) before it starts ({start}).", field="to_date"
         )
-    for name, day in (("from_date", start), ("to_date", end)):
-        if not sprint.start_date <= day <= sprint.end_date:
-            raise InvalidInput(
-                f"{name} {day} is outside the sprint ({sprint.start_date} to {sprint.end_date}).",
-                field=name,
-            )
+    if sprint is not None:
+        for name, day in (("from_date", start), ("to_date", end)):
+            if not sprint.start_date <= day <= sprint.end_date:
+                raise InvalidInput(
+                    f"{name} {day} is outside the sprint "
+                    f"({sprint.start_date} to {sprint.end_date}).",
+                    field=name,
+                )
     return start, end, number
 
 
+def sprints_overlapping(start: date, end: date) -> list[int]:
+    """Open sprints (PI iterations included) whose dates overlap [start, end]."""
+    return list(
+        Sprint.objects.filter(start_date__lte=end, end_date__gte=start)
+        .exclude(state=Sprint.State.CLOSED)
+        .values_list("id", flat=True)
+    )
+
+
 def adjustment_create(
-    *, actor, sprint: Sprint, team: Team, from_date: Any, to_date: Any, factor: Any, reason: str
+    *,
+    actor,
+    team: Team,
+    from_date: Any,
+    to_date: Any,
+    factor: Any,
+    reason: str,
+    sprint: Sprint | None = None,
 ) -> CapacityAdjustment:
+    """A capacity change of the team's calendar over the dates. It applies to every sprint
+    and PI iteration overlapping them (so their forecasts are marked stale); `sprint` only
+    notes where it was raised, and the dates must then lie inside it."""
     ensure_can_change_capacity(actor, team)
     start, end, number = validated_adjustment(sprint, from_date, to_date, factor)
     reason = (reason or "").strip()
@@ -241,7 +263,7 @@ def adjustment_create(
             reason=reason[:200],
             created_by=actor,
         )
-        derived.changed("sprint", [sprint.pk])
+        derived.changed("sprint", sprints_overlapping(start, end))
     return adjustment
 
 
@@ -250,7 +272,9 @@ def adjustment_delete(*, actor, adjustment: CapacityAdjustment) -> None:
     with transaction.atomic():
         deleted, _ = CapacityAdjustment.objects.filter(pk=adjustment.pk).delete()
         if deleted:
-            derived.changed("sprint", [adjustment.sprint_id])
+            derived.changed(
+                "sprint", sprints_overlapping(adjustment.from_date, adjustment.to_date)
+            )
 
 
 # --- goals -----------------------------------------------------------------------------------
@@ -273,10 +297,11 @@ def goal_create(
 
 def goal_update(*, actor, goal: SprintGoal, changes: dict[str, Any]) -> SprintGoal:
     ensure_can_manage_goals(actor)
-    unknown = sorted(set(changes) - {"text", "ticket_keys", "order"})
+    unknown = sorted(set(changes) - {"text", "ticket_keys", "order", "deadline"})
     if unknown:
         raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
     text = _goal_text(changes["text"]) if "text" in changes else None
+    deadline = _goal_deadline(goal, changes["deadline"]) if changes.get("deadline") else None
     ticket_ids = (
         _goal_ticket_ids(goal.sprint, changes["ticket_keys"]) if "ticket_keys" in changes else None
     )
@@ -285,6 +310,8 @@ def goal_update(*, actor, goal: SprintGoal, changes: dict[str, Any]) -> SprintGo
             goal.text = text
         if "order" in changes:
             goal.order = changes["order"]
+        if deadline is not None:
+            goal.deadline = deadline
         goal.save()
         if ticket_ids is not None:
             goal.tickets.set(ticket_ids)
@@ -297,6 +324,17 @@ def goal_delete(*, actor, goal: SprintGoal) -> None:
     with transaction.atomic():
         SprintGoal.objects.filter(pk=goal.pk).delete()
         derived.changed("sprint", [goal.sprint_id])
+
+
+def _goal_deadline(goal: SprintGoal, value: Any) -> date:
+    """A goal may be due after its sprint (a moved deadline), never before it starts."""
+    deadline = _date("deadline", value)
+    if deadline < goal.sprint.start_date:
+        raise InvalidInput(
+            f"The deadline {deadline} is before the sprint starts ({goal.sprint.start_date}).",
+            field="deadline",
+        )
+    return deadline
 
 
 def _goal_text(text: str) -> str:

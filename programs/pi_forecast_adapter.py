@@ -9,8 +9,12 @@ adjustments, transitive unfinished blockers, build_input, inputs_version, seed):
   their unfinished blockers wherever they are planned;
 - days: working days from today (or the PI's start) to the PI's end, and a horizon margin
   after it (at least HORIZON_MARGIN_DAYS, or as long again as the PI's rest);
-- teams: history and focus of the iteration running today (else the next one); members'
-  days off of every iteration of the PI; the adjustments of every iteration;
+- teams: history and focus of the iteration running today (else the next one); capacity per
+  day from each team's capacity calendar (days off, holidays, capacity changes by date,
+  wherever they were raised), times the share of the team's day that belongs to the PI's
+  iterations (concurrent sprints take theirs: planning/capacity_calendar.py);
+- blockers outside the PI: planned in a later sprint, they wait for its start; planned
+  nowhere, they never finish;
 - goals, with ForecastInput.goal_deadlines: per feature "done by the end of its planned
   iteration" (the PI's end when it has none) and, with a milestone, "done by the end of
   the milestone's date"; per milestone "all its features' tickets done by the end of its
@@ -32,7 +36,6 @@ from django.db.models import Q
 from planning import capacity, forecast_engine
 from planning import forecast_adapter as sprint_adapter
 from planning.forecast_adapter import GoalData, SprintData, TeamData, TicketData
-from planning.models import CapacityAdjustment
 from sprints.models import Sprint
 from tickets.models import Ticket
 
@@ -125,12 +128,12 @@ def load_pi_data(pi: PlanningInterval, today: date) -> PIData | None:
             tickets=tickets,
             blockers=blockers,
             goals=goals,
-            adjustments=tuple(
-                (team_id, start, end, float(factor))
-                for team_id, start, end, factor in CapacityAdjustment.objects.filter(
-                    sprint_id__in=[it.sprint_id for it in iterations]
-                ).values_list("team_id", "from_date", "to_date", "factor")
+            adjustments=(),
+            calendar_factors=sprint_adapter.calendar_factors(
+                team_ids, day0, pi.end_date, [it.sprint_id for it in iterations]
             ),
+            sprint_starts=sprint_adapter.open_sprint_starts(tickets),
+            program=True,
         ),
         iterations=iterations,
         features=features,

@@ -1,4 +1,5 @@
 from accounts.policy import can_manage_integrations, can_manage_sprints, team_roles
+from sprintplan import probability
 from teams.models import Team
 
 
@@ -16,6 +17,8 @@ def navigation(request):
         # Team leads see the integrations feeding their teams (a callable, read when shown).
         "can_see_integrations": lambda: bool(user)
         and (can_manage_integrations(user) or "lead" in team_roles(user).values()),
+        # The one rule for probability words (sprintplan.probability), for any page's legend.
+        "probability_rule": probability.RULE,
     }
 
 

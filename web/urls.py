@@ -18,7 +18,7 @@ import teams.api
 import web.api
 from sprintplan.views import health
 
-from .views import board, home, sprints, tickets
+from .views import board, forecast, home, sprints, tickets
 
 # Each app registers its own endpoints (`register(router)` in its api module).
 router = DefaultRouter()
@@ -49,6 +49,17 @@ pages = [
         name="sprint-adjustment-remove",
     ),
     path("sprints/<int:sprint_id>/what-if/", sprints.what_if, name="sprint-what-if"),
+    path("sprints/<int:sprint_id>/options/", forecast.sprint_options, name="sprint-options"),
+    path(
+        "sprints/<int:sprint_id>/options/apply/",
+        forecast.sprint_option_apply,
+        name="sprint-option-apply",
+    ),
+    path(
+        "sprints/<int:sprint_id>/assumptions/",
+        forecast.sprint_assumption_add,
+        name="sprint-assumption-add",
+    ),
     path(
         "sprints/<int:sprint_id>/capacity/<str:team_key>/",
         sprints.capacity_edit,
@@ -86,6 +97,11 @@ pages = [
     ),
     path("teams/<str:prefix>/board/", board.team_board, name="team-board"),
     path("teams/<str:prefix>/board/live/", board.team_board_live, name="team-board-live"),
+    path(
+        "teams/<str:prefix>/board/holidays/",
+        board.board_holiday_add,
+        name="team-board-holiday-add",
+    ),
     path("teams/<str:prefix>/board/wip/", board.board_wip, name="team-board-wip"),
     path(
         "teams/<str:prefix>/board/adjustments/",

@@ -10,6 +10,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from sprintplan import probability
 from sprintplan.errors import InvalidInput, StaleVersion
 
 from ..models import Feature, Milestone, PlanningInterval, Program
@@ -411,8 +412,10 @@ def board_json(view: selectors.PIBoard) -> dict:
                 "forecast_sprint_id": f.p85_sprint_id,
                 "p85": f.p85,
                 "p_by_planned": f.p_by_planned,
+                "p_by_planned_outlook": probability.outlook(f.p_by_planned),
                 "milestone_id": f.milestone.pk if f.milestone else None,
                 "p_by_milestone": f.p_by_milestone,
+                "p_by_milestone_outlook": probability.outlook(f.p_by_milestone),
                 "past_milestone": f.past_milestone,
                 "done": f.done,
                 "ticket_keys": f.ticket_keys,
@@ -443,6 +446,7 @@ def board_json(view: selectors.PIBoard) -> dict:
                 "kind": m.kind,
                 "hard": m.hard,
                 "p_met": m.p_met,
+                "p_met_outlook": probability.outlook(m.p_met),
                 "bottleneck_team_id": m.bottleneck_team_id,
                 "features_past_milestone": [f.id for f in m.features_past],
             }

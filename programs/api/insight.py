@@ -11,6 +11,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.response import Response
 
+from sprintplan import probability
+
 from ..models import PlanningInterval
 from ..selectors import insight as selectors
 
@@ -92,6 +94,7 @@ def scrum_of_scrums_data(sos: selectors.ScrumOfScrums) -> dict:
                 "kind": outlook.milestone.kind,
                 "hard": outlook.milestone.hard,
                 "p_met": _percent(outlook.p_met),
+                "p_met_outlook": probability.outlook(outlook.p_met),
                 "bottleneck_team": outlook.bottleneck_team,
             }
             for outlook in sos.milestones

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from django.db.models import Count, Max, Prefetch, Q, Sum
 
 from dependencies.models import DependencyLink, RecomputeState
-from sprintplan import derived
+from sprintplan import derived, probability
 from sprints.models import Sprint
 from tickets.models import Ticket
 
@@ -199,6 +199,14 @@ class FeatureRow:
         return None if self.p_by_planned is None else round(100 * self.p_by_planned)
 
     @property
+    def outlook_by_planned(self) -> str:
+        return probability.outlook(self.p_by_planned)
+
+    @property
+    def level_by_planned(self) -> str:
+        return probability.level(self.p_by_planned)
+
+    @property
     def percent_by_milestone(self) -> int | None:
         return None if self.p_by_milestone is None else round(100 * self.p_by_milestone)
 
@@ -236,6 +244,10 @@ class MilestoneRow:
     @property
     def percent(self) -> int | None:
         return None if self.p_met is None else round(100 * self.p_met)
+
+    @property
+    def outlook(self) -> str:
+        return probability.outlook(self.p_met)
 
     @property
     def features_past(self) -> list[FeatureRow]:

@@ -18,6 +18,7 @@ from dependencies.models import DependencyLink, TicketInsight
 from planning.capacity import working_days
 from planning.history import progress_step
 from quality.models import Evidence
+from sprintplan import probability
 from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket, TicketEvent
@@ -149,14 +150,12 @@ class MilestoneOutlook:
 
     @property
     def level(self) -> str:
-        """ok (P >= 85%), warn (50-85%), bad (< 50%): the words below say the same."""
-        if self.p_met is None:
-            return "none"
-        return "ok" if self.p_met >= 0.85 else "warn" if self.p_met >= 0.5 else "bad"
+        """ok / warn / bad (sprintplan.probability); the words below say the same."""
+        return probability.level(self.p_met)
 
     @property
     def words(self) -> str:
-        return {"ok": "✓ likely", "warn": "⚠ at risk", "bad": "✗ unlikely"}.get(self.level, "")
+        return probability.outlook(self.p_met)
 
 
 @dataclass
@@ -682,6 +681,6 @@ def _milestone_trend(pi: PlanningInterval) -> MilestoneIndicator:
             percent=True,
             reference=0.85,
             reference_label="85%",
-            unit="P(met)",
+            unit="P(milestone met)",
         )
     return MilestoneIndicator(milestones, points, chart)

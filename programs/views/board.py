@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.policy import can_plan_program
+from planning.calendar_selectors import over_allocations
 from sprintplan import pages
 from teams.models import Team
 
@@ -138,6 +139,9 @@ def _board_context(request, pi: PlanningInterval, **extra) -> dict:
         "change_token": token,
         "may_plan": can_plan_program(request.user),
         "milestone_kinds": Milestone.Kind.choices,
+        "overallocation": over_allocations(
+            pi.program.teams.values_list("id", flat=True), pi.start_date, pi.end_date
+        ),
         "errors": {},
         "values": {},
         **extra,

@@ -26,7 +26,7 @@ from ..factories import SprintFactory, TicketFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHANCE = re.compile(r"(\d+)% chance to meet")
+CHANCE = re.compile(r"(\d+)% P\(goal met\)")
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_po_sees_the_goal_chance_drop_after_the_capacity_change_without_reload(
     po = login("po")
     po.goto(f"{live_server.url}/sprints/{sprint.pk}/")
     chance = po.locator(".goal-card .chance")
-    expect(chance).to_contain_text("chance to meet by")
+    expect(chance).to_contain_text("P(goal met) by")
     before = int(CHANCE.search(chance.inner_text()).group(1))
     assert before >= 85
     expect(chance).to_contain_text("on track")

@@ -2,7 +2,7 @@
 PI from the program page, adds the release milestone and the features of a labeling -> ML
 -> QA chain on the program board, attaches their tickets and moves a feature (the line
 between the features changes colour and says so in words); the Product Owner, in another
-browser context, reads the milestone's P(met) and the features' forecast, and when the
+browser context, reads the milestone's P(milestone met) and the features' forecast, and when the
 Scrum master makes the labeling ticket slip, sees the line turn red and the milestone
 forecast drop without reloading."""
 
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PI_START = date(2027, 1, 4)  # a Monday: the PI's three two-week iterations end Feb 12
 RELEASE = date(2027, 2, 12)  # the Friday the PI ends: the hard release date
-CHANCE = re.compile(r"(\d+)% chance to be met")
+CHANCE = re.compile(r"(\d+)% P\(milestone met\)")
 LIVE = 15_000  # ms: the board polls every 3 s; a recompute runs in-process on commit
 
 
@@ -170,8 +170,8 @@ def test_scrum_master_runs_pi_planning_and_the_po_sees_the_milestone_forecast(
     forecast_cell = po_ranker.locator("td").nth(1)
     expect(forecast_cell).to_contain_text(re.compile(r"\w{3} \w{3} \d+ · I[12]\b"))
     ranker_p_met = po_ranker.locator("td").nth(3)
-    expect(ranker_p_met).to_contain_text(re.compile(r"P\(met\) \d+%"))
-    ranker_before = int(re.search(r"P\(met\) (\d+)%", ranker_p_met.inner_text()).group(1))
+    expect(ranker_p_met).to_contain_text(re.compile(r"P\(milestone met\) \d+%"))
+    ranker_before = int(re.search(r"P\(milestone met\) (\d+)%", ranker_p_met.inner_text()).group(1))
     expect(po_ranker).not_to_contain_text("past the milestone")
     po_lab_to_ml = po.locator("ul.dep-list li", has_text="LAB feature “Product attribute labels”")
     expect(po_lab_to_ml).to_contain_text("green")
@@ -199,6 +199,6 @@ def test_scrum_master_runs_pi_planning_and_the_po_sees_the_milestone_forecast(
     after = _chance(po)
     assert after < before
     assert after <= 20, f"a 3000-image batch cannot make the release, got {after}%"
-    ranker_after = int(re.search(r"P\(met\) (\d+)%", ranker_p_met.inner_text()).group(1))
+    ranker_after = int(re.search(r"P\(milestone met\) (\d+)%", ranker_p_met.inner_text()).group(1))
     assert ranker_after < ranker_before
     assert po.url == board_url  # no reload, no navigation

@@ -44,19 +44,19 @@ def test_lead_moves_cards_and_goes_over_the_wip_limit(scenario, lab_tickets, log
     assert Team.objects.get(pk=scenario.lab.pk).wip_limits == {"in_progress": 2}
 
     page.get_by_role("button", name="Move LAB-2 to In progress").click()
-    expect(in_progress).to_contain_text("2 / 2 — at WIP limit")
+    expect(in_progress).to_contain_text("2 / 2 in the team — at WIP limit")
     expect(page.locator('[data-status="in_progress"] #card-LAB-2')).to_be_visible()
     expect(page.locator("#card-LAB-2")).to_be_focused()  # the keyboard stays on the card
 
     # Keyboard only: Tab from the moved card to its "→" button, Enter.
     page.get_by_role("button", name="Move LAB-3 to In progress").focus()
     page.keyboard.press("Enter")
-    expect(in_progress).to_contain_text("3 / 2 — over WIP limit")
-    expect(page.locator(".board-summary")).to_contain_text("In progress over its WIP limit")
+    expect(in_progress).to_contain_text("3 / 2 in the team — over WIP limit")
+    expect(page.locator(".board-summary")).to_contain_text("In progress over the team's WIP limit")
     assert Ticket.objects.get(key="LAB-3").status == "in_progress"  # a warning, not a wall
 
     page.get_by_role("button", name="Move LAB-1 to In review").click()
-    expect(in_progress).to_contain_text("2 / 2 — at WIP limit")
+    expect(in_progress).to_contain_text("2 / 2 in the team — at WIP limit")
     expect(page.locator('[data-status="in_review"] #card-LAB-1')).to_be_visible()
     assert Ticket.objects.get(key="LAB-1").status == "in_review"
 

@@ -116,9 +116,12 @@ def test_forecast_fan_sums_remaining_units_by_percentile_date(labeling):
     fan = {key: dict(series[1:]) for key, series in chart.fan_series.items()}
     for series in chart.fan_series.values():
         assert series[0] == (TODAY, 15.0)  # starts from what is done now
-    # a has 3 left, c has 2 left.
+    # a has 3 left, c has 2 left. Labeling counts images: the fan rises day by day, each
+    # ticket's units spread over the days after the previous finish up to its own.
     assert fan["P50"][date(2026, 11, 17)] == 17 and fan["P50"][date(2026, 11, 18)] == 20
-    assert fan["P85"][date(2026, 11, 17)] == 15 and fan["P85"][date(2026, 11, 18)] == 17
+    assert fan["P85"][date(2026, 11, 17)] == pytest.approx(16)
+    assert fan["P85"][date(2026, 11, 18)] == pytest.approx(17)
+    assert 15 < fan["P95"][date(2026, 11, 17)] < 17  # no flat line before the first finish
     assert fan["P85"][date(2026, 11, 19)] == 20
     assert fan["P95"][date(2026, 11, 20)] == 17 and fan["P95"][date(2026, 11, 23)] == 20
     # The chart runs past the sprint's end to where the P95 line arrives.

@@ -232,7 +232,7 @@ class TestCloseSprint:
 def test_an_empty_sprint_promises_nothing(scenario, room, client):
     html = open_room(client, scenario.users["po"], room)
     assert "The forecast starts once tickets are planned." in html
-    assert "chance to meet" not in html
+    assert "P(goal met)" not in html
 
 
 class TestGoalsAndRisks:

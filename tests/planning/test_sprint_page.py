@@ -38,7 +38,7 @@ def test_goal_card_shows_the_chance_the_outlook_in_words_and_the_bottleneck(
     (goal,) = result["goals"]
     html = page(client, scenario.users["po"], bottleneck.sprint)
     assert f"<strong>{round(goal['p_met'] * 100)}%</strong>" in html
-    assert "chance to meet by Fri Nov 27 · at risk" in html
+    assert 'P(goal met) by Fri Nov 27 · <span class="outlook-word">at risk</span>' in html
     team = {"LAB": "Data Labeling", "ML": "ML Engineering", "QA": "QA"}[goal["bottleneck_team"]]
     share = round(goal["failure_share_by_team"][goal["bottleneck_team"]] * 100)
     expected = (
@@ -129,7 +129,7 @@ def test_what_if_from_the_page_previews_the_gain_and_saves_nothing(scenario, bot
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "% → " in html and "chance to meet" in html
+    assert "% → " in html and "P(goal met)" in html
     assert row_counts() == before
 
 
@@ -244,3 +244,55 @@ def test_teams_with_nothing_in_the_sprint_are_folded_away_and_capacity_follows_c
     folded = capacity.index("1 more team with nothing committed or set in this sprint")
     assert capacity.index("Ranking squad") > folded > capacity.index("Data Labeling")
     assert "before capacity changes" in html  # labeling's figure after the halving, and before
+
+
+def test_what_if_previews_several_changes_at_once_with_dates_in_words(scenario, bottleneck, client):
+    halve_labeling(scenario, bottleneck.sprint)
+    services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
+    client.force_login(scenario.users["po"])
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/what-if/",
+        {
+            "remove_ticket": [
+                bottleneck.tickets["low_light"].key,
+                bottleneck.tickets["validate"].key,
+            ],
+            "move_from": scenario.qa.pk,
+            "move_to": scenario.lab.pk,
+            "move_days": "3",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count("taken out") == 2
+    assert "85% sure by" in html and "-11-" not in html  # dates read "Tue Nov 24", not ISO
+
+
+def test_the_options_panel_shows_apply_only_to_those_allowed(scenario, bottleneck, client):
+    halve_labeling(scenario, bottleneck.sprint)
+    services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
+    url = f"/sprints/{bottleneck.sprint.pk}/options/"
+    client.force_login(scenario.users["viewer"])
+    html = client.get(url).content.decode()
+    assert "What should we do?" in html and "Lend" in html and 'name="reason"' not in html
+    assert "Capacity: LAB is the longest step" in html
+    client.force_login(scenario.users["po"])
+    html = client.get(url).content.decode()
+    assert 'name="reason"' in html and "Apply…" in html
+
+
+def test_applying_from_the_panel_without_a_reason_changes_nothing(scenario, bottleneck, client):
+    from planning.models import PlanDecision
+
+    halve_labeling(scenario, bottleneck.sprint)
+    services.forecast_refresh(sprint=bottleneck.sprint, today=TODAY)
+    client.force_login(scenario.users["sm"])
+    response = client.post(
+        f"/sprints/{bottleneck.sprint.pk}/options/apply/",
+        {"kind": "take_out", "params": '{"key": "QA-3"}', "reason": ""},
+        **HTMX,
+    )
+    assert response.status_code == 400
+    assert "Say why" in response.content.decode()
+    assert not PlanDecision.objects.exists()

@@ -130,9 +130,10 @@ def test_a_column_over_its_wip_limit_is_marked_in_words(client, scenario, board)
         actor=scenario.users["lab_lead"], team=scenario.lab, limits={"in_progress": 1, "todo": 2}
     )
     html = get(client, scenario.users["lab_member"]).content.decode()
-    assert "2 / 1 — over WIP limit" in html
-    assert "2 / 2 — at WIP limit" in html
-    assert "⚠ In progress over its WIP limit (2 / 1)" in html
+    assert "2 / 1 in the team — over WIP limit" in html
+    # The limit is the team's: the to-do ticket planned in Sprint 15 counts too.
+    assert "3 / 2 in the team — over WIP limit (2 here, 1 on other boards)" in html
+    assert "⚠ In progress over the team's WIP limit (2 / 1 across all boards)" in html
 
 
 def test_lead_sets_wip_limits(client, scenario, board):
@@ -198,7 +199,7 @@ def test_member_moves_own_team_ticket_and_the_board_body_rerenders(client, scena
     assert response["HX-Retarget"] == "#board-body"
     html = response.content.decode()
     assert "LAB-2" in column(html, "in_review")
-    assert "2 / 1 — over WIP limit" in html  # a warning, not a wall
+    assert "2 / 1 in the team — over WIP limit" in html  # a warning, not a wall
     assert 'id="card-LAB-2" aria-labelledby="card-LAB-2-title" tabindex="-1" autofocus' in html
     assert Ticket.objects.get(pk=ticket.pk).status == "in_review"
 
@@ -294,7 +295,7 @@ def test_live_is_204_until_something_changes(client, scenario, board):
     team_set_wip_limits(actor=scenario.users["sm"], team=scenario.lab, limits={"todo": 1})
     response = client.get(live)
     assert response.status_code == 200
-    assert "2 / 1 — over WIP limit" in response.content.decode()
+    assert "3 / 1 in the team — over WIP limit" in response.content.decode()
 
 
 def _queries(client, url) -> int:

@@ -324,7 +324,9 @@ def test_the_capacity_panel_adds_a_fixed_number_of_queries(client, scenario):
     client.get(url)  # warm caches
     with CaptureQueriesContext(connection) as captured:
         selectors.board_capacity(scenario.lab, sprint)
-    assert len(captured) == 7  # the sprint page's capacity (6) + the changes with authors
+    # The sprint page's capacity (6), the team calendar it is a share of (7), the changes
+    # with authors (1).
+    assert len(captured) == 14
     small = _queries(client, url)
     for n in range(12):
         TicketFactory(team=scenario.lab, sprint=sprint, status=["todo", "done"][n % 2], size=5)
@@ -338,3 +340,24 @@ def test_the_capacity_panel_adds_a_fixed_number_of_queries(client, scenario):
             reason=f"cause {n}",
         )
     assert _queries(client, url) == small
+
+
+def test_a_lead_adds_a_public_holiday_to_the_team_calendar_a_member_may_not(client, scenario):
+    from planning.models import PublicHoliday
+    from planning.selectors import sprint_capacity
+
+    sprint = scenario.sprint
+    url = f"/teams/LAB/board/holidays/?sprint={sprint.pk}"
+    before = sprint_capacity(sprint, [scenario.lab.pk])[0].available_person_days
+    client.force_login(scenario.users["lab_member"])
+    response = client.post(url, {"date": sprint.start_date.isoformat(), "name": "x"}, **HTMX)
+    assert response.status_code == 403 and not PublicHoliday.objects.exists()
+    client.force_login(scenario.users["lab_lead"])
+    day = sprint.start_date
+    while day.weekday() > 4:
+        day = day.replace(day=day.day + 1)
+    response = client.post(url, {"date": day.isoformat(), "name": "Founders' day"}, **HTMX)
+    assert response.status_code == 200
+    assert "Holiday added" in response.content.decode()
+    after = sprint_capacity(sprint, [scenario.lab.pk])[0].available_person_days
+    assert before - after == 2  # both labelers off that day

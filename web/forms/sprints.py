@@ -19,28 +19,38 @@ class AdjustmentForm(forms.Form):
 class WhatIfForm(forms.Form):
     """One or more proposed changes; each group of fields is all-or-nothing."""
 
-    remove_ticket = forms.ChoiceField(label="Take out of the sprint", required=False)
-    size_ticket = forms.ChoiceField(label="Resize ticket", required=False)
-    new_size = forms.DecimalField(label="New size", min_value=0, required=False)
+    remove_ticket = forms.MultipleChoiceField(
+        label="Take these tickets out of the sprint",
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text="Hold Ctrl (⌘ on a Mac) to pick several.",
+    )
+    size_ticket = forms.ChoiceField(label="Change the size of", required=False)
+    new_size = forms.DecimalField(label="to (in the team's unit)", min_value=0, required=False)
     adjust_team = forms.ModelChoiceField(
-        label="Adjust team", queryset=Team.objects.order_by("name"), required=False
+        label="Change the capacity of team", queryset=Team.objects.order_by("name"), required=False
     )
     adjust_from = forms.DateField(
         label="from", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     adjust_to = forms.DateField(
-        label="to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="until", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     adjust_factor = forms.DecimalField(
-        label="factor", required=False, max_digits=6, decimal_places=3
+        label="output times (0.5 = half, 1.2 = a fifth more)",
+        required=False,
+        max_digits=6,
+        decimal_places=3,
     )
     move_from = forms.ModelChoiceField(
-        label="Lend from", queryset=Team.objects.order_by("name"), required=False
+        label="Lend people of team", queryset=Team.objects.order_by("name"), required=False
     )
     move_to = forms.ModelChoiceField(
-        label="to", queryset=Team.objects.order_by("name"), required=False
+        label="to team", queryset=Team.objects.order_by("name"), required=False
     )
-    move_days = forms.DecimalField(label="person-days", min_value=0, required=False)
+    move_days = forms.DecimalField(
+        label="person-days (over the rest of the sprint)", min_value=0, required=False
+    )
 
     GROUPS = (
         ("size_ticket", "new_size"),
@@ -53,9 +63,9 @@ class WhatIfForm(forms.Form):
         keys = list(
             Ticket.objects.filter(sprint=sprint).order_by("key").values_list("key", "title")
         )
-        choices = [("", "—")] + [(key, f"{key} {title}") for key, title in keys]
+        choices = [(key, f"{key} {title}") for key, title in keys]
         self.fields["remove_ticket"].choices = choices
-        self.fields["size_ticket"].choices = choices
+        self.fields["size_ticket"].choices = [("", "—"), *choices]
 
     def clean(self):
         data = super().clean()
@@ -65,7 +75,7 @@ class WhatIfForm(forms.Form):
                 for name in group:
                     if name not in given:
                         self.add_error(name, "Needed with the other fields of this change.")
-        if not any(data.get(name) not in (None, "") for name in self.fields):
+        if not any(data.get(name) not in (None, "", []) for name in self.fields):
             raise forms.ValidationError("Propose at least one change.")
         return data
 
@@ -73,7 +83,7 @@ class WhatIfForm(forms.Form):
         data = self.cleaned_data
         proposal: dict = {}
         if data.get("remove_ticket"):
-            proposal["remove_tickets"] = [data["remove_ticket"]]
+            proposal["remove_tickets"] = list(data["remove_ticket"])
         if data.get("size_ticket"):
             proposal["change_size"] = {data["size_ticket"]: data["new_size"]}
         if data.get("adjust_team"):

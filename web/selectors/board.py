@@ -5,7 +5,7 @@ number of tickets (asserted in tests/teams/test_board.py)."""
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from planning.models import CapacityAdjustment
@@ -31,16 +31,23 @@ UNASSIGNED = "Unassigned"
 class BoardColumn:
     status: str
     label: str
-    count: int = 0
+    count: int = 0  # tickets of this board (one sprint) in the column
     limit: int | None = None
+    # The team's tickets in this status on every board (all sprints and the backlog): the
+    # WIP limit is the team's, so it is judged against this count.
+    team_count: int = 0
 
     @property
     def over(self) -> bool:
-        return self.limit is not None and self.count > self.limit
+        return self.limit is not None and self.team_count > self.limit
 
     @property
     def at_limit(self) -> bool:
-        return self.limit is not None and self.count == self.limit
+        return self.limit is not None and self.team_count == self.limit
+
+    @property
+    def elsewhere(self) -> int:
+        return max(self.team_count - self.count, 0)
 
     @property
     def optional(self) -> bool:
@@ -86,6 +93,17 @@ class Board:
         return [column for column in self.columns if column.over]
 
 
+def team_wip_counts(team: Team) -> dict[str, int]:
+    """The team's tickets per limited status, wherever they are planned. One query."""
+    limited = [status for status in (team.wip_limits or {}) if status in BOARD_STATUSES]
+    return dict(
+        Ticket.objects.filter(team=team, status__in=limited)
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+
+
 def board_tickets(team: Team, sprint) -> QuerySet[Ticket]:
     return (
         ticket_queryset().filter(team=team, sprint=sprint).order_by("rank", "id")
@@ -100,8 +118,14 @@ def team_board(team: Team, sprint, *, lanes: str | None = None) -> Board:
     tickets = list(board_tickets(team, sprint))
     limits = team.wip_limits or {}
     labels = dict(Ticket.Status.choices)
+    in_team = team_wip_counts(team) if limits else {}
     columns = {
-        status: BoardColumn(status=status, label=labels[status], limit=limits.get(status))
+        status: BoardColumn(
+            status=status,
+            label=labels[status],
+            limit=limits.get(status),
+            team_count=in_team.get(status, 0),
+        )
         for status in BOARD_STATUSES
     }
     for ticket in tickets:
@@ -204,11 +228,14 @@ class BoardCapacity:
 
 
 def board_capacity(team: Team, sprint: Sprint) -> BoardCapacity:
-    """Seven queries whatever the number of tickets: the six of the sprint page's capacity,
-    one for the team's adjustments (with who recorded them)."""
+    """A fixed number of queries whatever the number of tickets: the sprint page's capacity
+    (this sprint's share of the team's calendar) and the team's capacity changes in force
+    during the sprint, wherever they were recorded (with who recorded them)."""
     summary = sprint_capacity(sprint, team_ids=[team.pk])[0]
     adjustments = list(
-        CapacityAdjustment.objects.filter(sprint=sprint, team=team)
+        CapacityAdjustment.objects.filter(
+            team=team, from_date__lte=sprint.end_date, to_date__gte=sprint.start_date
+        )
         .select_related("created_by")
         .order_by("from_date", "id")
     )

@@ -6,6 +6,7 @@ body after a move (cards change columns, counts and WIP marks change)."""
 
 import json
 import zlib
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -13,12 +14,15 @@ from django import forms
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from accounts.models import User
 from accounts.policy import can_change_capacity, can_override_done_gate
+from planning import options_services
 from planning import services as planning_services
+from planning.calendar_selectors import over_allocations
 from planning.models import CapacityAdjustment
 from planning.selectors import current_sprint, sprint_change_token
 from sprintplan.errors import DomainError, StaleVersion
@@ -38,6 +42,7 @@ TEMPLATE = "teams/board.html"
 BODY = f"{TEMPLATE}#board-body"
 CARD = f"{TEMPLATE}#board-card"
 CARD_FIELDS = ("status", "progress", "size", "assignee")
+OVERALLOCATION_WEEKS = 6
 FIELD_LABELS = {"status": "Status", "progress": "Progress", "size": "Size", "assignee": "Assignee"}
 # Refusals of a move to done that the Scrum master or Product Owner may override with a reason.
 OVERRIDABLE = {"blocked", "done_gate"}
@@ -151,9 +156,17 @@ def _board_context(request, team, sprint, lanes, *, notice=None, **extra) -> dic
         "may_set_wip": may_set_wip,
         "wip_fields": wip_fields,
         "capacity": selectors.board_capacity(team, sprint) if sprint else None,
+        "overallocation": _overallocation(team, sprint),
         "may_adjust": may_adjust,
         **extra,
     }
+
+
+def _overallocation(team, sprint):
+    """The team's over-allocated weeks from the sprint's start (or this week) for six weeks:
+    every sprint and PI iteration that shares the team counts."""
+    start = sprint.start_date if sprint else timezone.localdate()
+    return over_allocations([team.pk], start, start + timedelta(weeks=OVERALLOCATION_WEEKS))
 
 
 def _adjust_initial(sprint) -> dict:
@@ -348,6 +361,26 @@ def board_adjustment_add(request, prefix: str):
             extra["adjust_form"] = form
         else:  # 403 and the like: above the form, seen even by those who have no form
             extra["adjust_error"] = exc.message
+    return _render_capacity_change(request, team, sprint, lanes, status, extra)
+
+
+@require_POST
+def board_holiday_add(request, prefix: str):
+    """A public holiday in the team's calendar (its lead or the Scrum master)."""
+    team = _team(prefix)
+    sprint, lanes = _params(request)
+    if sprint is None:
+        raise Http404("no sprint")
+    status, extra = 200, {"holiday_saved": True}
+    try:
+        options_services.holiday_set(
+            actor=request.user,
+            team=team,
+            day=request.POST.get("date", ""),
+            name=request.POST.get("name", ""),
+        )
+    except DomainError as exc:
+        status, extra = exc.status, {"holiday_error": exc.message}
     return _render_capacity_change(request, team, sprint, lanes, status, extra)
 
 

@@ -14,6 +14,7 @@ from dependencies import layout
 from dependencies.selectors import insight_freshness
 from planning import dashboard, selectors, services
 from planning.burn import sprint_burn_charts
+from planning.calendar_selectors import over_allocations
 from planning.models import CapacityAdjustment, Risk, SprintGoal
 from programs.selectors.governance import decisions_for_sprint
 from sprintplan import derived
@@ -199,12 +200,23 @@ def what_if(request, sprint_id: int):
     status = 400
     if form.is_valid():
         try:
-            context["preview"] = services.forecast_what_if(sprint=sprint, **form.proposal())
+            context["preview"] = _dated(
+                services.forecast_what_if(sprint=sprint, **form.proposal())
+            )
             status = 200
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
     return render(request, "planning/sprint_detail.html#what-if", context, status=status)
+
+
+def _dated(preview: dict) -> dict:
+    """The delta's ISO dates as dates, so the page shows them in the app's format."""
+    for change in preview["delta"]["tickets"].values():
+        for name in ("p85_before", "p85_after"):
+            if change.get(name):
+                change[name] = date.fromisoformat(change[name])
+    return preview
 
 
 @require_POST
@@ -276,6 +288,9 @@ def _planning_context(request, target: Sprint | None, **extra) -> dict:
         levels=Risk.Level.choices,
         lanes=lanes,
         capacity=capacity,
+        overallocation=over_allocations(
+            [s.team_id for s in capacity if s.committed], target.start_date, target.end_date
+        ),
         forecast=dashboard.forecast_for(target, names),
         # When the oldest change the forecast has not taken in was made (None: up to date).
         forecast_pending=derived.pending_since(services.SPRINT_FORECAST, target.pk),

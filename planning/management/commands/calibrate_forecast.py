@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from planning import calibration, forecast
+from planning import calibration, forecast_engine
 from planning.forecast_adapter import throughput_histories
 from teams.models import Team
 
@@ -34,10 +34,10 @@ class Command(BaseCommand):
             self.stdout.write(f"No {DEMO_TEAM} team in the database (run load_demo): demo skipped.")
             return None
         history = throughput_histories([team.id], timezone.localdate()).get(team.id, ())
-        if len(history) < forecast.MIN_HISTORY_DAYS:
+        if len(history) < forecast_engine.MIN_HISTORY_DAYS:
             self.stdout.write(
-                f"{DEMO_TEAM} has {len(history)} recorded days (< {forecast.MIN_HISTORY_DAYS}): "
-                "demo replay skipped."
+                f"{DEMO_TEAM} has {len(history)} recorded days "
+                f"(< {forecast_engine.MIN_HISTORY_DAYS}): demo replay skipped."
             )
             return None
         distribution = calibration.empirical(f"demo {DEMO_TEAM} history (resampled)", history)

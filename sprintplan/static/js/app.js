@@ -108,3 +108,16 @@ document.addEventListener("htmx:afterSettle", () => {
   if (target === region) region.setAttribute("tabindex", "-1");
   target.focus();
 });
+
+// A link to a collapsed section (the sprint page's "What if…?" at the top) opens it.
+function openTarget(hash) {
+  if (!hash || hash.length < 2) return;
+  const target = document.getElementById(hash.slice(1));
+  const details = target && (target.tagName === "DETAILS" ? target : target.querySelector("details"));
+  if (details) details.open = true;
+}
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a[href^='#']");
+  if (link) openTarget(link.getAttribute("href"));
+});
+window.addEventListener("load", () => openTarget(window.location.hash));

@@ -72,7 +72,7 @@ def test_the_board_shows_cards_dependencies_and_the_milestone_forecast(program, 
         "LAB feature “Labeled batch” → ML feature “Retrained recommender”: <strong>green</strong>"
         in text
     )
-    assert "chance to be met" in text and "Forecast updated" in text
+    assert "P(milestone met)" in text and "Forecast updated" in text
     assert "Add a feature" in text and "Add a milestone" in text  # the PO plans
 
 

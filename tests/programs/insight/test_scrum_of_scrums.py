@@ -142,7 +142,7 @@ def test_objectives_at_risk_follow_the_stated_rule(program):
     (outlook,) = sos.milestones
     assert (outlook.percent, outlook.words, outlook.bottleneck_team) == (
         42,
-        "✗ unlikely",
+        "at risk",  # the one vocabulary: below 50%
         "Data Labeling",
     )
 
