@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "planning",
     "quality",
     "integrations",
+    "notifications",
+    "ceremonies",
     "programs",
     "web",
 ]
@@ -102,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "web.context_processors.navigation",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -191,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _REFRESH_SECONDS,
         "kwargs": {"name": "sprint_forecast"},
     },
+    # Notifications: digests whose window ended, deliveries whose enqueue was lost.
+    "notifications-sweep": {
+        "task": "notifications.tasks.sweep",
+        "schedule": 60.0,
+    },
     "refresh-pi-forecasts": {
         "task": "sprintplan.tasks.refresh_derived",
         "schedule": _REFRESH_SECONDS,
@@ -274,3 +282,30 @@ LOGGING = {
         "dependencies.tasks": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
+
+
+# --- notifications ------------------------------------------------------------------------
+# E-mail: printed to the console in the embedded default; SMTP from the environment in
+# production (EMAIL_HOST set).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "1") == "1"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sprintplan <sprintplan@localhost>")
+# Links in e-mails and chat messages point here.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+# At most one message of a kind per person (or webhook) and channel in this window; the
+# rest of a burst is folded into one digest when it ends.
+NOTIFY_THROTTLE_SECONDS = float(os.environ.get("NOTIFY_THROTTLE_SECONDS", "60"))
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "4"))
+NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "10"))
+NOTIFY_WEBHOOK_TIMEOUT = float(os.environ.get("NOTIFY_WEBHOOK_TIMEOUT", "5"))
+NOTIFY_DIGEST_HOUR = int(os.environ.get("NOTIFY_DIGEST_HOUR", "7"))
