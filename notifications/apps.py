@@ -5,6 +5,6 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self) -> None:
-        from . import listeners
+        from . import listeners, tasks  # noqa: F401 (the delivery task is queued by name)
 
         listeners.subscribe_all()
