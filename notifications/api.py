@@ -39,10 +39,8 @@ class InboxViewSet(viewsets.GenericViewSet, mixins.ListModelMixin):
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
-        response.data = {
-            "unread": selectors.unread_count(request.user),
-            "results": response.data,
-        }
+        data = response.data if isinstance(response.data, dict) else {"results": response.data}
+        response.data = {"unread": selectors.unread_count(request.user), **data}
         return response
 
     @action(detail=True, methods=["post"])
@@ -80,13 +78,15 @@ class WebhookSerializer(serializers.ModelSerializer):
     sprint = serializers.PrimaryKeyRelatedField(
         queryset=Sprint.objects.all(), required=False, allow_null=True
     )
+    # Checked by the service (one set of rules and messages for pages and API).
+    format = serializers.CharField(max_length=20)
+    url = serializers.CharField(max_length=600)
+    events = serializers.JSONField(required=False)
 
     class Meta:
         model = WebhookSubscription
         fields = ["id", "name", "format", "url", "team", "sprint", "events", "created_at"]
         read_only_fields = ["id", "created_at"]
-        # The service validates (one set of rules and messages for pages and API).
-        extra_kwargs = {"format": {"validators": []}, "url": {"validators": []}}
 
 
 class DeliverySerializer(serializers.ModelSerializer):
