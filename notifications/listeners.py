@@ -4,6 +4,7 @@ called after the change committed (sprintplan.events), never from page code."""
 
 from decimal import Decimal
 
+from django.db.models import Q
 from django.urls import reverse
 
 from accounts.models import User
@@ -239,11 +240,16 @@ def on_dod_failed(*, evidence_id, criterion_id, team_id, ticket_id=None, sprint_
     )
 
 
-def _sprint_event(event_type, verb, *, sprint_id, extra="") -> None:
+def _sprint_event(event_type, verb, *, sprint_id, extra="", moved_keys=()) -> None:
     sprint = Sprint.objects.filter(pk=sprint_id).first()
     if sprint is None:
         return
-    teams = set(Ticket.objects.filter(sprint=sprint).values_list("team_id", flat=True))
+    # A closed sprint's unfinished tickets have moved on already: their teams count too.
+    teams = set(
+        Ticket.objects.filter(Q(sprint=sprint) | Q(key__in=list(moved_keys))).values_list(
+            "team_id", flat=True
+        )
+    )
     notify(
         message=Message(
             event_type=event_type,
@@ -266,7 +272,9 @@ def on_sprint_started(*, sprint_id, **_) -> None:
 
 def on_sprint_closed(*, sprint_id, carried_over=(), **_) -> None:
     extra = f"\nCarried over: {', '.join(carried_over)}." if carried_over else ""
-    _sprint_event(Event.SPRINT_CLOSED, "closed", sprint_id=sprint_id, extra=extra)
+    _sprint_event(
+        Event.SPRINT_CLOSED, "closed", sprint_id=sprint_id, extra=extra, moved_keys=carried_over
+    )
 
 
 def on_capacity_changed(*, sprint_id, team_id, adjustment_id, actor_id, **_) -> None:
