@@ -198,7 +198,8 @@ def _wip_and_ageing(result: Standup, tickets: list[Ticket], now: datetime, days:
             key = ticket.assignee_id
             row = per_person.setdefault(key, {"person": ticket.assignee, "tickets": []})
             row["tickets"].append(ticket)
-        if ticket.status != "done" and ticket.last_moved and ticket.last_moved < cutoff:
+        # Ageing is started work that stalled; a to-do ticket waiting its turn is not.
+        if ticket.status in WIP_STATUSES and ticket.last_moved and ticket.last_moved < cutoff:
             result.ageing.append(
                 {
                     "ticket": ticket,
