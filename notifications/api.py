@@ -8,8 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.policy import ensure_can_manage_chat_webhooks, ensure_can_read_delivery_log
+from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 from teams.models import Team
+from tickets.models import Ticket
 
 from . import selectors, services
 from .models import Delivery, Notification, WebhookSubscription
@@ -69,6 +71,21 @@ class PreferenceView(APIView):
             mode=data.get("mode", "immediate"),
         )
         return Response(services.preference_of(request.user))
+
+
+class WatchView(APIView):
+    """PUT {"ticket": "LAB-1", "watching": true}: hear when that ticket is blocked or freed."""
+
+    def put(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        ticket = Ticket.objects.filter(key=str(data.get("ticket", ""))).first()
+        if ticket is None:
+            raise InvalidInput("No ticket with that key.", field="ticket")
+        watching = data.get("watching", True)
+        if not isinstance(watching, bool):
+            raise InvalidInput("watching is true or false.", field="watching")
+        services.ticket_watch_set(actor=request.user, ticket=ticket, watching=watching)
+        return Response({"ticket": ticket.key, "watching": watching})
 
 
 class WebhookSerializer(serializers.ModelSerializer):

@@ -37,6 +37,7 @@ from .models import (
     Event,
     Notification,
     Preference,
+    TicketWatch,
     WebhookSubscription,
 )
 
@@ -548,3 +549,18 @@ def webhook_test(*, actor, subscription: WebhookSubscription) -> Delivery:
 def webhook_delete(*, actor, subscription: WebhookSubscription) -> None:
     ensure_can_manage_chat_webhooks(actor)
     WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
+
+
+# --- watching tickets -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_watch_set(*, actor, ticket, watching: bool) -> bool:
+    """Follow (or stop following) a ticket one does not own. Returns whether one watches."""
+    if not getattr(actor, "is_authenticated", False) or actor.is_integration:
+        raise PermissionDenied("Only people can watch tickets.")
+    if watching:
+        TicketWatch.objects.get_or_create(user=actor, ticket=ticket)
+    else:
+        TicketWatch.objects.filter(user=actor, ticket=ticket).delete()
+    return watching

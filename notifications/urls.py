@@ -13,6 +13,7 @@ urlpatterns = [
         views.delivery_retry,
         name="notification-delivery-retry",
     ),
+    path("api/v1/notifications/watches/", api.WatchView.as_view(), name="api-notification-watch"),
     path(
         "api/v1/notifications/preferences/",
         api.PreferenceView.as_view(),

@@ -40,6 +40,7 @@ def _inbox_page(request, *, error=None, status=200, submitted=None) -> HttpRespo
         "mode": current["mode"],
         "modes": Preference.Mode.choices,
         "preference_error": error,
+        "can_read_log": can_read_delivery_log(request.user),
     }
     return render(request, "notifications/inbox.html", context, status=status)
 

@@ -91,3 +91,26 @@ def test_sprint_start_and_close_reach_the_sprints_teams(scenario):
     )
     assert {"Sprint 20 started", "Sprint 20 closed"} <= titles
     assert not Notification.objects.filter(recipient=scenario.users["qa_lead"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_watcher_hears_about_a_ticket_they_do_not_own(scenario):
+    from rest_framework.test import APIClient
+
+    sm, qa = scenario.users["sm"], scenario.users["qa_lead"]
+    label = TicketFactory(team=scenario.lab, status="in_progress", sprint=scenario.sprint)
+    train = TicketFactory(team=scenario.ml, sprint=scenario.sprint)
+    client = APIClient()
+    client.force_authenticate(qa)
+    answer = client.put(
+        "/api/v1/notifications/watches/", {"ticket": train.key, "watching": True}, format="json"
+    )
+    assert answer.status_code == 200
+    assert (
+        client.put("/api/v1/notifications/watches/", {"ticket": "NOPE-1"}, format="json").json()[
+            "field"
+        ]
+        == "ticket"
+    )
+    link_create(actor=sm, blocker=label, blocked=train)
+    assert Notification.objects.get(recipient=qa).title == f"{train.key} became blocked"
