@@ -389,7 +389,7 @@ def digests_flush(now: datetime | None = None) -> int:
     for channel, target, hold in sorted(due_targets):
         with transaction.atomic():
             held = list(
-                Delivery.objects.select_for_update()
+                Delivery.objects.select_for_update(of=("self",))
                 .filter(status=Delivery.Status.HELD, channel=channel, target=target, hold=hold)
                 .select_related("sprint")
                 .order_by("created_at", "id")
