@@ -2,6 +2,7 @@
 with the secret shown once, test, list deliveries) and the delivery log with retries.
 Writes go through the services."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -34,6 +35,8 @@ class InboxViewSet(viewsets.GenericViewSet, mixins.ListModelMixin):
     serializer_class = NotificationSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
         rows = Notification.objects.filter(recipient=self.request.user)
         if self.request.query_params.get("unread") in ("1", "true"):
             rows = rows.filter(read_at__isnull=True)
@@ -56,12 +59,29 @@ class InboxViewSet(viewsets.GenericViewSet, mixins.ListModelMixin):
         return Response({"marked": changed, "unread": 0})
 
 
+class PreferenceSerializer(serializers.Serializer):
+    channels = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Per event the channels, e.g. {"blocked": ["inbox", "email"]}.',
+    )
+    mode = serializers.ChoiceField(choices=["immediate", "daily"])
+
+
+class WatchSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="A ticket key, e.g. LAB-1.")
+    watching = serializers.BooleanField(default=True)
+
+
 class PreferenceView(APIView):
     """GET: the caller's effective preferences. PUT: replace them."""
 
+    serializer_class = PreferenceSerializer
+
+    @extend_schema(responses=PreferenceSerializer)
     def get(self, request):
         return Response(services.preference_of(request.user))
 
+    @extend_schema(request=PreferenceSerializer, responses=PreferenceSerializer)
     def put(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         services.preference_update(
@@ -76,6 +96,9 @@ class PreferenceView(APIView):
 class WatchView(APIView):
     """PUT {"ticket": "LAB-1", "watching": true}: hear when that ticket is blocked or freed."""
 
+    serializer_class = WatchSerializer
+
+    @extend_schema(request=WatchSerializer, responses=WatchSerializer)
     def put(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         ticket = Ticket.objects.filter(key=str(data.get("ticket", ""))).first()
@@ -106,7 +129,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class NotificationDeliverySerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
@@ -136,6 +159,8 @@ class WebhookViewSet(
     serializer_class = WebhookSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return WebhookSubscription.objects.none()
         ensure_can_manage_chat_webhooks(self.request.user)
         return selectors.webhooks()
 
@@ -155,21 +180,25 @@ class WebhookViewSet(
     def test(self, request, pk=None):
         delivery = services.webhook_test(actor=request.user, subscription=self.get_object())
         delivery.refresh_from_db()
-        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            NotificationDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED
+        )
 
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
         rows = selectors.webhook_deliveries(self.get_object())
-        return Response(DeliverySerializer(rows, many=True).data)
+        return Response(NotificationDeliverySerializer(rows, many=True).data)
 
 
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     """The delivery log (Scrum master): every message, its attempts and failures."""
 
-    serializer_class = DeliverySerializer
+    serializer_class = NotificationDeliverySerializer
     filterset_fields = ["status", "channel", "event_type"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Delivery.objects.none()
         ensure_can_read_delivery_log(self.request.user)
         return Delivery.objects.order_by("-created_at", "-id")
 
@@ -178,7 +207,9 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         delivery = self.get_object()
         services.delivery_retry(actor=request.user, delivery=delivery)
         delivery.refresh_from_db()
-        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            NotificationDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 def register(router) -> None:
