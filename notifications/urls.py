@@ -4,6 +4,7 @@ from . import api, views
 
 urlpatterns = [
     path("notifications/", views.inbox, name="notification-inbox"),
+    path("notifications/bell/", views.bell, name="notification-bell"),
     path("notifications/read-all/", views.mark_all_read, name="notification-read-all"),
     path("notifications/<int:notification_id>/read/", views.mark_read, name="notification-read"),
     path("notifications/preferences/", views.preferences_save, name="notification-preferences"),

@@ -45,6 +45,12 @@ def _inbox_page(request, *, error=None, status=200, submitted=None) -> HttpRespo
     return render(request, "notifications/inbox.html", context, status=status)
 
 
+def bell(request: HttpRequest) -> HttpResponse:
+    """The top bar's bell with the unread count (fetched after the page, refreshed)."""
+    context = {"unread": selectors.unread_count(request.user)}
+    return render(request, "notifications/inbox.html#bell", context)
+
+
 @require_POST
 def mark_read(request: HttpRequest, notification_id: int) -> HttpResponse:
     services.notification_mark_read(actor=request.user, notification_ids=[notification_id])

@@ -292,3 +292,16 @@ def test_webhook_subscriptions_show_their_secret_once_and_can_be_tested(scenario
         ).status_code
         == 403
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bell_shows_the_unread_count_and_reading_clears_it(scenario, client):
+    po = scenario.users["po"]
+    services.notify(message=message(), recipient_ids=[po.pk])
+    client.force_login(po)
+    assert (
+        '<span class="bell-count">1</span>'
+        in client.get(reverse("notification-bell")).content.decode()
+    )
+    client.post(reverse("notification-read-all"))
+    assert "bell-count" not in client.get(reverse("notification-bell")).content.decode()
