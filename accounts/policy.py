@@ -349,3 +349,39 @@ def can_import(user) -> bool:
 def ensure_can_import(user) -> None:
     if not can_import(user):
         raise PermissionDenied("Only the Scrum master may import or export backlogs.")
+
+
+# --- ceremonies and notifications ------------------------------------------------------------
+
+
+def can_take_part_in_ceremonies(user) -> bool:
+    """Stand-up marks and retrospective notes: every person who works in the sprints (not
+    viewers, not integrations' service users)."""
+    return _is_active_writer(user) and not user.is_integration
+
+
+def ensure_can_take_part_in_ceremonies(user) -> None:
+    if not can_take_part_in_ceremonies(user):
+        raise PermissionDenied("Viewers and integrations cannot add to the team's ceremonies.")
+
+
+def can_read_delivery_log(user) -> bool:
+    """The notification delivery log (with its failures and retries): the Scrum master."""
+    return _is_active_writer(user) and user.is_scrum_master
+
+
+def ensure_can_read_delivery_log(user) -> None:
+    if not can_read_delivery_log(user):
+        raise PermissionDenied("Only the Scrum master may read and retry notification deliveries.")
+
+
+def can_manage_chat_webhooks(user) -> bool:
+    """Outbound chat webhooks of a team or sprint: the Scrum master or a team lead."""
+    return _is_active_writer(user) and (
+        user.is_scrum_master or "lead" in team_roles(user).values()
+    )
+
+
+def ensure_can_manage_chat_webhooks(user) -> None:
+    if not can_manage_chat_webhooks(user):
+        raise PermissionDenied("Only the Scrum master or a team lead may set up chat webhooks.")

@@ -18,7 +18,7 @@ from accounts.policy import (
     ensure_can_manage_sprints,
 )
 from quality.selectors import definition_in_force
-from sprintplan import derived
+from sprintplan import derived, events
 from sprintplan.errors import Conflict, InvalidInput
 from sprints import services as sprint_services
 from sprints.models import Sprint
@@ -264,6 +264,13 @@ def adjustment_create(
             created_by=actor,
         )
         derived.changed("sprint", sprints_overlapping(start, end))
+        events.publish(
+            "capacity.changed",
+            sprint_id=sprint.pk if sprint else None,
+            team_id=team.pk,
+            adjustment_id=adjustment.pk,
+            actor_id=actor.pk,
+        )
     return adjustment
 
 
@@ -539,6 +546,7 @@ def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
             capacity=capacity,
             definition_of_done=definition_in_force(),
         )
+        events.publish("sprint.started", sprint_id=sprint.pk, actor_id=actor.pk)
     return commitment
 
 
@@ -574,6 +582,9 @@ def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]
             sprint=sprint, from_state=Sprint.State.ACTIVE, to_state=Sprint.State.CLOSED
         )
         derived.changed("sprint", [sprint.pk] + ([carry_to.pk] if carry_to else []))
+        events.publish(
+            "sprint.closed", sprint_id=sprint.pk, actor_id=actor.pk, carried_over=list(moved)
+        )
     return moved
 
 

@@ -18,6 +18,7 @@ from accounts.policy import (
     ensure_can_record_artifact,
     ensure_can_record_evidence,
 )
+from sprintplan import events
 from sprintplan.errors import Conflict, InvalidInput
 from teams.models import Team
 from tickets.models import Ticket
@@ -250,7 +251,7 @@ def evidence_record(
     if details is not None and not isinstance(details, dict):
         raise InvalidInput("details must be a JSON object.", field="details")
     number, passed = _value_and_verdict(criterion, value, passed)
-    return Evidence.objects.create(
+    evidence = Evidence.objects.create(
         criterion=criterion,
         ticket=ticket,
         sprint=sprint,
@@ -263,6 +264,16 @@ def evidence_record(
         source_url=source_url or "",
         details=details or {},
     )
+    if not passed:
+        events.publish(
+            "dod.criterion_failed",
+            evidence_id=evidence.pk,
+            criterion_id=criterion.pk,
+            team_id=criterion.team_id,
+            ticket_id=ticket.pk if ticket else None,
+            sprint_id=sprint.pk if sprint else None,
+        )
+    return evidence
 
 
 @transaction.atomic

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "quality",
     "integrations",
     "imports",
+    "notifications",
+    "ceremonies",
     "programs",
     "web",
 ]
@@ -250,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _REFRESH_SECONDS,
         "kwargs": {"name": "sprint_forecast"},
     },
+    # Notifications: digests whose window ended, deliveries whose enqueue was lost.
+    "notifications-sweep": {
+        "task": "notifications.tasks.sweep",
+        "schedule": 60.0,
+    },
     "refresh-pi-forecasts": {
         "task": "sprintplan.tasks.refresh_derived",
         "schedule": _REFRESH_SECONDS,
@@ -347,3 +354,35 @@ IMPORTS_CREDENTIALS_KEY = os.environ.get("IMPORTS_CREDENTIALS_KEY", "")
 IMPORTS_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORTS_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 # An upload is read into the job row; Django keeps files above this on disk while it arrives.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- notifications ------------------------------------------------------------------------
+# E-mail: printed to the console in the embedded default; SMTP from the environment in
+# production (EMAIL_HOST set).
+_EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _EMAIL_HOST,
+                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": os.environ.get("EMAIL_USE_TLS", "1") == "1",
+                "timeout": 10,
+            },
+        }
+        if _EMAIL_HOST
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sprintplan <sprintplan@localhost>")
+# Links in e-mails and chat messages point here.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+# At most one message of a kind per person (or webhook) and channel in this window; the
+# rest of a burst is folded into one digest when it ends.
+NOTIFY_THROTTLE_SECONDS = float(os.environ.get("NOTIFY_THROTTLE_SECONDS", "60"))
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "4"))
+NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "10"))
+NOTIFY_WEBHOOK_TIMEOUT = float(os.environ.get("NOTIFY_WEBHOOK_TIMEOUT", "5"))
+NOTIFY_DIGEST_HOUR = int(os.environ.get("NOTIFY_DIGEST_HOUR", "7"))

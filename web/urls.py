@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 import dependencies.api
 import imports.api
 import integrations.api
+import notifications.api
 import planning.api
 import programs.api
 import quality.api
@@ -18,7 +19,7 @@ import teams.api
 import web.api
 from sprintplan.views import health
 
-from .views import board, forecast, home, sprints, tickets
+from .views import board, ceremonies, forecast, home, sprints, tickets
 
 # Each app registers its own endpoints (`register(router)` in its api module).
 router = DefaultRouter()
@@ -30,6 +31,7 @@ for api in (
     quality.api,
     integrations.api,
     imports.api,
+    notifications.api,
     programs.api,
 ):
     api.register(router)
@@ -67,6 +69,28 @@ pages = [
     ),
     path("sprints/<int:sprint_id>/commit/", sprints.sprint_commit, name="sprint-commit"),
     path("sprints/<int:sprint_id>/close/", sprints.sprint_close, name="sprint-close"),
+    path("sprints/<int:sprint_id>/standup/", ceremonies.standup, name="sprint-standup"),
+    path(
+        "sprints/<int:sprint_id>/standup/held/", ceremonies.standup_hold, name="sprint-standup-hold"
+    ),
+    path(
+        "sprints/<int:sprint_id>/goals/<int:goal_id>/threshold/",
+        ceremonies.goal_threshold,
+        name="sprint-goal-threshold",
+    ),
+    path("sprints/<int:sprint_id>/review/", ceremonies.review, name="sprint-review"),
+    path("sprints/<int:sprint_id>/retro/", ceremonies.retro, name="sprint-retro"),
+    path("sprints/<int:sprint_id>/retro/notes/", ceremonies.retro_add, name="sprint-retro-add"),
+    path(
+        "sprints/<int:sprint_id>/retro/actions/<int:item_id>/ticket/",
+        ceremonies.retro_action_ticket,
+        name="sprint-retro-action-ticket",
+    ),
+    path(
+        "sprints/<int:sprint_id>/retro/actions/<int:item_id>/done/",
+        ceremonies.retro_action_done,
+        name="sprint-retro-action-done",
+    ),
     path("planning/", sprints.planning_room, name="planning-room"),
     path("planning/<int:sprint_id>/goals/", sprints.planning_goal_add, name="planning-goal-add"),
     path(
@@ -124,6 +148,7 @@ urlpatterns = [
     path("", include("quality.urls")),
     path("", include("integrations.urls")),
     path("", include("imports.urls")),
+    path("", include("notifications.urls")),
     path("", include("programs.urls")),
     path("admin/", admin.site.urls),
     # Namespaced so the API's route names (ticket-detail, ...) never shadow the pages'.
