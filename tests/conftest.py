@@ -31,6 +31,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def redis_not_resting():
+    """Each test starts with the Redis back-off closed (sprintplan.redis_guard): a test that
+    breaks the broker on purpose must not make the next one skip its kicks."""
+    from sprintplan import coalescing, redis_guard
+
+    redis_guard.reset()
+    coalescing._doubtful_flags.clear()
+
+
+@pytest.fixture(autouse=True)
 def recompute_in_process(request, settings):
     """Outside the service tests, the recompute runs in-process on commit (the embedded
     default), whatever the environment says."""
