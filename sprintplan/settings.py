@@ -186,7 +186,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis with acks_late, as Celery's documentation advises: an unacknowledged message comes
 # back after the visibility timeout, so it must exceed the longest task and the longest
-# countdown (a full recompute at 100k tickets takes minutes; countdowns are < 1 s).
+# countdown (forecast runs take tens of seconds under load; countdowns are < 1 s).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
     "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,

@@ -41,6 +41,16 @@ def no_delivery_thread_left_behind():
 
 
 @pytest.fixture(autouse=True)
+def redis_not_resting():
+    """Each test starts with the Redis back-off closed (sprintplan.redis_guard): a test that
+    breaks the broker on purpose must not make the next one skip its kicks."""
+    from sprintplan import derived, redis_guard
+
+    redis_guard.reset()
+    derived._doubtful_flags.clear()
+
+
+@pytest.fixture(autouse=True)
 def recompute_in_process(request, settings):
     """Outside the service tests, the recompute runs in-process on commit (the embedded
     default), whatever the environment says."""
