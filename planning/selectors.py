@@ -9,6 +9,7 @@ from django.utils import timezone
 from dependencies import graph
 from dependencies.models import DependencyLink
 from sprintplan.errors import InvalidInput
+from sprintplan.filters import valid_id
 from teams.models import Membership, Team
 from tickets.models import Ticket, TicketEvent
 
@@ -472,6 +473,7 @@ BACKLOG_SHOWN = 200
 def planning_target(sprint_id=None) -> Sprint | None:
     """The sprint being planned: the one asked for, else the next in planning, else current."""
     if sprint_id:
+        sprint_id = valid_id(sprint_id)  # ?sprint=x: no such sprint, not an error page
         return Sprint.objects.filter(pk=sprint_id).exclude(state=Sprint.State.CLOSED).first()
     return (
         Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date", "id").first()

@@ -6,14 +6,16 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from planning.models import Sprint
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput
+from sprintplan.limits import NOTE_MAX
 from tickets.models import Ticket
 
 from . import selectors, services
 from .models import Artifact, Criterion, DefinitionOfDone, Evidence
 
 
-class CriterionSerializer(serializers.ModelSerializer):
+class CriterionSerializer(StrictModelSerializer):
     team_prefix = serializers.CharField(source="team.key_prefix", read_only=True)
     ticket = serializers.SlugRelatedField(slug_field="key", read_only=True)
 
@@ -38,7 +40,7 @@ class CriterionSerializer(serializers.ModelSerializer):
         ]
 
 
-class DefinitionSerializer(serializers.ModelSerializer):
+class DefinitionSerializer(StrictModelSerializer):
     criteria = CriterionSerializer(many=True, read_only=True)
     in_force = serializers.SerializerMethodField()
 
@@ -60,8 +62,8 @@ class DefinitionSerializer(serializers.ModelSerializer):
         return definition.pk == self.context.get("in_force_id")
 
 
-class DefinitionInputSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+class DefinitionInputSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
     criteria = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
 
@@ -100,7 +102,7 @@ class DefinitionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=current.pk)).data)
 
 
-class AcceptanceCriterionInputSerializer(serializers.Serializer):
+class AcceptanceCriterionInputSerializer(StrictSerializer):
     ticket = serializers.SlugRelatedField(slug_field="key", queryset=Ticket.objects.all())
     code = serializers.CharField(required=False, allow_blank=True)
     text = serializers.CharField()
@@ -127,7 +129,7 @@ class AcceptanceCriterionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModel
         return Response(self.get_serializer(criterion).data, status=status.HTTP_201_CREATED)
 
 
-class EvidenceSerializer(serializers.ModelSerializer):
+class EvidenceSerializer(StrictModelSerializer):
     ticket = serializers.SlugRelatedField(slug_field="key", read_only=True)
     criterion_code = serializers.CharField(source="criterion.code", read_only=True)
 
@@ -149,7 +151,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         ]
 
 
-class EvidenceInputSerializer(serializers.Serializer):
+class EvidenceInputSerializer(StrictSerializer):
     criterion = serializers.PrimaryKeyRelatedField(
         queryset=Criterion.objects.select_related("team", "ticket"), required=False
     )
@@ -211,7 +213,7 @@ class EvidenceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
 
-class ArtifactSerializer(serializers.ModelSerializer):
+class ArtifactSerializer(StrictModelSerializer):
     ticket = serializers.SlugRelatedField(
         slug_field="key", queryset=Ticket.objects.select_related("team")
     )
@@ -255,7 +257,7 @@ class ArtifactViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
 
 
-class VerdictSerializer(serializers.Serializer):
+class VerdictSerializer(StrictSerializer):
     criterion = serializers.CharField(source="criterion.text")
     team = serializers.CharField(source="criterion.team_name")
     kind = serializers.CharField(source="criterion.kind")

@@ -1,13 +1,15 @@
 from importlib import import_module
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
-from rest_framework.routers import DefaultRouter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from accounts.api import ObtainTokenView, RevokeTokenView
 
 from . import views
+from .api import ApiRouter
 
 # Each app registers its own endpoints (`register(router)` in its api module).
 API_MODULES = [
@@ -19,7 +21,7 @@ API_MODULES = [
     "integrations.api",
     "programs.api",
 ]
-router = DefaultRouter()
+router = ApiRouter()
 for module in API_MODULES:
     import_module(module).register(router)
 
@@ -34,10 +36,14 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("teams.urls")),
     path("", include("programs.urls")),
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_PATH, admin.site.urls),
     # Namespaced so the API's route names (ticket-detail, ...) never shadow the pages'.
     path("api/v1/", include((router.urls, "api"), namespace="api")),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("api/v1/auth/token/revoke/", RevokeTokenView.as_view(), name="api-token-revoke"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path(
+        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
+    ),
 ]

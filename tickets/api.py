@@ -5,7 +5,9 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from planning.models import Sprint
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput, StaleVersion
+from sprintplan.limits import DESCRIPTION_MAX
 from teams.models import Team
 
 from . import selectors, services
@@ -13,7 +15,7 @@ from .filters import TicketFilter
 from .models import Ticket
 
 
-class InsightSerializer(serializers.Serializer):
+class InsightSerializer(StrictSerializer):
     blocked = serializers.BooleanField()
     direct_blockers = serializers.SerializerMethodField()
     root_blockers = serializers.SerializerMethodField()
@@ -34,7 +36,7 @@ class InsightSerializer(serializers.Serializer):
         return self._keys(insight.root_blocker_ids)
 
 
-class TicketSerializer(serializers.ModelSerializer):
+class TicketSerializer(StrictModelSerializer):
     """Output shape of a ticket, with its derived insight (null until first computed)."""
 
     team_prefix = serializers.CharField(source="team.key_prefix", read_only=True)
@@ -74,12 +76,14 @@ class TicketSerializer(serializers.ModelSerializer):
         return InsightSerializer(insight, context=self.context).data
 
 
-class TicketWriteSerializer(serializers.Serializer):
+class TicketWriteSerializer(StrictSerializer):
     """Input of create and partial update. Unknown ids are refused with the field named."""
 
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX, required=False, allow_blank=True
+    )
     type = serializers.ChoiceField(choices=Ticket.Type.choices, required=False)
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
     size = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
@@ -107,12 +111,12 @@ class TicketWriteSerializer(serializers.Serializer):
     )
 
 
-class ChainSideSerializer(serializers.Serializer):
+class ChainSideSerializer(StrictSerializer):
     tickets = serializers.ListField(child=serializers.DictField())
     links = serializers.ListField(child=serializers.DictField())
 
 
-class ChainSerializer(serializers.Serializer):
+class ChainSerializer(StrictSerializer):
     """Upstream and downstream of one ticket, as ticket facts and links by key."""
 
     ticket = serializers.CharField(source="ticket.key")

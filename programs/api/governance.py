@@ -18,7 +18,9 @@ from rest_framework.response import Response
 from accounts.models import User
 from planning.models import Risk
 from planning.selectors import resolve_team
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput
+from sprintplan.limits import DECISION_TEXT_MAX, DESCRIPTION_MAX, NOTE_MAX
 
 from ..models import Decision, Objective, PlanningInterval, Program, ProgramRisk, RaciActivity
 from ..selectors import governance as selectors
@@ -47,7 +49,7 @@ def _fake(view) -> bool:
 # --- objectives ------------------------------------------------------------------------------
 
 
-class ObjectiveSerializer(serializers.ModelSerializer):
+class ObjectiveSerializer(StrictModelSerializer):
     team = serializers.CharField(source="team.key_prefix", read_only=True)
     features = serializers.SerializerMethodField()
 
@@ -69,7 +71,7 @@ class ObjectiveSerializer(serializers.ModelSerializer):
         return sorted(feature.pk for feature in objective.features.all())
 
 
-class ObjectiveInputSerializer(serializers.Serializer):
+class ObjectiveInputSerializer(StrictSerializer):
     team = serializers.CharField(required=False, help_text="Team key prefix, e.g. ML (create).")
     title = serializers.CharField(required=False, allow_blank=True)
     committed = serializers.BooleanField(required=False)
@@ -190,7 +192,7 @@ class PredictabilityViewSet(_PiScoped, viewsets.ViewSet):  # GET .../predictabil
 # --- program risks ---------------------------------------------------------------------------
 
 
-class ProgramRiskSerializer(serializers.ModelSerializer):
+class ProgramRiskSerializer(StrictModelSerializer):
     owner = serializers.CharField(source="owner.username", default=None, read_only=True)
     team = serializers.CharField(source="team.key_prefix", default=None, read_only=True)
     tickets = serializers.SerializerMethodField()
@@ -240,9 +242,11 @@ class ProgramRiskSerializer(serializers.ModelSerializer):
         return None if source is None else {"id": source.pk, "sprint": source.sprint.name}
 
 
-class RiskInputSerializer(serializers.Serializer):
+class RiskInputSerializer(StrictSerializer):
     title = serializers.CharField(required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX, required=False, allow_blank=True
+    )
     likelihood = serializers.IntegerField(required=False, help_text="1 low, 2 medium, 3 high")
     impact = serializers.IntegerField(required=False, help_text="1 low, 2 medium, 3 high")
     team = serializers.CharField(required=False, allow_null=True, allow_blank=True)
@@ -251,25 +255,25 @@ class RiskInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False, help_text="Required on PATCH.")
 
 
-class RoamSerializer(serializers.Serializer):
+class RoamSerializer(StrictSerializer):
     state = serializers.CharField()
     owner = serializers.CharField(required=False, allow_null=True, help_text="Username.")
     follow_up = serializers.DateField(required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True)
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True)
     tickets = serializers.ListField(child=serializers.CharField(), required=False)
     version = serializers.IntegerField()
 
 
-class FeedSerializer(serializers.Serializer):
+class FeedSerializer(StrictSerializer):
     from_date = serializers.DateField()
     version = serializers.IntegerField()
 
 
-class VersionSerializer(serializers.Serializer):
+class VersionSerializer(StrictSerializer):
     version = serializers.IntegerField()
 
 
-class TakeSerializer(serializers.Serializer):
+class TakeSerializer(StrictSerializer):
     source_risk = serializers.IntegerField(help_text="Id of a pre-mortem risk of a PI sprint.")
 
 
@@ -421,7 +425,7 @@ class ProgramRiskViewSet(
 # --- RACI ------------------------------------------------------------------------------------
 
 
-class RaciInputSerializer(serializers.Serializer):
+class RaciInputSerializer(StrictSerializer):
     name = serializers.CharField(required=False, allow_blank=True)
     row = serializers.DictField(
         child=serializers.CharField(allow_blank=True, allow_null=True),
@@ -506,7 +510,7 @@ class RaciViewSet(_ProgramScoped, viewsets.ViewSet):
 # --- decisions -------------------------------------------------------------------------------
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(StrictModelSerializer):
     key = serializers.SerializerMethodField()
     tickets = serializers.SerializerMethodField()
     sprints = serializers.SerializerMethodField()
@@ -545,11 +549,13 @@ class DecisionSerializer(serializers.ModelSerializer):
         return [sprint.pk for sprint in record.sprints.all()]
 
 
-class DecisionInputSerializer(serializers.Serializer):
+class DecisionInputSerializer(StrictSerializer):
     title = serializers.CharField(required=False, allow_blank=True)
-    context = serializers.CharField(required=False, allow_blank=True)
-    decision = serializers.CharField(required=False, allow_blank=True)
-    consequences = serializers.CharField(required=False, allow_blank=True)
+    context = serializers.CharField(max_length=DECISION_TEXT_MAX, required=False, allow_blank=True)
+    decision = serializers.CharField(max_length=DECISION_TEXT_MAX, required=False, allow_blank=True)
+    consequences = serializers.CharField(
+        max_length=DECISION_TEXT_MAX, required=False, allow_blank=True
+    )
     status = serializers.CharField(required=False)
     decided_on = serializers.DateField(required=False)
     tickets = serializers.ListField(child=serializers.CharField(), required=False)
