@@ -5,6 +5,14 @@ document.addEventListener("input", (event) => {
   if (event.target.matches("input, select, textarea")) event.target.dataset.dirty = "1";
 });
 
+// A select marked data-autosubmit sends its form on change (no inline handler: the
+// Content-Security-Policy forbids inline script).
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]") && event.target.form) {
+    event.target.form.submit();
+  }
+});
+
 // "12 s ago" texts keep counting between refreshes.
 function formatAgo(seconds) {
   if (seconds < 5) return "just now";
