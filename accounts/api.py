@@ -6,7 +6,7 @@ revocable one by one or all at once. Failed sign-ins count towards django-axes' 
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -32,6 +32,7 @@ class ObtainTokenView(APIView):
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
+    parser_classes = [parsers.JSONParser, parsers.FormParser]
     throttle_classes = [AnonThrottle, AddressThrottle]
 
     @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])

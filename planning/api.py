@@ -448,7 +448,8 @@ def _teams_by_ref(refs: list[str]) -> dict:
 class VelocityViewSet(_SprintScoped, viewsets.ViewSet):
     """Committed vs completed size per team, this sprint and the five before it."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    # A list action: the schema wraps this item schema in an array.
+    @extend_schema(responses={200: {"type": "object"}})
     def list(self, request, sprint_pk=None):
         return Response(selectors.sprint_velocity(self.sprint()))
 

@@ -1,6 +1,6 @@
 """/api/v1/ endpoints for the Definition of Done, evidence, artifacts and gate status."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -265,6 +265,19 @@ class VerdictSerializer(StrictSerializer):
     sentence = serializers.CharField()
 
 
+@extend_schema_serializer(many=False)  # one answer, although served by a list route
+class GateStatusSerializer(serializers.Serializer):
+    """A ticket's gates (ticket, done_gate_failures, entry_gate_failures) or a sprint goal's
+    (sprint, goal_failures), with the verdict of every criterion."""
+
+    ticket = serializers.CharField(required=False)
+    sprint = serializers.IntegerField(required=False)
+    done_gate_failures = serializers.ListField(child=serializers.CharField(), required=False)
+    entry_gate_failures = serializers.ListField(child=serializers.CharField(), required=False)
+    goal_failures = serializers.ListField(child=serializers.CharField(), required=False)
+    verdicts = VerdictSerializer(many=True)
+
+
 class GateStatusViewSet(viewsets.ViewSet):
     """Done / entry gate of one ticket (?ticket=KEY), or a sprint goal's DoD (?sprint=ID)."""
 
@@ -273,7 +286,7 @@ class GateStatusViewSet(viewsets.ViewSet):
             OpenApiParameter("ticket", str, required=False),
             OpenApiParameter("sprint", int, required=False),
         ],
-        responses={200: VerdictSerializer(many=True)},
+        responses={200: GateStatusSerializer},
     )
     def list(self, request):
         key, sprint_id = request.query_params.get("ticket"), request.query_params.get("sprint")

@@ -48,7 +48,14 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.ValidationError) and _only_codes(exc, {"unique"}):
+        response.status_code = status.HTTP_409_CONFLICT
+        response.data = {
+            "code": "duplicate",
+            "detail": _first_message(exc.detail),
+            "errors": exc.detail,
+        }
+    elif isinstance(exc, exceptions.ValidationError):
         response.data = {
             "code": "invalid",
             "detail": _first_message(exc.detail),
@@ -110,6 +117,24 @@ def is_busy_error(exc: BaseException) -> bool:
     if pgcode in {"40001", "40P01", "55P03"}:  # serialization, deadlock, lock not available
         return True
     return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
+def _only_codes(exc: exceptions.ValidationError, codes: set[str]) -> bool:
+    """Whether every error in `exc` has one of `codes` (e.g. only uniqueness failures)."""
+    found: set[str] = set()
+
+    def collect(value) -> None:
+        if isinstance(value, dict):
+            for inner in value.values():
+                collect(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                collect(inner)
+        else:
+            found.add(getattr(value, "code", None))
+
+    collect(exc.detail)
+    return bool(found) and found <= codes
 
 
 def _first_message(detail, prefix: str = "") -> str:

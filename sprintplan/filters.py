@@ -19,6 +19,36 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class _StrictNullBooleanField(forms.NullBooleanField):
+    """true/false (or 1/0); anything else is an error instead of "no filter"."""
+
+    ACCEPTED = ("true", "false", "True", "False", "1", "0", True, False)
+
+    def clean(self, value):
+        if value not in (None, "", *self.ACCEPTED):
+            raise forms.ValidationError("Give true or false.", code="invalid")
+        return super().clean(value)
+
+
+class _RawBooleanWidget(django_filters.widgets.BooleanWidget):
+    """Like django-filter's, but hands an unknown value on (to be refused), not None."""
+
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        raw = data.get(name)
+        return raw if value is None and raw not in (None, "") else value
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """?blocked=true|false; another value is a 400 naming the filter."""
+
+    field_class = _StrictNullBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", _RawBooleanWidget)
+        super().__init__(*args, **kwargs)
+
+
 def valid_id(value) -> int | None:
     """`value` as a database id, or None when it is not one (e.g. ?sprint=x in a page)."""
     text = str(value or "").strip()

@@ -1,7 +1,9 @@
 """OpenAPI: every operation documents the error answers it can give, with their body."""
 
+from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 from .api import ErrorSerializer, ThrottledSerializer, TooLargeSerializer
 
@@ -20,8 +22,29 @@ ERROR_DESCRIPTIONS = {
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
+def _answers_null(field) -> bool:
+    """A read-only field with a null default, or a relation whose model column is nullable
+    (e.g. a ticket's parent)."""
+    if field.allow_null or field.default is None:
+        return True
+    if not isinstance(field, serializers.RelatedField) or field.source == "*":
+        return False
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    try:
+        return bool(model and model._meta.get_field(field.source_attrs[0]).null)
+    except (FieldDoesNotExist, IndexError):
+        return False
+
+
 class AutoSchema(SpectacularAutoSchema):
-    """Documents the error answers every operation can give, with the error body."""
+    """Documents the error answers every operation can give, with the error body, and marks
+    output fields nullable where null is answered."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        meta = super()._map_serializer_field(field, direction, bypass_extensions)
+        if field.read_only and _answers_null(field):
+            meta["nullable"] = True
+        return meta
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -48,3 +71,12 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method in BODY_METHODS:
             codes += [413, 415]
         return codes
+
+
+def refuse_unknown_request_fields(result, generator, request, public):
+    """Request bodies take only the documented fields (every input serializer is strict), so
+    the schema says so: `additionalProperties: false` on each request component."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component.setdefault("additionalProperties", False)
+    return result

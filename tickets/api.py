@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from planning.models import Sprint
-from sprintplan.api import StrictModelSerializer, StrictSerializer
+from sprintplan.api import ErrorSerializer, StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput, StaleVersion
 from sprintplan.limits import DESCRIPTION_MAX
 from teams.models import Team
@@ -74,6 +74,12 @@ class TicketSerializer(StrictModelSerializer):
         if insight is None:
             return None
         return InsightSerializer(insight, context=self.context).data
+
+
+class StaleTicketSerializer(ErrorSerializer):
+    """409: the version sent is not the current one; `current` is the ticket as it is now."""
+
+    current = TicketSerializer()
 
 
 class TicketWriteSerializer(StrictSerializer):
@@ -192,7 +198,7 @@ class TicketViewSet(
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(self._output(ticket, many=False), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: TicketSerializer, 409: TicketSerializer})
+    @extend_schema(responses={200: TicketSerializer, 409: StaleTicketSerializer})
     def partial_update(self, request, *args, **kwargs):
         ticket = self.get_object()
         serializer = TicketWriteSerializer(data=request.data, partial=True)

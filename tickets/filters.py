@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from sprintplan.filters import IdFilter
+from sprintplan.filters import BooleanFilter, IdFilter
 
 from .models import Ticket
 
@@ -13,11 +13,11 @@ class TicketFilter(django_filters.FilterSet):
     team = IdFilter(field_name="team_id")
     team_prefix = django_filters.CharFilter(field_name="team__key_prefix", lookup_expr="iexact")
     sprint = IdFilter(field_name="sprint_id")
-    unplanned = django_filters.BooleanFilter(field_name="sprint", lookup_expr="isnull")
+    unplanned = BooleanFilter(field_name="sprint", lookup_expr="isnull")
     status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
     type = django_filters.MultipleChoiceFilter(choices=Ticket.Type.choices)
     assignee = IdFilter(field_name="assignee_id")
-    blocked = django_filters.BooleanFilter(field_name="insight__blocked")
+    blocked = BooleanFilter(field_name="insight__blocked")
 
     class Meta:
         model = Ticket

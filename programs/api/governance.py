@@ -418,8 +418,8 @@ class ProgramRiskViewSet(
             today = date.fromisoformat(raw) if raw else date.today()
         except ValueError:
             raise InvalidInput(f"{raw!r} is not a date (YYYY-MM-DD).", field="today") from None
-        due = selectors.risks_due_for_review(self.pi(), today)
-        return Response(ProgramRiskSerializer(due, many=True).data)
+        page = self.paginate_queryset(selectors.risks_due_for_review(self.pi(), today))
+        return self.get_paginated_response(ProgramRiskSerializer(page, many=True).data)
 
 
 # --- RACI ------------------------------------------------------------------------------------
