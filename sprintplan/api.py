@@ -157,6 +157,12 @@ class StrictInputMixin:
 
     # Names a serializer reads from the raw data itself (aliases), beyond its fields.
     extra_input_names: frozenset[str] = frozenset()
+    # For an input-only serializer: the serializer of the answer, whose other fields are
+    # named read-only (rather than unknown) when sent.
+    output_serializer: type[serializers.Serializer] | None = None
+
+    def _output_names(self) -> set[str]:
+        return set(self.output_serializer().fields) if self.output_serializer else set()
 
     def get_fields(self):
         fields = super().get_fields()
@@ -171,7 +177,9 @@ class StrictInputMixin:
                 field = self.fields.get(name)
                 if name in self.extra_input_names:
                     continue
-                if field is None:
+                if field is None and name in self._output_names():
+                    refused[name] = ["This field is read-only."]
+                elif field is None:
                     refused[name] = ["Unknown field."]
                 elif field.read_only:
                     refused[name] = ["This field is read-only."]

@@ -85,6 +85,8 @@ class StaleTicketSerializer(ErrorSerializer):
 class TicketWriteSerializer(StrictSerializer):
     """Input of create and partial update. Unknown ids are refused with the field named."""
 
+    output_serializer = TicketSerializer
+
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(
