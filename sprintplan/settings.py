@@ -269,7 +269,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
 # The admin's address: set ADMIN_PATH to something not guessable in production.
 ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
 
@@ -338,6 +338,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One clear name per choice set (fields called kind/state/status recur across apps).
+    "ENUM_NAME_OVERRIDES": {
+        "TeamKindEnum": "teams.models.Team.Kind",
+        "IntegrationKindEnum": "integrations.models.Integration.Kind",
+        "CriterionKindEnum": "quality.models.Criterion.Kind",
+        "ArtifactKindEnum": "quality.models.Artifact.Kind",
+        "MilestoneKindEnum": "programs.models.Milestone.Kind",
+        "PlanningStateEnum": "planning.models.Sprint.State",  # sprints and PIs alike
+        "RiskStateEnum": "planning.models.Risk.State",
+        "RiskLevelEnum": "planning.models.Risk.Level",
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "DeliveryStatusEnum": "integrations.models.Delivery.Status",
+        "DecisionStatusEnum": "programs.models.Decision.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sprintplan.schema.refuse_unknown_request_fields",
