@@ -4,6 +4,7 @@ changes. Every case here was found by a black-box probe of the running app."""
 from unittest import mock
 
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -282,3 +283,30 @@ def test_the_token_endpoint_takes_the_readme_form_post(scenario):
         content_type="application/x-www-form-urlencoded",
     )
     assert answer.status_code == 200 and answer.json()["token"]
+
+
+# --- a busy database ----------------------------------------------------------------------------
+
+
+class _SerializationFailure(Exception):
+    pgcode = "40001"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("database is locked"),
+        OperationalError("could not serialize access due to concurrent update"),
+    ],
+)
+def test_a_busy_database_is_a_503_with_retry_after_and_nothing_saved(api, ticket, error):
+    if "serialize" in str(error):
+        error.__cause__ = _SerializationFailure()
+    with mock.patch("tickets.services.ticket_update", side_effect=error):
+        answer = api("sm").patch(
+            f"/api/v1/tickets/{ticket.key}/", {"title": "New", "version": ticket.version}
+        )
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "busy"
+    assert answer["Retry-After"] == "1"
+    _unchanged(ticket)
