@@ -1,5 +1,6 @@
 from importlib import import_module
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -21,6 +22,7 @@ API_MODULES = [
     "integrations.api",
     "programs.api",
 ]
+SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
 router = ApiRouter()
 for module in API_MODULES:
     import_module(module).register(router)
@@ -43,7 +45,12 @@ urlpatterns = [
     path("api/v1/auth/token/revoke/", RevokeTokenView.as_view(), name="api-token-revoke"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    # Swagger UI adds one fixed <style> element of its own; only that one is let through.
     path(
-        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
+        "api/docs/",
+        csp_update({"style-src": [SWAGGER_UI_STYLE_HASH]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+        ),
+        name="api-docs",
     ),
 ]

@@ -37,8 +37,8 @@ def browser():
 
 @pytest.fixture
 def csp_violations():
-    """Chromium's console reports of Content-Security-Policy violations, from every page the
-    journeys open; a journey fails if any page broke the policy."""
+    """Chromium's console reports of Content-Security-Policy violations (and htmx refusing to
+    eval), from every page the journeys open; a journey fails if any page broke the policy."""
     violations: list[str] = []
 
     def watch(page) -> None:
@@ -47,6 +47,7 @@ def csp_violations():
             lambda message: (
                 violations.append(f"{page.url}: {message.text}")
                 if "Content Security Policy" in message.text
+                or "evalDisallowedError" in message.text  # htmx asked to eval (CSP: no)
                 else None
             ),
         )

@@ -74,7 +74,7 @@ def test_a_lockout_on_the_api_token_endpoint_is_json(client, scenario):
 
 def test_pages_carry_a_content_security_policy_without_inline_allowances(client, scenario):
     client.force_login(scenario.users["sm"])
-    for path in ["/", "/login/", "/planning/", f"/teams/{scenario.lab.key_prefix}/"]:
+    for path in ["/", "/login/", "/planning/", f"/teams/{scenario.lab.key_prefix}/board/"]:
         policy = client.get(path).headers.get("Content-Security-Policy", "")
         assert "script-src 'self'" in policy and "style-src 'self'" in policy, path
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
