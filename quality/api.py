@@ -291,7 +291,12 @@ class GateStatusViewSet(viewsets.ViewSet):
     def list(self, request):
         key, sprint_id = request.query_params.get("ticket"), request.query_params.get("sprint")
         if key:
-            ticket = Ticket.objects.select_related("team").filter(key=key).first()
+            # A NUL cannot be in a key (and PostgreSQL cannot even compare it).
+            ticket = (
+                None
+                if "\x00" in key
+                else Ticket.objects.select_related("team").filter(key=key).first()
+            )
             if ticket is None:
                 raise InvalidInput(f"Unknown ticket {key!r}.", field="ticket")
             verdicts = selectors.ticket_verdicts(ticket)
