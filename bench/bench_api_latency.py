@@ -110,14 +110,13 @@ def pick_pairs(count: int, rng: random.Random) -> list[tuple[str, str]]:
 
 
 def make_scrum_master() -> str:
-    from rest_framework.authtoken.models import Token
-
     from accounts.models import User
+    from accounts.services import api_token_issue
 
     user = User.objects.create_user(
         username="bench-sm", password=None, product_role=User.ProductRole.SCRUM_MASTER
     )
-    return Token.objects.create(user=user).key
+    return api_token_issue(user=user)[0]
 
 
 def measure(api: Api, pairs, gap: float) -> tuple[list[float], list[float]]:

@@ -3,6 +3,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from tickets.models import Ticket
 
 from . import services
@@ -10,7 +11,7 @@ from .models import DependencyLink
 from .selectors import insight_freshness
 
 
-class LinkSerializer(serializers.ModelSerializer):
+class LinkSerializer(StrictModelSerializer):
     blocker = serializers.SlugRelatedField(slug_field="key", queryset=Ticket.objects.all())
     blocked = serializers.SlugRelatedField(slug_field="key", queryset=Ticket.objects.all())
 
@@ -21,7 +22,7 @@ class LinkSerializer(serializers.ModelSerializer):
         validators = []  # duplicates and cycles are refused by the service, with their own codes
 
 
-class FreshnessSerializer(serializers.Serializer):
+class FreshnessSerializer(StrictSerializer):
     pending_changes = serializers.IntegerField()
     graph_version = serializers.IntegerField()
     last_run_at = serializers.DateTimeField(allow_null=True)

@@ -9,6 +9,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from accounts.policy import can_manage_integrations, can_view_deliveries
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput, PermissionDenied
 from teams.models import Team
 from tickets.models import Ticket
@@ -18,7 +19,7 @@ from .models import Delivery, Integration, LabelStudioProject, ProdigyDataset
 from .urls import WEBHOOK_URL_NAMES
 
 
-class IntegrationSerializer(serializers.ModelSerializer):
+class IntegrationSerializer(StrictModelSerializer):
     """Never includes the secret: it is shown once, on creation or rotation."""
 
     webhook_url = serializers.SerializerMethodField()
@@ -58,18 +59,18 @@ class IntegrationSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class IntegrationInputSerializer(serializers.Serializer):
+class IntegrationInputSerializer(StrictSerializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=Integration.Kind.choices)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
     config = serializers.JSONField(required=False, default=dict)
 
 
-class SecretSerializer(serializers.Serializer):
+class SecretSerializer(StrictSerializer):
     secret = serializers.CharField()
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(StrictModelSerializer):
     class Meta:
         model = Delivery
         fields = [
@@ -101,7 +102,7 @@ class DeliveryPagination(PageNumberPagination):
 DELIVERY_FILTERS = ["accepted", "processed", "failed", "rejected"]
 
 
-class ProjectLinkSerializer(serializers.ModelSerializer):
+class ProjectLinkSerializer(StrictModelSerializer):
     ticket = serializers.SlugRelatedField(
         slug_field="key", queryset=Ticket.objects.select_related("team")
     )

@@ -21,7 +21,6 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
-from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from accounts.policy import (
@@ -30,6 +29,7 @@ from accounts.policy import (
     ensure_can_link_external_project,
     ensure_can_manage_integrations,
 )
+from accounts.services import api_token_issue
 from quality import selectors as quality_selectors
 from quality import services as quality_services
 from quality.models import Criterion, Evidence
@@ -85,7 +85,7 @@ def _ensure_can_see_deliveries(actor, integration: Integration) -> None:
 class NewIntegration:
     integration: Integration
     secret: str  # shown once
-    api_token: str  # DRF token of the service user, for POST /api/v1/evidence/; shown once
+    api_token: str  # API token of the service user, for POST /api/v1/evidence/; shown once
 
 
 @transaction.atomic
@@ -122,8 +122,8 @@ def integration_create(
         config=config,
         created_by=actor,
     )
-    token = Token.objects.create(user=user)
-    return NewIntegration(integration, secret, token.key)
+    token, _ = api_token_issue(user=user, never_expires=True)
+    return NewIntegration(integration, secret, token)
 
 
 def _check_name_free(name: str, *, other_than: Integration | None = None) -> None:

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from sprintplan import derived
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 
@@ -13,12 +14,16 @@ from . import selectors, services
 from .forecast_adapter import unknown_teams
 from .models import CapacityAdjustment, SprintCommitment, SprintGoal
 
+# The sprint goal is free text on the model; its limit is kept here and in the page's form.
+SPRINT_GOAL_MAX_LENGTH = 2000
 
-class SprintSerializer(serializers.ModelSerializer):
+
+class SprintSerializer(StrictModelSerializer):
     class Meta:
         model = Sprint
         fields = ["id", "name", "start_date", "end_date", "state", "goal"]
         read_only_fields = ["id"]
+        extra_kwargs = {"goal": {"max_length": SPRINT_GOAL_MAX_LENGTH}}
 
     def validate(self, attrs):
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
@@ -30,7 +35,14 @@ class SprintSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class SprintCommitmentSerializer(serializers.ModelSerializer):
+class SprintCreateSerializer(SprintSerializer):
+    """A new sprint starts in planning; its state changes by commit or PATCH."""
+
+    class Meta(SprintSerializer.Meta):
+        read_only_fields = ["id", "state"]
+
+
+class SprintCommitmentSerializer(StrictModelSerializer):
     sprint = serializers.CharField(source="sprint.name")
     committed_by = serializers.CharField(source="committed_by.username", default=None)
     definition_of_done_version = serializers.IntegerField(
@@ -49,7 +61,7 @@ class SprintCommitmentSerializer(serializers.ModelSerializer):
         ]
 
 
-class SprintGraphSerializer(serializers.Serializer):
+class SprintGraphSerializer(StrictSerializer):
     """Nodes, links with their SAFe health colour, and the critical path of a sprint."""
 
     nodes = serializers.SerializerMethodField()
@@ -99,6 +111,9 @@ class SprintViewSet(
     filterset_fields = ["state"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    def get_serializer_class(self):
+        return SprintCreateSerializer if self.action == "create" else SprintSerializer
+
     def perform_create(self, serializer):
         serializer.instance = services.sprint_create(
             actor=self.request.user, **serializer.validated_data
@@ -142,7 +157,7 @@ class _SprintScoped:
         return get_object_or_404(Sprint, pk=self.kwargs["sprint_pk"])
 
 
-class MemberCapacitySerializer(serializers.Serializer):
+class MemberCapacitySerializer(StrictSerializer):
     user_id = serializers.IntegerField()
     username = serializers.CharField()
     part_time_percent = serializers.IntegerField()
@@ -150,7 +165,7 @@ class MemberCapacitySerializer(serializers.Serializer):
     available_person_days = serializers.FloatField()
 
 
-class TeamCapacitySerializer(serializers.Serializer):
+class TeamCapacitySerializer(StrictSerializer):
     team = serializers.CharField(source="team_key")
     team_name = serializers.CharField()
     unit = serializers.CharField()
@@ -165,13 +180,13 @@ class TeamCapacitySerializer(serializers.Serializer):
     load_percent = serializers.IntegerField(allow_null=True)
 
 
-class AvailabilityInputSerializer(serializers.Serializer):
+class AvailabilityInputSerializer(StrictSerializer):
     user = serializers.CharField(help_text="Username (or user id) of a member of the team.")
     days_off = serializers.ListField(child=serializers.DateField(), required=False, default=list)
     part_time_percent = serializers.IntegerField(required=False, default=100)
 
 
-class CapacityInputSerializer(serializers.Serializer):
+class CapacityInputSerializer(StrictSerializer):
     focus_factor = serializers.DecimalField(max_digits=6, decimal_places=3, required=False)
     availability = AvailabilityInputSerializer(many=True, required=False)
 
@@ -212,7 +227,7 @@ class CapacityViewSet(_SprintScoped, viewsets.ViewSet):
         )
 
 
-class AdjustmentSerializer(serializers.ModelSerializer):
+class AdjustmentSerializer(StrictModelSerializer):
     team = serializers.CharField(help_text="Team key prefix, e.g. LAB.")
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     factor = serializers.DecimalField(max_digits=9, decimal_places=3, coerce_to_string=False)
@@ -260,7 +275,7 @@ class AdjustmentViewSet(
         services.adjustment_delete(actor=self.request.user, adjustment=instance)
 
 
-class GoalSerializer(serializers.ModelSerializer):
+class GoalSerializer(StrictModelSerializer):
     tickets = serializers.SerializerMethodField()
     ticket_keys = serializers.ListField(
         child=serializers.CharField(), write_only=True, required=False, default=list
@@ -340,15 +355,16 @@ class ForecastViewSet(_SprintScoped, viewsets.ViewSet):
         )
 
 
-class MoveCapacitySerializer(serializers.Serializer):
+class MoveCapacitySerializer(StrictSerializer):
     from_team = serializers.CharField()
     to_team = serializers.CharField()
     person_days = serializers.FloatField()
 
 
-class WhatIfAdjustmentSerializer(serializers.Serializer):
+class WhatIfAdjustmentSerializer(StrictSerializer):
     team = serializers.CharField()
     factor = serializers.FloatField()
+    extra_input_names = frozenset({"from", "to", "from_date", "to_date"})
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
@@ -360,7 +376,7 @@ class WhatIfAdjustmentSerializer(serializers.Serializer):
         return values
 
 
-class WhatIfSerializer(serializers.Serializer):
+class WhatIfSerializer(StrictSerializer):
     add_tickets = serializers.ListField(child=serializers.CharField(), required=False)
     remove_tickets = serializers.ListField(child=serializers.CharField(), required=False)
     change_size = serializers.DictField(child=serializers.FloatField(), required=False)
@@ -433,7 +449,8 @@ def _teams_by_ref(refs: list[str]) -> dict:
 class VelocityViewSet(_SprintScoped, viewsets.ViewSet):
     """Committed vs completed size per team, this sprint and the five before it."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    # A list action: the schema wraps this item schema in an array.
+    @extend_schema(responses={200: {"type": "object"}})
     def list(self, request, sprint_pk=None):
         return Response(selectors.sprint_velocity(self.sprint()))
 

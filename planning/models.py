@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from sprintplan.limits import GOAL_TEXT_MAX, NOTE_MAX, max_length_constraint
 from sprints.models import Sprint
 
 # --- capacity, adjustments, goals, forecasts --------------------------------------------------
@@ -172,13 +173,16 @@ class SprintGoal(models.Model):
     end unless the Product Owner moved it)."""
 
     sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="goals")
-    text = models.TextField()
+    text = models.TextField(max_length=GOAL_TEXT_MAX)
     deadline = models.DateField(null=True, blank=True)
     tickets = models.ManyToManyField("tickets.Ticket", blank=True, related_name="goals")
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["sprint", "order", "id"]
+        constraints = [
+            max_length_constraint("sprintgoal", "text", GOAL_TEXT_MAX),
+        ]
 
     def __str__(self) -> str:
         return self.text[:60]
@@ -254,7 +258,9 @@ class Risk(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     follow_up = models.DateField(null=True, blank=True)
-    note = models.TextField(blank=True, help_text="Why it is accepted, or how it was resolved.")
+    note = models.TextField(
+        max_length=NOTE_MAX, blank=True, help_text="Why it is accepted, or how it was resolved."
+    )
     mitigating_tickets = models.ManyToManyField("tickets.Ticket", blank=True, related_name="risks")
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -264,6 +270,7 @@ class Risk(models.Model):
     class Meta:
         ordering = ["-impact", "-likelihood", "id"]
         constraints = [
+            max_length_constraint("risk", "note", NOTE_MAX),
             models.CheckConstraint(
                 condition=models.Q(
                     state__in=["open", "resolved", "owned", "accepted", "mitigated"]

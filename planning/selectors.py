@@ -11,6 +11,7 @@ from dependencies.models import DependencyLink, RecomputeState
 from quality.models import Evidence
 from sprintplan import derived
 from sprintplan.errors import InvalidInput
+from sprintplan.filters import valid_id
 from sprints.models import Sprint
 from teams.models import Membership, Team
 from tickets.filters import TicketFilter
@@ -493,6 +494,7 @@ BACKLOG_SHOWN = 200
 def planning_target(sprint_id=None) -> Sprint | None:
     """The sprint being planned: the one asked for, else the next in planning, else current."""
     if sprint_id:
+        sprint_id = valid_id(sprint_id)  # ?sprint=x: no such sprint, not an error page
         return Sprint.objects.filter(pk=sprint_id).exclude(state=Sprint.State.CLOSED).first()
     return (
         Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date", "id").first()

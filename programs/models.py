@@ -7,6 +7,7 @@ from django.db import models
 
 from accounts.models import User
 from planning.models import Risk
+from sprintplan.limits import DECISION_TEXT_MAX, DESCRIPTION_MAX, NOTE_MAX, max_length_constraint
 
 ROAM_STATES = ["open", "resolved", "owned", "accepted", "mitigated"]
 
@@ -15,12 +16,15 @@ class Program(models.Model):
     """Teams that deliver one product together (e.g. the recommendation engine)."""
 
     name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
     teams = models.ManyToManyField("teams.Team", blank=True, related_name="programs")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            max_length_constraint("program", "description", DESCRIPTION_MAX),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -115,7 +119,7 @@ class Feature(models.Model):
     pi = models.ForeignKey(PlanningInterval, on_delete=models.CASCADE, related_name="features")
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="features")
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
     # The iteration it is planned to finish in (set at PI planning; None = not yet placed).
     planned_sprint = models.ForeignKey(
         "sprints.Sprint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -132,6 +136,9 @@ class Feature(models.Model):
 
     class Meta:
         ordering = ["pi", "rank", "id"]
+        constraints = [
+            max_length_constraint("feature", "description", DESCRIPTION_MAX),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -193,7 +200,7 @@ class ProgramRisk(models.Model):
 
     pi = models.ForeignKey(PlanningInterval, on_delete=models.CASCADE, related_name="risks")
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
     likelihood = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
     impact = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
@@ -201,7 +208,9 @@ class ProgramRisk(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     follow_up = models.DateField(null=True, blank=True)
-    note = models.TextField(blank=True, help_text="Why it is accepted, or how it was resolved.")
+    note = models.TextField(
+        max_length=NOTE_MAX, blank=True, help_text="Why it is accepted, or how it was resolved."
+    )
     tickets = models.ManyToManyField("tickets.Ticket", blank=True, related_name="program_risks")
     team = models.ForeignKey(
         "teams.Team",
@@ -233,6 +242,8 @@ class ProgramRisk(models.Model):
     class Meta:
         ordering = ["-impact", "-likelihood", "id"]
         constraints = [
+            max_length_constraint("programrisk", "description", DESCRIPTION_MAX),
+            max_length_constraint("programrisk", "note", NOTE_MAX),
             models.CheckConstraint(
                 condition=models.Q(state__in=ROAM_STATES), name="program_risk_state_valid"
             ),
@@ -338,9 +349,9 @@ class Decision(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="decisions")
     number = models.PositiveIntegerField(editable=False)
     title = models.CharField(max_length=200)
-    context = models.TextField()
-    decision = models.TextField()
-    consequences = models.TextField(blank=True)
+    context = models.TextField(max_length=DECISION_TEXT_MAX)
+    decision = models.TextField(max_length=DECISION_TEXT_MAX)
+    consequences = models.TextField(max_length=DECISION_TEXT_MAX, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
     decided_on = models.DateField()
     tickets = models.ManyToManyField("tickets.Ticket", blank=True, related_name="decisions")
@@ -357,6 +368,9 @@ class Decision(models.Model):
     class Meta:
         ordering = ["program", "-number"]
         constraints = [
+            max_length_constraint("decision", "context", DECISION_TEXT_MAX),
+            max_length_constraint("decision", "decision", DECISION_TEXT_MAX),
+            max_length_constraint("decision", "consequences", DECISION_TEXT_MAX),
             models.UniqueConstraint(fields=["program", "number"], name="decision_unique_number"),
             models.CheckConstraint(
                 condition=models.Q(status__in=["proposed", "accepted", "superseded", "rejected"]),

@@ -1,6 +1,6 @@
 """Adapter between the database and the pure forecast engine for a whole PI.
 
-The PI is read as planning.forecasting.SprintData spanning the PI, so the sprint
+The PI is read as planning.forecast_adapter.SprintData spanning the PI, so the sprint
 adapter's helpers do the rest (team history, capacity factors from availability and
 adjustments, transitive unfinished blockers, build_input, inputs_version, seed):
 

@@ -1,11 +1,13 @@
 """/api/v1/ endpoints for the Definition of Done, evidence, artifacts and gate status."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput
+from sprintplan.limits import NOTE_MAX
 from sprints.models import Sprint
 from tickets.models import Ticket
 
@@ -13,7 +15,7 @@ from . import selectors, services
 from .models import Artifact, Criterion, DefinitionOfDone, Evidence
 
 
-class CriterionSerializer(serializers.ModelSerializer):
+class CriterionSerializer(StrictModelSerializer):
     team_prefix = serializers.CharField(source="team.key_prefix", read_only=True)
     ticket = serializers.SlugRelatedField(slug_field="key", read_only=True)
 
@@ -38,7 +40,7 @@ class CriterionSerializer(serializers.ModelSerializer):
         ]
 
 
-class DefinitionSerializer(serializers.ModelSerializer):
+class DefinitionSerializer(StrictModelSerializer):
     criteria = CriterionSerializer(many=True, read_only=True)
     in_force = serializers.SerializerMethodField()
 
@@ -60,8 +62,8 @@ class DefinitionSerializer(serializers.ModelSerializer):
         return definition.pk == self.context.get("in_force_id")
 
 
-class DefinitionInputSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+class DefinitionInputSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
     criteria = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
 
@@ -100,7 +102,7 @@ class DefinitionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=current.pk)).data)
 
 
-class AcceptanceCriterionInputSerializer(serializers.Serializer):
+class AcceptanceCriterionInputSerializer(StrictSerializer):
     ticket = serializers.SlugRelatedField(slug_field="key", queryset=Ticket.objects.all())
     code = serializers.CharField(required=False, allow_blank=True)
     text = serializers.CharField()
@@ -127,7 +129,7 @@ class AcceptanceCriterionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModel
         return Response(self.get_serializer(criterion).data, status=status.HTTP_201_CREATED)
 
 
-class EvidenceSerializer(serializers.ModelSerializer):
+class EvidenceSerializer(StrictModelSerializer):
     ticket = serializers.SlugRelatedField(slug_field="key", read_only=True)
     criterion_code = serializers.CharField(source="criterion.code", read_only=True)
 
@@ -149,7 +151,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         ]
 
 
-class EvidenceInputSerializer(serializers.Serializer):
+class EvidenceInputSerializer(StrictSerializer):
     criterion = serializers.PrimaryKeyRelatedField(
         queryset=Criterion.objects.select_related("team", "ticket"), required=False
     )
@@ -211,7 +213,7 @@ class EvidenceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
 
-class ArtifactSerializer(serializers.ModelSerializer):
+class ArtifactSerializer(StrictModelSerializer):
     ticket = serializers.SlugRelatedField(
         slug_field="key", queryset=Ticket.objects.select_related("team")
     )
@@ -259,12 +261,25 @@ class ArtifactViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
 
 
-class VerdictSerializer(serializers.Serializer):
+class VerdictSerializer(StrictSerializer):
     criterion = serializers.CharField(source="criterion.text")
     team = serializers.CharField(source="criterion.team_name")
     kind = serializers.CharField(source="criterion.kind")
     status = serializers.CharField()
     sentence = serializers.CharField()
+
+
+@extend_schema_serializer(many=False)  # one answer, although served by a list route
+class GateStatusSerializer(serializers.Serializer):
+    """A ticket's gates (ticket, done_gate_failures, entry_gate_failures) or a sprint goal's
+    (sprint, goal_failures), with the verdict of every criterion."""
+
+    ticket = serializers.CharField(required=False)
+    sprint = serializers.IntegerField(required=False)
+    done_gate_failures = serializers.ListField(child=serializers.CharField(), required=False)
+    entry_gate_failures = serializers.ListField(child=serializers.CharField(), required=False)
+    goal_failures = serializers.ListField(child=serializers.CharField(), required=False)
+    verdicts = VerdictSerializer(many=True)
 
 
 class GateStatusViewSet(viewsets.ViewSet):
@@ -275,12 +290,17 @@ class GateStatusViewSet(viewsets.ViewSet):
             OpenApiParameter("ticket", str, required=False),
             OpenApiParameter("sprint", int, required=False),
         ],
-        responses={200: VerdictSerializer(many=True)},
+        responses={200: GateStatusSerializer},
     )
     def list(self, request):
         key, sprint_id = request.query_params.get("ticket"), request.query_params.get("sprint")
         if key:
-            ticket = Ticket.objects.select_related("team").filter(key=key).first()
+            # A NUL cannot be in a key (and PostgreSQL cannot even compare it).
+            ticket = (
+                None
+                if "\x00" in key
+                else Ticket.objects.select_related("team").filter(key=key).first()
+            )
             if ticket is None:
                 raise InvalidInput(f"Unknown ticket {key!r}.", field="ticket")
             verdicts = selectors.ticket_verdicts(ticket)

@@ -10,10 +10,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from sprintplan.limits import NOTE_MAX, max_length_constraint
+
 
 class DefinitionOfDone(models.Model):
     version = models.PositiveIntegerField(unique=True)
-    note = models.TextField(blank=True)
+    note = models.TextField(max_length=NOTE_MAX, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -26,6 +28,7 @@ class DefinitionOfDone(models.Model):
     class Meta:
         ordering = ["-version"]
         constraints = [
+            max_length_constraint("definitionofdone", "note", NOTE_MAX),
             models.CheckConstraint(condition=Q(version__gte=1), name="dod_version_gte_1"),
             models.CheckConstraint(
                 condition=Q(accepted_by__isnull=True) | Q(accepted_at__isnull=False),

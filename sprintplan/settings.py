@@ -7,6 +7,7 @@ real workers (see README, "Configuration").
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -22,6 +23,10 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -56,7 +61,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -79,6 +86,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything below, so that every error answer under /api/ becomes JSON.
+    "sprintplan.middleware.ApiErrorMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "web.urls"
@@ -130,8 +142,16 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "sprintplan.sqlite3",
-            # WAL lets pages read while the in-process recompute writes.
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+            "OPTIONS": {
+                # WAL lets pages read while a write is under way; synchronous=NORMAL is
+                # the documented safe pairing with WAL (durable at each checkpoint).
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # IMMEDIATE takes the write lock when a transaction starts, so concurrent
+                # writers queue on the busy timeout instead of failing with "database is
+                # locked" when a deferred transaction tries to upgrade its read lock.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "20")),
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -271,37 +291,99 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in (page, admin or API token) while locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and bool(DATABASE_URL))
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is locked for AXES_COOLOFF_MINUTES, on /login/,
+# the admin and /api/v1/auth/token/ alike. A correct sign-in resets the count.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_PROXY") else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env_bool("BEHIND_PROXY") else ["REMOTE_ADDR"]
+)
+AXES_VERBOSE = False
+
+# --- Transport security ----------------------------------------------------------------------
+# "Production" is a deployment on PostgreSQL without DEBUG (docker-compose); there cookies are
+# secure and HTTPS is enforced unless switched off explicitly (e.g. a plain-HTTP trial).
+PRODUCTION = not DEBUG and bool(DATABASE_URL)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
-# Off by default (a plain-HTTP install behind nothing must keep working); production over
-# HTTPS turns them on (see README, "Configuration"), and `check --deploy` then passes clean.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# The health check is probed over plain HTTP from inside the container network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+# The admin's address: set ADMIN_PATH to something not guessable in production.
+ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
+
+# Content Security Policy (django-csp): everything from this origin, no inline script or
+# style, no eval; the pages keep all script and style in static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Request bodies (JSON, forms) above this many bytes are refused with 413 under /api/.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 2_621_440)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated requests then get 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        # knox: tokens stored hashed, with an expiry; `Authorization: Token <token>`.
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "sprintplan.pagination.PageNumberPagination",
+    # Bodies are JSON (one exact contract); the token endpoint also takes a plain form.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "PAGE_SIZE": 100,
+    # Per signed-in user (whatever the token or session) and per client address.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "sprintplan.throttling.UserBurstThrottle",
+        "sprintplan.throttling.UserSustainedThrottle",
+        "sprintplan.throttling.AddressThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user_burst": os.environ.get("API_THROTTLE_USER_BURST", "120/min"),
+        "user_sustained": os.environ.get("API_THROTTLE_USER_SUSTAINED", "3000/hour"),
+        "address": os.environ.get("API_THROTTLE_ADDRESS", "600/min"),
+        "anon": os.environ.get("API_THROTTLE_ANON", "30/min"),
+    },
+    "NUM_PROXIES": 1 if env_bool("BEHIND_PROXY") else 0,
     # Sizes are numbers in JSON, not strings.
     "COERCE_DECIMAL_TO_STRING": False,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sprintplan.schema.AutoSchema",
     "EXCEPTION_HANDLER": "sprintplan.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -316,6 +398,29 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One clear name per choice set (fields called kind/state/status recur across apps).
+    "ENUM_NAME_OVERRIDES": {
+        "TeamKindEnum": "teams.models.Team.Kind",
+        "IntegrationKindEnum": "integrations.models.Integration.Kind",
+        "CriterionKindEnum": "quality.models.Criterion.Kind",
+        "ArtifactKindEnum": "quality.models.Artifact.Kind",
+        "MilestoneKindEnum": "programs.models.Milestone.Kind",
+        "PlanningStateEnum": "planning.models.Sprint.State",  # sprints and PIs alike
+        "RiskStateEnum": "planning.models.Risk.State",
+        "RiskLevelEnum": "planning.models.Risk.Level",
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "DeliveryStatusEnum": "integrations.models.Delivery.Status",
+        "DecisionStatusEnum": "programs.models.Decision.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sprintplan.schema.refuse_unknown_request_fields",
+    ],
+}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_TTL_HOURS", 24 * 30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 
 # --- i18n, static -------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 from django.db.models import Prefetch
 from rest_framework import mixins, serializers, viewsets
 
+from sprintplan.api import StrictModelSerializer
+
 from . import services
 from .models import Membership, Team
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(StrictModelSerializer):
     members = serializers.SerializerMethodField()
 
     class Meta:

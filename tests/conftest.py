@@ -15,6 +15,9 @@ def pytest_configure(config):
 
     # Real hashing costs ~0.3 s per user; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The PostgreSQL pass looks like production (a database URL, no DEBUG), which turns on
+    # the HTTPS redirect; the test client speaks plain HTTP.
+    settings.SECURE_SSL_REDIRECT = False
 
 
 def pytest_collection_modifyitems(config, items):

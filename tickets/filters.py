@@ -3,19 +3,21 @@
 import django_filters
 from django.db.models import Q
 
+from sprintplan.filters import BooleanFilter, IdFilter
+
 from .models import Ticket
 
 
 class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_text", label="Text in key, title or description")
-    team = django_filters.NumberFilter(field_name="team_id")
+    team = IdFilter(field_name="team_id")
     team_prefix = django_filters.CharFilter(field_name="team__key_prefix", lookup_expr="iexact")
-    sprint = django_filters.NumberFilter(field_name="sprint_id")
-    unplanned = django_filters.BooleanFilter(field_name="sprint", lookup_expr="isnull")
+    sprint = IdFilter(field_name="sprint_id")
+    unplanned = BooleanFilter(field_name="sprint", lookup_expr="isnull")
     status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
     type = django_filters.MultipleChoiceFilter(choices=Ticket.Type.choices)
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
-    blocked = django_filters.BooleanFilter(field_name="insight__blocked")
+    assignee = IdFilter(field_name="assignee_id")
+    blocked = BooleanFilter(field_name="insight__blocked")
 
     class Meta:
         model = Ticket

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from sprintplan.limits import DESCRIPTION_MAX, max_length_constraint
+
 
 class Ticket(models.Model):
     class Type(models.TextChoices):
@@ -26,7 +28,7 @@ class Ticket(models.Model):
     number = models.PositiveIntegerField(editable=False)
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="tickets")
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
     type = models.CharField(max_length=20, choices=Type.choices, default=Type.TASK)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BACKLOG)
     size = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -54,6 +56,7 @@ class Ticket(models.Model):
     class Meta:
         ordering = ["rank", "id"]
         constraints = [
+            max_length_constraint("ticket", "description", DESCRIPTION_MAX),
             models.UniqueConstraint(fields=["team", "number"], name="ticket_unique_team_number"),
             models.CheckConstraint(condition=models.Q(size__gte=0), name="ticket_size_gte_0"),
             models.CheckConstraint(

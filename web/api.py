@@ -7,8 +7,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import User
-from sprintplan.api import RetryTransientDatabaseErrors
+from sprintplan.api import (
+    ErrorSerializer,
+    RetryTransientDatabaseErrors,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from sprintplan.errors import InvalidInput, StaleVersion
+from sprintplan.limits import DESCRIPTION_MAX
 from sprints.models import Sprint
 from teams.models import Team
 from tickets import services
@@ -19,7 +25,7 @@ from web.selectors import tickets as selectors
 logger = logging.getLogger(__name__)
 
 
-class InsightSerializer(serializers.Serializer):
+class InsightSerializer(StrictSerializer):
     blocked = serializers.BooleanField()
     direct_blockers = serializers.SerializerMethodField()
     root_blockers = serializers.SerializerMethodField()
@@ -40,7 +46,7 @@ class InsightSerializer(serializers.Serializer):
         return self._keys(insight.root_blocker_ids)
 
 
-class TicketSerializer(serializers.ModelSerializer):
+class TicketSerializer(StrictModelSerializer):
     """Output shape of a ticket, with its derived insight (null until first computed)."""
 
     team_prefix = serializers.CharField(source="team.key_prefix", read_only=True)
@@ -80,12 +86,22 @@ class TicketSerializer(serializers.ModelSerializer):
         return InsightSerializer(insight, context=self.context).data
 
 
-class TicketWriteSerializer(serializers.Serializer):
+class StaleTicketSerializer(ErrorSerializer):
+    """409: the version sent is not the current one; `current` is the ticket as it is now."""
+
+    current = TicketSerializer()
+
+
+class TicketWriteSerializer(StrictSerializer):
     """Input of create and partial update. Unknown ids are refused with the field named."""
+
+    output_serializer = TicketSerializer
 
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX, required=False, allow_blank=True
+    )
     type = serializers.ChoiceField(choices=Ticket.Type.choices, required=False)
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
     size = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
@@ -113,12 +129,12 @@ class TicketWriteSerializer(serializers.Serializer):
     )
 
 
-class ChainSideSerializer(serializers.Serializer):
+class ChainSideSerializer(StrictSerializer):
     tickets = serializers.ListField(child=serializers.DictField())
     links = serializers.ListField(child=serializers.DictField())
 
 
-class ChainSerializer(serializers.Serializer):
+class ChainSerializer(StrictSerializer):
     """Upstream and downstream of one ticket, as ticket facts and links by key."""
 
     ticket = serializers.CharField(source="ticket.key")
@@ -197,7 +213,7 @@ class TicketViewSet(
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(self._output(ticket, many=False), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: TicketSerializer, 409: TicketSerializer})
+    @extend_schema(responses={200: TicketSerializer, 409: StaleTicketSerializer})
     def partial_update(self, request, *args, **kwargs):
         ticket = self.get_object()
         serializer = TicketWriteSerializer(data=request.data, partial=True)

@@ -1,12 +1,12 @@
 """The URL root: every page and endpoint of the product. It stands on the top floor because
 it names every app's routes."""
 
+from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
-from rest_framework.routers import DefaultRouter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 import dependencies.api
 import imports.api
@@ -17,12 +17,17 @@ import programs.api
 import quality.api
 import teams.api
 import web.api
+from accounts.api import ObtainTokenView, RevokeTokenView
+from sprintplan.api import ApiRouter
 from sprintplan.views import health
 
 from .views import board, ceremonies, forecast, home, sprints, tickets
 
+# Swagger UI adds one fixed <style> element of its own; only that one is let through (CSP).
+SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
+
 # Each app registers its own endpoints (`register(router)` in its api module).
-router = DefaultRouter()
+router = ApiRouter()
 for api in (
     teams.api,
     planning.api,
@@ -150,11 +155,19 @@ urlpatterns = [
     path("", include("imports.urls")),
     path("", include("notifications.urls")),
     path("", include("programs.urls")),
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_PATH, admin.site.urls),
     # Namespaced so the API's route names (ticket-detail, ...) never shadow the pages'.
     path("api/v1/", include((router.urls, "api"), namespace="api")),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("api/v1/auth/token/revoke/", RevokeTokenView.as_view(), name="api-token-revoke"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path(
+        "api/docs/",
+        csp_update({"style-src": [SWAGGER_UI_STYLE_HASH]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+        ),
+        name="api-docs",
+    ),
 ]
 handler500 = "sprintplan.views.server_error"

@@ -11,7 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from sprintplan import probability
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput, StaleVersion
+from sprintplan.limits import DESCRIPTION_MAX
 
 from ..models import Feature, Milestone, PlanningInterval, Program
 from ..selectors import board as selectors
@@ -20,13 +22,13 @@ from ..services import board as services
 # --- read shapes -----------------------------------------------------------------------------
 
 
-class TeamRefSerializer(serializers.Serializer):
+class TeamRefSerializer(StrictSerializer):
     id = serializers.IntegerField()
     key = serializers.CharField(source="key_prefix")
     name = serializers.CharField()
 
 
-class IterationSerializer(serializers.Serializer):
+class IterationSerializer(StrictSerializer):
     number = serializers.IntegerField()
     sprint_id = serializers.IntegerField()
     sprint = serializers.CharField(source="sprint.name")
@@ -34,7 +36,7 @@ class IterationSerializer(serializers.Serializer):
     end_date = serializers.DateField(source="sprint.end_date")
 
 
-class PISerializer(serializers.ModelSerializer):
+class PISerializer(StrictModelSerializer):
     iterations = IterationSerializer(many=True, read_only=True)
 
     class Meta:
@@ -42,13 +44,13 @@ class PISerializer(serializers.ModelSerializer):
         fields = ["id", "program", "name", "start_date", "end_date", "state", "iterations"]
 
 
-class PIBriefSerializer(serializers.ModelSerializer):
+class PIBriefSerializer(StrictModelSerializer):
     class Meta:
         model = PlanningInterval
         fields = ["id", "name", "start_date", "end_date", "state"]
 
 
-class ProgramSerializer(serializers.ModelSerializer):
+class ProgramSerializer(StrictModelSerializer):
     teams = TeamRefSerializer(many=True, read_only=True)
     intervals = PIBriefSerializer(many=True, read_only=True)
 
@@ -57,14 +59,14 @@ class ProgramSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "teams", "intervals"]
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class MilestoneSerializer(StrictModelSerializer):
     class Meta:
         model = Milestone
         fields = ["id", "pi", "name", "date", "kind", "hard"]
         read_only_fields = ["id"]
 
 
-class FeatureSerializer(serializers.ModelSerializer):
+class FeatureSerializer(StrictModelSerializer):
     ticket_keys = serializers.SerializerMethodField()
 
     class Meta:
@@ -93,7 +95,7 @@ def _features():
 # --- write shapes (ids are checked by the services, which name the field) --------------------
 
 
-class PICreateSerializer(serializers.Serializer):
+class PICreateSerializer(StrictSerializer):
     program = serializers.IntegerField()
     name = serializers.CharField()
     sprint_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
@@ -102,7 +104,7 @@ class PICreateSerializer(serializers.Serializer):
     sprint_weeks = serializers.IntegerField(required=False)
 
 
-class MilestoneWriteSerializer(serializers.Serializer):
+class MilestoneWriteSerializer(StrictSerializer):
     pi = serializers.IntegerField(required=False)
     name = serializers.CharField(required=False)
     date = serializers.DateField(required=False)
@@ -110,11 +112,13 @@ class MilestoneWriteSerializer(serializers.Serializer):
     hard = serializers.BooleanField(required=False)
 
 
-class FeatureWriteSerializer(serializers.Serializer):
+class FeatureWriteSerializer(StrictSerializer):
     pi = serializers.IntegerField(required=False)
     team = serializers.IntegerField(required=False)
     title = serializers.CharField(required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX, required=False, allow_blank=True
+    )
     planned_sprint = serializers.IntegerField(required=False, allow_null=True)
     milestone = serializers.IntegerField(required=False, allow_null=True)
     rank = serializers.IntegerField(required=False)
@@ -122,12 +126,12 @@ class FeatureWriteSerializer(serializers.Serializer):
     expected_version = serializers.IntegerField(required=False)
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(StrictSerializer):
     planned_sprint = serializers.IntegerField(allow_null=True)
     expected_version = serializers.IntegerField()
 
 
-class TicketKeysSerializer(serializers.Serializer):
+class TicketKeysSerializer(StrictSerializer):
     ticket_keys = serializers.ListField(child=serializers.CharField(), allow_empty=False)
 
 
@@ -163,7 +167,7 @@ class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Program.objects.prefetch_related("teams", "intervals").order_by("name")
 
 
-class PIUpdateSerializer(serializers.Serializer):
+class PIUpdateSerializer(StrictSerializer):
     name = serializers.CharField(required=False)
     state = serializers.ChoiceField(choices=PlanningInterval.State.choices, required=False)
 

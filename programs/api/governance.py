@@ -18,7 +18,9 @@ from rest_framework.response import Response
 from accounts.models import User
 from planning.models import Risk
 from planning.selectors import resolve_team
+from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput
+from sprintplan.limits import DECISION_TEXT_MAX, DESCRIPTION_MAX, NOTE_MAX
 
 from ..models import Decision, Objective, PlanningInterval, Program, ProgramRisk, RaciActivity
 from ..selectors import governance as selectors
@@ -47,7 +49,7 @@ def _fake(view) -> bool:
 # --- objectives ------------------------------------------------------------------------------
 
 
-class ObjectiveSerializer(serializers.ModelSerializer):
+class ObjectiveSerializer(StrictModelSerializer):
     team = serializers.CharField(source="team.key_prefix", read_only=True)
     features = serializers.SerializerMethodField()
 
@@ -69,7 +71,7 @@ class ObjectiveSerializer(serializers.ModelSerializer):
         return sorted(feature.pk for feature in objective.features.all())
 
 
-class ObjectiveInputSerializer(serializers.Serializer):
+class ObjectiveInputSerializer(StrictSerializer):
     team = serializers.CharField(required=False, help_text="Team key prefix, e.g. ML (create).")
     title = serializers.CharField(required=False, allow_blank=True)
     committed = serializers.BooleanField(required=False)
@@ -190,7 +192,7 @@ class PredictabilityViewSet(_PiScoped, viewsets.ViewSet):  # GET .../predictabil
 # --- program risks ---------------------------------------------------------------------------
 
 
-class ProgramRiskSerializer(serializers.ModelSerializer):
+class ProgramRiskSerializer(StrictModelSerializer):
     owner = serializers.CharField(source="owner.username", default=None, read_only=True)
     team = serializers.CharField(source="team.key_prefix", default=None, read_only=True)
     tickets = serializers.SerializerMethodField()
@@ -240,9 +242,11 @@ class ProgramRiskSerializer(serializers.ModelSerializer):
         return None if source is None else {"id": source.pk, "sprint": source.sprint.name}
 
 
-class RiskInputSerializer(serializers.Serializer):
+class RiskInputSerializer(StrictSerializer):
     title = serializers.CharField(required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX, required=False, allow_blank=True
+    )
     likelihood = serializers.IntegerField(required=False, help_text="1 low, 2 medium, 3 high")
     impact = serializers.IntegerField(required=False, help_text="1 low, 2 medium, 3 high")
     team = serializers.CharField(required=False, allow_null=True, allow_blank=True)
@@ -251,25 +255,25 @@ class RiskInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False, help_text="Required on PATCH.")
 
 
-class RoamSerializer(serializers.Serializer):
+class RoamSerializer(StrictSerializer):
     state = serializers.CharField()
     owner = serializers.CharField(required=False, allow_null=True, help_text="Username.")
     follow_up = serializers.DateField(required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True)
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True)
     tickets = serializers.ListField(child=serializers.CharField(), required=False)
     version = serializers.IntegerField()
 
 
-class FeedSerializer(serializers.Serializer):
+class FeedSerializer(StrictSerializer):
     from_date = serializers.DateField()
     version = serializers.IntegerField()
 
 
-class VersionSerializer(serializers.Serializer):
+class VersionSerializer(StrictSerializer):
     version = serializers.IntegerField()
 
 
-class TakeSerializer(serializers.Serializer):
+class TakeSerializer(StrictSerializer):
     source_risk = serializers.IntegerField(help_text="Id of a pre-mortem risk of a PI sprint.")
 
 
@@ -414,14 +418,14 @@ class ProgramRiskViewSet(
             today = date.fromisoformat(raw) if raw else date.today()
         except ValueError:
             raise InvalidInput(f"{raw!r} is not a date (YYYY-MM-DD).", field="today") from None
-        due = selectors.risks_due_for_review(self.pi(), today)
-        return Response(ProgramRiskSerializer(due, many=True).data)
+        page = self.paginate_queryset(selectors.risks_due_for_review(self.pi(), today))
+        return self.get_paginated_response(ProgramRiskSerializer(page, many=True).data)
 
 
 # --- RACI ------------------------------------------------------------------------------------
 
 
-class RaciInputSerializer(serializers.Serializer):
+class RaciInputSerializer(StrictSerializer):
     name = serializers.CharField(required=False, allow_blank=True)
     row = serializers.DictField(
         child=serializers.CharField(allow_blank=True, allow_null=True),
@@ -506,7 +510,7 @@ class RaciViewSet(_ProgramScoped, viewsets.ViewSet):
 # --- decisions -------------------------------------------------------------------------------
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(StrictModelSerializer):
     key = serializers.SerializerMethodField()
     tickets = serializers.SerializerMethodField()
     sprints = serializers.SerializerMethodField()
@@ -545,9 +549,13 @@ class DecisionSerializer(serializers.ModelSerializer):
         return [sprint.pk for sprint in record.sprints.all()]
 
 
-def _decision_input_field(kind: str) -> serializers.Field:
-    if kind == "text":
-        return serializers.CharField(required=False, allow_blank=True)
+def _decision_input_field(name: str, kind: str) -> serializers.Field:
+    if kind == "text":  # the title gets the short-text limit of StrictSerializer
+        return serializers.CharField(
+            max_length=None if name == "title" else DECISION_TEXT_MAX,
+            required=False,
+            allow_blank=True,
+        )
     if kind == "date":
         return serializers.DateField(required=False)
     if kind == "keys":
@@ -564,9 +572,9 @@ def _decision_input_field(kind: str) -> serializers.Field:
 # Built from the service's one list of decision fields, so the API cannot drift from it.
 DecisionInputSerializer = type(
     "DecisionInputSerializer",
-    (serializers.Serializer,),
+    (StrictSerializer,),
     {
-        **{name: _decision_input_field(kind) for name, kind in services.DECISION_FIELDS.items()},
+        **{name: _decision_input_field(name, kind) for name, kind in services.DECISION_FIELDS.items()},
         "version": serializers.IntegerField(required=False, help_text="Required on PATCH."),
     },
 )

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('quality', '0002_ml_tool_sources_and_handover'),
-        ('quality', '0002_sprint_moved'),
+        ("quality", "0002_ml_tool_sources_and_handover"),
+        ("quality", "0002_sprint_moved"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -3,9 +3,9 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import api_token_issue
 from dependencies.models import DependencyLink
 from dependencies.services import link_create
 from tickets.models import Ticket
@@ -20,8 +20,8 @@ def test_unauthenticated_requests_get_401(db):
 
 
 def test_token_authentication_works_for_automation(scenario):
-    token = Token.objects.create(user=scenario.users["lab_lead"])
-    client = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token, _ = api_token_issue(user=scenario.users["lab_lead"])
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/tickets/").status_code == 200
 
 

@@ -36,13 +36,35 @@ def browser():
 
 
 @pytest.fixture
-def login(browser, live_server):
+def csp_violations():
+    """Chromium's console reports of Content-Security-Policy violations (and htmx refusing to
+    eval), from every page the journeys open; a journey fails if any page broke the policy."""
+    violations: list[str] = []
+
+    def watch(page) -> None:
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                or "evalDisallowedError" in message.text  # htmx asked to eval (CSP: no)
+                else None
+            ),
+        )
+
+    yield watch
+    assert not violations, "CSP violations:\n" + "\n".join(violations)
+
+
+@pytest.fixture
+def login(browser, live_server, csp_violations):
     """login("sm") -> a Playwright page logged in as that user, in its own context."""
     contexts = []
 
     def open_as(username: str, password: str = "pw-for-tests-1"):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(context)
+        context.on("page", csp_violations)
         page = context.new_page()
         page.set_default_timeout(10_000)
         page.goto(f"{live_server.url}/login/")

@@ -5,6 +5,25 @@ document.addEventListener("input", (event) => {
   if (event.target.matches("input, select, textarea")) event.target.dataset.dirty = "1";
 });
 
+// A select marked data-autosubmit sends its form on change (no inline handler: the
+// Content-Security-Policy forbids inline script).
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]") && event.target.form) {
+    event.target.form.submit();
+  }
+});
+
+// Live refresh: an element with hx-trigger="poll" gets a "poll" event every 3 s, unless an
+// element matching its data-poll-unless selector is on the page (a field being edited, an
+// error or a conflict the user has to read). A script rather than htmx's trigger filter,
+// which needs eval (forbidden by the Content-Security-Policy).
+setInterval(() => {
+  if (typeof htmx === "undefined") return;
+  for (const el of document.querySelectorAll("[data-poll-unless]")) {
+    if (!document.querySelector(el.dataset.pollUnless)) htmx.trigger(el, "poll");
+  }
+}, 3000);
+
 // "12 s ago" texts keep counting between refreshes.
 function formatAgo(seconds) {
   if (seconds < 5) return "just now";
