@@ -29,7 +29,7 @@ from accounts.policy import (
     ensure_can_link_external_project,
     ensure_can_manage_integrations,
 )
-from accounts.services import api_token_issue
+from accounts.services import api_token_issue, api_tokens_revoke_all
 from quality import selectors as quality_selectors
 from quality import services as quality_services
 from quality.models import Criterion, Evidence
@@ -183,7 +183,7 @@ def integration_delete(*, actor, integration: Integration) -> None:
         return
     Integration.objects.filter(pk=integration.pk).update(deleted_at=timezone.now(), is_active=False)
     User.objects.filter(pk=integration.service_user_id).update(is_active=False)
-    Token.objects.filter(user_id=integration.service_user_id).delete()
+    api_tokens_revoke_all(user=integration.service_user)
 
 
 @transaction.atomic

@@ -574,7 +574,10 @@ DecisionInputSerializer = type(
     "DecisionInputSerializer",
     (StrictSerializer,),
     {
-        **{name: _decision_input_field(name, kind) for name, kind in services.DECISION_FIELDS.items()},
+        **{
+            name: _decision_input_field(name, kind)
+            for name, kind in services.DECISION_FIELDS.items()
+        },
         "version": serializers.IntegerField(required=False, help_text="Required on PATCH."),
     },
 )
