@@ -29,6 +29,8 @@ def is_write_conflict(exc: BaseException) -> bool:
 def is_connection_lost(exc: BaseException) -> bool:
     if not isinstance(exc, OperationalError | InterfaceError) or is_write_conflict(exc):
         return False
+    if "database is locked" in str(exc):
+        return False  # SQLite busy: a live database refusing for now (sprintplan.api: 503 busy)
     # An OperationalError with a SQLSTATE is a refusal by a live server (e.g. a lock
     # timeout); without one, the connection itself failed.
     return (

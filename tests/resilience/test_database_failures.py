@@ -80,9 +80,11 @@ def test_a_lost_connection_is_503_json_with_retry_after(api, ticket, monkeypatch
 
 
 def test_a_refusal_by_a_live_server_is_not_mistaken_for_a_lost_connection(api, ticket, monkeypatch):
-    fail_first(monkeypatch, 1, "55P03")  # lock_not_available: a real error, not retried
-    with pytest.raises(OperationalError):
-        patch(api, ticket)
+    fail_first(monkeypatch, 1, "55P03")  # lock_not_available: not retried, answered busy
+    response = patch(api, ticket)
+    assert response.status_code == 503
+    assert response.json()["code"] == "busy"
+    assert Ticket.objects.get(pk=ticket.pk).version == ticket.version
 
 
 def test_when_the_reread_after_commit_fails_the_answer_is_what_was_written(
