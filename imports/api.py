@@ -58,6 +58,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return ImportJob.objects.none()
         if not can_import(self.request.user):
             raise PermissionDenied("Only the Scrum master may import or export backlogs.")
         return ImportJob.objects.defer("payload", "plan").order_by("-created_at", "-id")

@@ -15,7 +15,7 @@ from teams.models import Team
 from tickets.models import Ticket
 
 from . import selectors, services
-from .models import Delivery, Notification, WebhookSubscription
+from .models import Channel, Delivery, Notification, WebhookSubscription
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -27,6 +27,11 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     def get_read(self, notification) -> bool:
         return notification.read_at is not None
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="Notifications marked read by this call.")
+    unread = serializers.IntegerField(help_text="Unread notifications left.")
 
 
 class InboxViewSet(viewsets.GenericViewSet, mixins.ListModelMixin):
@@ -48,11 +53,13 @@ class InboxViewSet(viewsets.GenericViewSet, mixins.ListModelMixin):
         response.data = {"unread": selectors.unread_count(request.user), **data}
         return response
 
+    @extend_schema(request=None, responses=MarkedSerializer)
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         changed = services.notification_mark_read(actor=request.user, notification_ids=[pk])
         return Response({"marked": changed, "unread": selectors.unread_count(request.user)})
 
+    @extend_schema(request=None, responses=MarkedSerializer)
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request):
         changed = services.notification_mark_read(actor=request.user)
@@ -201,6 +208,19 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
             return Delivery.objects.none()
         ensure_can_read_delivery_log(self.request.user)
         return Delivery.objects.order_by("-created_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        # An empty or unknown choice is refused, not read as "no filter".
+        for name, choices in (
+            ("status", Delivery.Status.values),
+            ("channel", Channel.values),
+        ):
+            value = request.query_params.get(name)
+            if value is not None and value not in choices:
+                raise InvalidInput(
+                    f"{name}: use one of {', '.join(choices)}.", field=name, code="invalid"
+                )
+        return super().list(request, *args, **kwargs)
 
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):

@@ -461,23 +461,24 @@ IMPORTS_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORTS_MAX_UPLOAD_BYTES", str(50
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- notifications ------------------------------------------------------------------------
-# E-mail: printed to the console in the embedded default; SMTP from the environment in
-# production (EMAIL_HOST set).
+# E-mail: printed to the console in the embedded default; SMTP in production, to EMAIL_HOST
+# or, when none is set, to the host's own mail relay (localhost:25), as Django always did.
 _EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+_SMTP_DEFAULTS = ("587", "1") if _EMAIL_HOST else ("25", "0")
 MAILERS = {
     "default": (
         {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": _EMAIL_HOST,
-                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "host": _EMAIL_HOST or "localhost",
+                "port": int(os.environ.get("EMAIL_PORT", _SMTP_DEFAULTS[0])),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": os.environ.get("EMAIL_USE_TLS", "1") == "1",
+                "use_tls": os.environ.get("EMAIL_USE_TLS", _SMTP_DEFAULTS[1]) == "1",
                 "timeout": 10,
             },
         }
-        if _EMAIL_HOST
+        if _EMAIL_HOST or PRODUCTION
         else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     )
 }

@@ -14,7 +14,7 @@ from teams.models import Membership
 from .factories import TicketFactory
 
 # Registered by Django or libraries, or managed in the admin on purpose (people).
-WRITABLE_APPS = {"auth", "authtoken", "accounts"}
+WRITABLE_APPS = {"auth", "authtoken", "knox", "axes", "accounts"}
 
 
 def _product_admins():
