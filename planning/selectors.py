@@ -12,6 +12,7 @@ from quality.models import Evidence
 from sprintplan import derived
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
+from sprints.services import participant_ids
 from teams.models import Membership, Team
 from tickets.filters import TicketFilter
 from tickets.models import Ticket, TicketEvent
@@ -263,21 +264,23 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
     Capacity counts people only (not integration service users) and applies the sprint's
     capacity changes day by day, overlapping ones multiplied as in the forecast: "labeling
     x 0.5 from Tuesday" lowers it, and over-commitment is judged against what is left."""
-    teams = Team.objects.order_by("name", "id")
-    if team_ids is not None:
-        teams = teams.filter(pk__in=team_ids)
+    if team_ids is None:  # the sprint's participating teams only
+        team_ids = participant_ids(sprint)
+    teams = Team.objects.order_by("name", "id").filter(pk__in=team_ids)
     team_rows = list(
         teams.values_list("id", "key_prefix", "name", "unit", "unit_label", "default_rate")
     )
     ids = [row[0] for row in team_rows]
     members = defaultdict(list)
-    for team_id, user_id, username in (
+    usual_share = {}
+    for team_id, user_id, username, share in (
         Membership.objects.people()
         .filter(team_id__in=ids)
         .order_by("user__username")
-        .values_list("team_id", "user_id", "user__username")
+        .values_list("team_id", "user_id", "user__username", "part_time_percent")
     ):
         members[team_id].append((user_id, username))
+        usual_share[team_id, user_id] = share
     focus = dict(
         TeamCapacity.objects.filter(sprint=sprint, team_id__in=ids).values_list(
             "team_id", "focus_factor"
@@ -305,7 +308,9 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
     for team_id, key, name, unit, unit_label, rate in team_rows:
         team_members = []
         for user_id, username in members[team_id]:
-            days_off, part_time = availability.get((team_id, user_id), ([], 100))
+            days_off, part_time = availability.get(
+                (team_id, user_id), ([], usual_share[team_id, user_id])
+            )
             person = capacity.Availability(
                 frozenset(date.fromisoformat(d) for d in days_off), part_time / 100
             )

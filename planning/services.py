@@ -39,11 +39,17 @@ from .models import (
 from .roam import roam_problem
 
 
-def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "") -> Sprint:
-    """A new sprint starts with the previous sprint's capacity settings."""
+def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "", teams=None) -> Sprint:
+    """A new sprint starts with the previous sprint's capacity settings, for its
+    participating teams only (`teams`; None: every team)."""
     with transaction.atomic():
         sprint = sprint_services.sprint_create(
-            actor=actor, name=name, start_date=start_date, end_date=end_date, goal=goal
+            actor=actor,
+            name=name,
+            start_date=start_date,
+            end_date=end_date,
+            goal=goal,
+            teams=teams,
         )
         capacity_copy_from_previous(sprint=sprint)
     return sprint
@@ -70,14 +76,16 @@ def capacity_copy_from_previous(*, sprint: Sprint) -> int:
         old.team_id: TeamCapacity.objects.create(
             sprint=sprint, team_id=old.team_id, focus_factor=old.focus_factor
         )
-        for old in TeamCapacity.objects.filter(sprint=previous)
+        for old in TeamCapacity.objects.filter(
+            sprint=previous, team_id__in=sprint_services.participant_ids(sprint)
+        )
     }
     MemberAvailability.objects.bulk_create(
         MemberAvailability(
             capacity=copies[team_id], user_id=user_id, part_time_percent=part_time, days_off=[]
         )
         for team_id, user_id, part_time in MemberAvailability.objects.filter(
-            capacity__sprint=previous
+            capacity__sprint=previous, capacity__team_id__in=copies
         ).values_list("capacity__team_id", "user_id", "part_time_percent")
     )
     return len(copies)
@@ -490,6 +498,7 @@ def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
             f"{sprint.name} has no tickets: pull tickets into it before committing.",
             field="sprint",
         )
+    _refuse_overlap(sprint)
     capacity = {
         summary.team_key: {
             "capacity": round(summary.capacity, 2),
@@ -519,6 +528,37 @@ def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
     return commitment
 
 
+def _refuse_overlap(sprint: Sprint) -> None:
+    """A team works in one sprint at a time: refuse starting over another active one."""
+    clashes = sprint_services.overlapping_active(sprint)
+    if clashes:
+        other = clashes[0]
+        raise Conflict(
+            f"{sprint.name} ({sprint.start_date:%b %-d} to {sprint.end_date:%b %-d}) overlaps "
+            f"{other.name} ({other.start_date:%b %-d} to {other.end_date:%b %-d}), which is still "
+            "active for the same team(s): close it first or move the dates.",
+            code="overlap",
+            field="start_date",
+            extra={"sprint": other.name, "sprint_id": other.pk},
+        )
+
+
+def close_targets(sprint: Sprint) -> list[Sprint]:
+    """Where a closing sprint's unfinished work may go: open sprints sharing a team."""
+    mine = set(sprint_services.participant_ids(sprint))
+    candidates = (
+        Sprint.objects.exclude(pk=sprint.pk)
+        .exclude(state=Sprint.State.CLOSED)
+        .prefetch_related("teams")
+        .order_by("start_date", "id")
+    )
+    return [
+        s
+        for s in candidates
+        if not {t.pk for t in s.teams.all()} or mine & {t.pk for t in s.teams.all()}
+    ]
+
+
 def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]:
     """Close an active sprint; its unfinished tickets move to `carry_to` (a sprint in
     planning or active) or, when None, back to the backlog. Each move is an ordinary ticket
@@ -534,6 +574,12 @@ def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]
     if carry_to is not None and (carry_to.pk == sprint.pk or carry_to.state == Sprint.State.CLOSED):
         raise InvalidInput(
             "Carry unfinished work to a sprint in planning or active, or to the backlog.",
+            field="carry_to",
+        )
+    if carry_to is not None and carry_to.pk not in {s.pk for s in close_targets(sprint)}:
+        raise InvalidInput(
+            f"{carry_to.name} has none of {sprint.name}'s teams: carry the work to one of "
+            "their sprints, or to the backlog.",
             field="carry_to",
         )
     from tickets.services import ticket_update

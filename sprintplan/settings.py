@@ -274,3 +274,23 @@ LOGGING = {
         "dependencies.tasks": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
+
+# Mail (set-password links of new people). Without EMAIL_HOST nothing is mailed: the People
+# page shows the one-time link once, for the Scrum master to hand over.
+MAIL_CONFIGURED = bool(os.environ.get("EMAIL_HOST"))
+if MAIL_CONFIGURED:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["EMAIL_HOST"],
+                "port": int(os.environ.get("EMAIL_PORT", "25")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": os.environ.get("EMAIL_USE_TLS", "") == "1",
+            },
+        }
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sprintplan@localhost")
+# Where people reach the app, for links in mails.
+SITE_URL = os.environ.get("SITE_URL", "")

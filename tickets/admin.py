@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import services
 from .models import Ticket, TicketEvent
 
 
@@ -17,6 +18,15 @@ class TicketAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    # Deleting goes through the service, so the tickets its links touched are recomputed
+    # at once (a plain queryset delete would leave their insights stale).
+    def delete_model(self, request, obj):
+        services.ticket_delete(actor=request.user, ticket=obj)
+
+    def delete_queryset(self, request, queryset):
+        for ticket in queryset:
+            services.ticket_delete(actor=request.user, ticket=ticket)
 
 
 @admin.register(TicketEvent)

@@ -1,6 +1,8 @@
 """Committing a sprint snapshots its scope, capacity and the Definition of Done version in
 force, once, and starts it; only the Scrum master may, only from planning."""
 
+from datetime import timedelta
+
 import pytest
 
 from planning.models import SprintCommitment
@@ -15,7 +17,9 @@ from ..factories import SprintFactory, TicketFactory
 
 @pytest.fixture
 def planned(scenario):
-    sprint = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING)
+    # After Sprint 14: a team cannot start a sprint over another active one.
+    start = scenario.sprint.end_date + timedelta(days=1)
+    sprint = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING, start_date=start)
     TicketFactory(team=scenario.lab, sprint=sprint, size=1000)
     TicketFactory(team=scenario.ml, sprint=sprint, size=5)
     teams = {"LAB": scenario.lab, "ML": scenario.ml, "QA": scenario.qa}
