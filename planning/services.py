@@ -661,3 +661,27 @@ def risk_roam(
         if state == Risk.State.MITIGATED:
             risk.mitigating_tickets.set(tickets)
     return risk
+
+
+def risk_edit(*, actor, risk: Risk, changes: dict[str, Any]) -> Risk:
+    """Reword a risk or re-judge its likelihood and impact."""
+    ensure_can_manage_risks(actor)
+    unknown = sorted(set(changes) - {"title", "likelihood", "impact"})
+    if unknown:
+        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
+    if "title" in changes:
+        changes = {**changes, "title": (changes["title"] or "").strip()}
+        if not changes["title"]:
+            raise InvalidInput("Say what could go wrong (the risk's title).", field="title")
+    for name in ("likelihood", "impact"):
+        if name in changes and changes[name] not in Risk.Level.values:
+            raise InvalidInput(f"{name} must be low, medium or high.", field=name)
+    for field, value in changes.items():
+        setattr(risk, field, value)
+    risk.save(update_fields=list(changes) or None)
+    return risk
+
+
+def risk_delete(*, actor, risk: Risk) -> None:
+    ensure_can_manage_risks(actor)
+    Risk.objects.filter(pk=risk.pk).delete()

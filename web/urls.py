@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+import accounts.api
 import dependencies.api
 import integrations.api
 import planning.api
@@ -22,6 +23,7 @@ from .views import board, home, sprints, tickets
 # Each app registers its own endpoints (`register(router)` in its api module).
 router = DefaultRouter()
 for api in (
+    accounts.api,
     teams.api,
     planning.api,
     web.api,
@@ -102,6 +104,16 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The one-time link a new person gets: choose a password (Django's reset view; the token
+    # stops working once a password is set).
+    path(
+        "welcome/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="registration/set_password.html",
+            success_url="/login/?welcome=1",
+        ),
+        name="password-set",
+    ),
     path("", include(pages)),
     path("", include("quality.urls")),
     path("", include("integrations.urls")),
