@@ -31,14 +31,18 @@ from .models import (
 )
 
 
-def current_sprint() -> Sprint | None:
+def current_sprint(team_ids=None) -> Sprint | None:
     """The sprint people most likely want: the active one, else the next in planning. Of
     concurrent sprints (a program's iterations run beside a team sprint) the oldest record
-    wins, so the answer does not depend on the database's choice among equal dates."""
+    wins, so the answer does not depend on the database's choice among equal dates.
+    `team_ids`: only sprints one of these teams takes part in (or that named no team)."""
+    sprints = Sprint.objects.all()
+    if team_ids is not None:
+        sprints = sprints.filter(Q(teams__in=team_ids) | Q(teams__isnull=True)).distinct()
     return (
-        Sprint.objects.filter(state=Sprint.State.ACTIVE).order_by("start_date", "id").first()
-        or Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date", "id").first()
-        or Sprint.objects.order_by("-start_date", "id").first()
+        sprints.filter(state=Sprint.State.ACTIVE).order_by("start_date", "id").first()
+        or sprints.filter(state=Sprint.State.PLANNING).order_by("start_date", "id").first()
+        or sprints.order_by("-start_date", "id").first()
     )
 
 
@@ -498,7 +502,7 @@ def backlog(filterset_data) -> tuple[list, int]:
     base = (
         ticket_queryset()
         .select_related("insight")
-        .filter(sprint__isnull=True)
+        .filter(sprint__isnull=True, archived_at__isnull=True)
         .exclude(status=Ticket.Status.DONE)
         .order_by("rank", "id")
     )

@@ -43,6 +43,15 @@ _FIELD_NAMES = {
 }
 
 
+def value_words(field: str, value: str) -> str:
+    """A stored value as a person reads it ("in_progress" -> "In progress")."""
+    return _CHOICE_LABELS.get(field, {}).get(value, value)
+
+
+def field_name(field: str) -> str:
+    return _FIELD_NAMES.get(field, field.replace("_", " ").capitalize())
+
+
 def history_sentence(field: str, old: str, new: str) -> str:
     """One history row as a person reads it: "Status: To do → In progress", "moved above
     LAB-3", "archived the ticket"."""

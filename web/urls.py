@@ -18,7 +18,7 @@ import teams.api
 import web.api
 from sprintplan.views import health
 
-from .views import board, home, sprints, tickets
+from .views import board, create, home, people, sprints, start, tickets
 
 # Each app registers its own endpoints (`register(router)` in its api module).
 router = DefaultRouter()
@@ -55,6 +55,7 @@ pages = [
         name="sprint-capacity-edit",
     ),
     path("sprints/<int:sprint_id>/commit/", sprints.sprint_commit, name="sprint-commit"),
+    path("sprints/<int:sprint_id>/start/", start.sprint_start, name="sprint-start"),
     path("sprints/<int:sprint_id>/close/", sprints.sprint_close, name="sprint-close"),
     path("planning/", sprints.planning_room, name="planning-room"),
     path("planning/<int:sprint_id>/goals/", sprints.planning_goal_add, name="planning-goal-add"),
@@ -74,7 +75,18 @@ pages = [
         sprints.planning_move,
         name="planning-move",
     ),
+    path("tickets/new/", create.new_ticket, name="ticket-new"),
+    path("tickets/quick-add/", create.quick_add, name="ticket-quick-add"),
+    path("pick/people/", create.pick_people, name="pick-people"),
+    path("pick/tickets/", create.pick_tickets, name="pick-tickets"),
     path("tickets/<str:key>/", tickets.ticket_detail, name="ticket-detail"),
+    path("tickets/<str:key>/archive/", tickets.ticket_archive, name="ticket-archive"),
+    path("tickets/<str:key>/comments/", tickets.comment_add, name="ticket-comment-add"),
+    path(
+        "tickets/<str:key>/comments/<int:comment_id>/",
+        tickets.comment_change,
+        name="ticket-comment-change",
+    ),
     path("tickets/<str:key>/edit/", tickets.ticket_edit, name="ticket-edit"),
     path("tickets/<str:key>/inline/", tickets.ticket_inline_edit, name="ticket-inline-edit"),
     path("tickets/<str:key>/blockers/", tickets.blocker_add, name="ticket-blocker-add"),
@@ -84,6 +96,16 @@ pages = [
         tickets.blocker_remove,
         name="ticket-blocker-remove",
     ),
+    path("teams/", people.team_list, name="team-list"),
+    path("teams/<str:prefix>/", people.team_settings, name="team-settings"),
+    path("teams/<str:prefix>/members/", people.member_add, name="team-member-add"),
+    path(
+        "teams/<str:prefix>/members/<str:username>/",
+        people.member_change,
+        name="team-member-change",
+    ),
+    path("people/", people.people, name="people"),
+    path("people/<str:username>/", people.person_change, name="person-change"),
     path("teams/<str:prefix>/board/", board.team_board, name="team-board"),
     path("teams/<str:prefix>/board/live/", board.team_board_live, name="team-board-live"),
     path("teams/<str:prefix>/board/wip/", board.board_wip, name="team-board-wip"),

@@ -5,7 +5,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import sprintplan.tasks  # noqa: F401 (registers the recompute task when this file runs alone)
 from dependencies.models import TicketInsight
 from dependencies.services import link_create
 from sprintplan import events

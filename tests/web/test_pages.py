@@ -190,7 +190,7 @@ class TestTicketPage:
         html = logged_in(client, scenario.users["viewer"]).get("/tickets/ML-1/").content.decode()
         assert "Train v1.1" in html
         assert "✖ Blocked by LAB-1" in html
-        assert "blocked by</strong>: — → LAB-1" in html
+        assert "Blocked by: — → LAB-1" in html  # history in words
         assert "Add a blocker" not in html  # a viewer may not
 
     def test_ticket_page_query_count_is_constant(self, scenario, client, sprint_chain):
@@ -235,7 +235,7 @@ class TestTicketPage:
         assert html.strip().startswith('<section class="card" id="ticket-links">')
         # the history column is refreshed out of band with the new event
         assert 'id="ticket-history" hx-swap-oob="true"' in html
-        assert "blocked by</strong>: — → ML-1" in html
+        assert "Blocked by: — → ML-1" in html
         link = DependencyLink.objects.get(blocked=qa)
         removed = client.post(f"/tickets/{qa.key}/blockers/{link.pk}/delete/", **HTMX)
         assert removed.status_code == 200

@@ -25,6 +25,7 @@ from tickets.presenters import present_tickets
 from tickets.services import ticket_move_in_ranking, ticket_update
 from web.forms.sprints import AdjustmentForm, SprintForm, WhatIfForm
 from web.selectors.tickets import blocker_facts, sprint_lanes
+from web.views.create import creatable_teams
 
 
 def sprint_list(request):
@@ -95,6 +96,8 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "adjustment_form": AdjustmentForm(),
         "commitment": getattr(sprint, "commitment", None),
         "open_sprints": selectors.open_sprints(),
+        # a callable: read only where the close dialog is shown (Scrum master, active sprint)
+        "close_targets": lambda: services.close_targets(sprint),
         "burn_charts": sprint_burn_charts(sprint),
         "recent_changes": selectors.recent_changes(sprint, timezone.now() - timedelta(days=1)),
         "risks": selectors.sprint_risks(sprint),
@@ -248,6 +251,7 @@ def _planning_context(request, target: Sprint | None, **extra) -> dict:
         "teams": Team.objects.order_by("name"),
         "types": Ticket.Type.choices,
         "filters": {key: filters.get(key, "") for key in ("team", "type", "q")},
+        "quick_add_teams": creatable_teams(request.user),
         **extra,
     }
     if target is None:
