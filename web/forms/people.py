@@ -48,7 +48,10 @@ class PersonForm(forms.Form):
     email = forms.CharField(max_length=254, required=False)
     product_role = forms.ChoiceField(choices=ROLE_CHOICES, initial="team", label="Role")
     team = forms.ModelChoiceField(
-        queryset=Team.objects.order_by("name"), required=False, label="Team"
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        label="Team",
+        empty_label="No team yet",
     )
     team_role = forms.ChoiceField(
         choices=Membership.Role.choices, initial="member", label="In the team"
