@@ -51,6 +51,10 @@ class Ticket(models.Model):
     # Archived tickets keep their key and history but leave boards, the backlog and the
     # forecasts; the dependency graph counts them as finished. Restoring clears it.
     archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The sprint it left when archived: restoring puts it back there while that sprint is open.
+    archived_from_sprint = models.ForeignKey(
+        "sprints.Sprint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

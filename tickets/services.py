@@ -378,14 +378,19 @@ def ticket_archive(*, actor, ticket: Ticket, expected_version: int) -> Ticket:
 
 
 def ticket_restore(*, actor, ticket: Ticket, expected_version: int) -> Ticket:
-    """Bring an archived ticket back, into the backlog."""
+    """Bring an archived ticket back: into the sprint it left if that is still open, else
+    into the backlog."""
     return _set_archived(actor=actor, ticket=ticket, expected_version=expected_version, on=False)
 
 
 def _set_archived(*, actor, ticket: Ticket, expected_version: int, on: bool) -> Ticket:
     ensure_can_archive_ticket(actor, ticket)
     with transaction.atomic():
-        current = Ticket.objects.select_for_update().select_related("sprint").get(pk=ticket.pk)
+        current = (
+            Ticket.objects.select_for_update()
+            .select_related("sprint", "archived_from_sprint")
+            .get(pk=ticket.pk)
+        )
         if current.version != expected_version:
             raise StaleVersion(
                 f"{current.key} was changed by someone else (you saw version "
@@ -396,16 +401,25 @@ def _set_archived(*, actor, ticket: Ticket, expected_version: int, on: bool) -> 
             verb = "archived" if on else "not archived"
             raise Conflict(f"{current.key} is {verb} already.", code="archived", field="archived")
         changed: dict[str, Any] = {"archived_at": timezone.now() if on else None}
-        if on and current.sprint_id:
-            changed["sprint"] = None
+        if on:
+            changed["archived_from_sprint"] = current.sprint
+            if current.sprint_id:
+                changed["sprint"] = None
+        else:
+            changed["archived_from_sprint"] = None
+            back = current.archived_from_sprint
+            if back is not None and back.state != back.State.CLOSED:
+                changed["sprint"] = back  # back where it was, while that sprint is open
         _write(current, changed, expected_version)
         events_ = [(current, "archived" if on else "restored", "", "")]
         if "sprint" in changed:
-            events_.append((current, "sprint", display_value(current.sprint), ""))
+            new = changed["sprint"]
+            events_.append((current, "sprint", display_value(current.sprint), display_value(new)))
         ticket_events_record(actor=actor, events=events_)
         derived.changed("ticket", [current.pk])
-        if current.sprint_id:
-            derived.changed("sprint", [current.sprint_id])
+        sprints = {current.sprint_id, getattr(changed.get("sprint"), "pk", None)} - {None}
+        if sprints:
+            derived.changed("sprint", sorted(sprints))
     current.refresh_from_db()
     return current
 

@@ -57,6 +57,7 @@ def test_archiving_a_blocker_unblocks_what_it_blocked_and_restoring_blocks_again
             format="json",
         )
     assert back.status_code == 200 and back.json()["archived_at"] is None
+    assert back.json()["sprint"] == scenario.sprint.pk  # back into the sprint it left
     assert TicketInsight.objects.get(ticket=ml).blocked
 
 

@@ -224,6 +224,7 @@ def test_a_team_starts_from_nothing_in_the_browser(open_page, live_server, monke
     assert Ticket.objects.get(key="LAB-1").archived_at is not None
     lena.click("button:has-text('Restore')")
     expect(lena.locator(".pill.archived")).to_have_count(0)
-    assert Ticket.objects.get(key="LAB-1").archived_at is None
+    restored = Ticket.objects.get(key="LAB-1")
+    assert restored.archived_at is None and restored.sprint.name == "Sprint 1"
     lena.goto(f"{url}/teams/LAB/board/")
     shoot(lena, "board-quick-add")

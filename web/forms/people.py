@@ -64,6 +64,7 @@ class MembershipForm(forms.Form):
         .exclude(product_role=User.ProductRole.INTEGRATION)
         .order_by("username"),
         label="Person",
+        empty_label="Choose a person",
     )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial="member")
     part_time_percent = forms.IntegerField(
