@@ -196,3 +196,24 @@ def test_archive_on_the_page_refuses_a_member_and_a_stale_version(scenario, clie
     assert Ticket.objects.get(pk=ticket.pk).archived_at is None
     done = client.post(f"/tickets/{ticket.key}/archive/", {"version": ticket.version})
     assert done.status_code == 302 and Ticket.objects.get(pk=ticket.pk).archived_at is not None
+
+
+def test_the_ticket_page_edits_sprint_and_parent_and_shows_a_conflict_in_words(scenario, client):
+    epic = TicketFactory(team=scenario.lab, title="Class X data")
+    ticket = TicketFactory(team=scenario.lab)
+    client.force_login(scenario.users["lab_lead"])
+    saved = client.post(
+        f"/tickets/{ticket.key}/edit/",
+        {"version": ticket.version, "parent": epic.key.lower(), "sprint": ""},
+    )
+    assert saved.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.parent_id, ticket.sprint_id) == (epic.pk, None)
+    stale = client.post(f"/tickets/{ticket.key}/edit/", {"version": 1, "status": "in_review"})
+    html = stale.content.decode()
+    assert stale.status_code == 409
+    assert "Status: theirs <strong>To do</strong>, yours <strong>In review</strong>" in html
+    unknown = client.post(
+        f"/tickets/{ticket.key}/edit/", {"version": ticket.version, "parent": "NOPE-9"}
+    )
+    assert unknown.status_code == 400 and "There is no ticket NOPE-9" in unknown.content.decode()
