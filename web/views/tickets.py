@@ -116,8 +116,8 @@ ACTIVITY_SHOWN = 300
 def _activity(user, ticket: Ticket) -> list[dict]:
     """History and comments in one stream, oldest first (newest last, next to the comment
     box). Two queries whatever the length."""
-    events = ticket.events.select_related("actor").order_by("-at", "-id")[:ACTIVITY_SHOWN]
-    comments = (
+    events = list(ticket.events.select_related("actor").order_by("-at", "-id")[:ACTIVITY_SHOWN])
+    comments = list(
         Comment.objects.filter(ticket=ticket)
         .select_related("author")
         .prefetch_related("mentions")
@@ -129,9 +129,9 @@ def _activity(user, ticket: Ticket) -> list[dict]:
             "who": event.actor,
             "text": history_sentence(event.field, event.old_value, event.new_value),
         }
-        for event in events
+        for event in reversed(events)  # oldest first, so equal times keep their order
     ]
-    for comment in comments:
+    for comment in reversed(comments):
         rows.append(
             {
                 "at": comment.created_at,
