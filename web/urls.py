@@ -56,6 +56,7 @@ pages = [
     ),
     path("sprints/<int:sprint_id>/commit/", sprints.sprint_commit, name="sprint-commit"),
     path("sprints/<int:sprint_id>/start/", start.sprint_start, name="sprint-start"),
+    path("sprints/<int:sprint_id>/teams/", start.sprint_teams, name="sprint-teams"),
     path("sprints/<int:sprint_id>/close/", sprints.sprint_close, name="sprint-close"),
     path("planning/", sprints.planning_room, name="planning-room"),
     path("planning/<int:sprint_id>/goals/", sprints.planning_goal_add, name="planning-goal-add"),

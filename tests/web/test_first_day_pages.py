@@ -217,3 +217,20 @@ def test_the_ticket_page_edits_sprint_and_parent_and_shows_a_conflict_in_words(s
         f"/tickets/{ticket.key}/edit/", {"version": ticket.version, "parent": "NOPE-9"}
     )
     assert unknown.status_code == 400 and "There is no ticket NOPE-9" in unknown.content.decode()
+
+
+def test_the_scrum_master_changes_a_planning_sprints_teams_in_the_start_dialog(scenario, client):
+    sprint = Sprint.objects.create(
+        name="Sprint 15", start_date=scenario.sprint.end_date, end_date=scenario.sprint.end_date
+    )
+    client.force_login(scenario.users["lab_lead"])
+    assert (
+        client.post(f"/sprints/{sprint.pk}/teams/", {"teams": [scenario.lab.pk]}).status_code == 403
+    )
+    client.force_login(scenario.users["sm"])
+    none = client.post(f"/sprints/{sprint.pk}/teams/", {})
+    assert none.status_code == 400 and "at least one team" in none.content.decode()
+    client.post(f"/sprints/{sprint.pk}/teams/", {"teams": [scenario.lab.pk, scenario.qa.pk]})
+    assert sorted(t.key_prefix for t in sprint.teams.all()) == ["LAB", "QA"]
+    refused = client.post(f"/sprints/{scenario.sprint.pk}/teams/", {"teams": [scenario.lab.pk]})
+    assert refused.status_code == 409  # an active sprint keeps the teams it started with
