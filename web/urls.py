@@ -125,7 +125,7 @@ pages = [
 
 urlpatterns = [
     path("health/", health, name="health"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The one-time link a new person gets: choose a password (Django's reset view; the token
     # stops working once a password is set).

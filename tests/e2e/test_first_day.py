@@ -95,6 +95,10 @@ def log_in(page, url: str, username: str) -> None:
 def test_a_team_starts_from_nothing_in_the_browser(open_page, live_server, monkeypatch):
     url = live_server.url
     assert not User.objects.exists()
+    first = open_page()
+    first.goto(f"{url}/login/")
+    expect(first.locator(".flash")).to_contain_text("python manage.py createsuperuser")
+    shoot(first, "login-first-run")
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
     call_command("createsuperuser", interactive=False, username="sam", email="sam@example.com")
 

@@ -234,3 +234,10 @@ def test_the_scrum_master_changes_a_planning_sprints_teams_in_the_start_dialog(s
     assert sorted(t.key_prefix for t in sprint.teams.all()) == ["LAB", "QA"]
     refused = client.post(f"/sprints/{scenario.sprint.pk}/teams/", {"teams": [scenario.lab.pk]})
     assert refused.status_code == 409  # an active sprint keeps the teams it started with
+
+
+def test_a_fresh_install_says_on_the_login_page_how_to_make_the_first_scrum_master(db, client):
+    html = client.get("/login/").content.decode()
+    assert "python manage.py createsuperuser" in html
+    User.objects.create_superuser("boss", "boss@example.com", "pw")
+    assert "createsuperuser" not in client.get("/login/").content.decode()

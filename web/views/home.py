@@ -1,6 +1,7 @@
 """Where people land: their own team's sprint (or board); a product with nothing in it yet
 greets the Scrum master with the setup checklist instead of empty pages."""
 
+from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 
 from accounts.models import User
@@ -66,3 +67,15 @@ def setup_steps() -> list[dict]:
             "done": Ticket.objects.exists(),
         },
     ]
+
+
+class LoginView(auth_views.LoginView):
+    """The login page; on a fresh install (nobody to log in as yet) it says how to make the
+    first Scrum master."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["first_run"] = not User.objects.exists()
+        return context
