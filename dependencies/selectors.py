@@ -328,11 +328,12 @@ SELECT r.id, r.role, t.team_id, (t.status = %(done)s OR t.archived_at IS NOT NUL
     i.depth, i.cross_team, i.done
 FROM roles r
 CROSS JOIN LATERAL (
-    SELECT t.team_id, t.status FROM tickets_ticket t WHERE t.id = r.id OFFSET 0) t
+    SELECT t.team_id, t.status, t.archived_at FROM tickets_ticket t WHERE t.id = r.id OFFSET 0) t
 LEFT JOIN LATERAL (
     SELECT * FROM dependencies_ticketinsight i
     WHERE i.ticket_id = r.id
-        AND ((r.role & 6) <> 0 OR ((r.role & 8) <> 0 AND t.status <> %(done)s))
+        AND ((r.role & 6) <> 0 OR ((r.role & 8) <> 0 AND t.status <> %(done)s
+        AND t.archived_at IS NULL))
     OFFSET 0) i ON TRUE
 WHERE (SELECT cone_size <= %(share)s * tickets FROM sizes)
 """
@@ -410,7 +411,8 @@ SELECT r.id, r.role, t.team_id, (t.status = %(done)s OR t.archived_at IS NOT NUL
 FROM roles r
 JOIN tickets_ticket t ON t.id = r.id
 LEFT JOIN dependencies_ticketinsight i ON i.ticket_id = r.id
-    AND ((r.role & 6) <> 0 OR ((r.role & 8) <> 0 AND t.status <> %(done)s))
+    AND ((r.role & 6) <> 0 OR ((r.role & 8) <> 0 AND t.status <> %(done)s
+        AND t.archived_at IS NULL))
 WHERE (SELECT cone_size <= %(share)s * tickets FROM sizes)
 """
 

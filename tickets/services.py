@@ -387,7 +387,7 @@ def _set_archived(*, actor, ticket: Ticket, expected_version: int, on: bool) -> 
     ensure_can_archive_ticket(actor, ticket)
     with transaction.atomic():
         current = (
-            Ticket.objects.select_for_update()
+            Ticket.objects.select_for_update(of=("self",))  # sprints are joined nullable
             .select_related("sprint", "archived_from_sprint")
             .get(pk=ticket.pk)
         )
