@@ -1,5 +1,14 @@
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+
+
+class SprintplanUserManager(UserManager):
+    """`manage.py createsuperuser` makes the first Scrum master of a fresh install: a
+    superuser without a product role would be refused every planning action."""
+
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("product_role", "scrum_master")
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -15,6 +24,8 @@ class User(AbstractUser):
     product_role = models.CharField(
         max_length=20, choices=ProductRole.choices, default=ProductRole.TEAM
     )
+
+    objects = SprintplanUserManager()
 
     class Meta:
         constraints = [

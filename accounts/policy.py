@@ -377,11 +377,58 @@ def ensure_can_read_delivery_log(user) -> None:
 
 def can_manage_chat_webhooks(user) -> bool:
     """Outbound chat webhooks of a team or sprint: the Scrum master or a team lead."""
-    return _is_active_writer(user) and (
-        user.is_scrum_master or "lead" in team_roles(user).values()
-    )
+    return _is_active_writer(user) and (user.is_scrum_master or "lead" in team_roles(user).values())
 
 
 def ensure_can_manage_chat_webhooks(user) -> None:
     if not can_manage_chat_webhooks(user):
         raise PermissionDenied("Only the Scrum master or a team lead may set up chat webhooks.")
+
+
+# --- people, archive, comments -------------------------------------------------------------
+
+
+def can_manage_people(user) -> bool:
+    """Accounts, product roles and memberships: the Scrum master."""
+    return _is_active_writer(user) and user.is_scrum_master
+
+
+def ensure_can_manage_people(user) -> None:
+    if not can_manage_people(user):
+        raise PermissionDenied("Only the Scrum master may add or change people.")
+
+
+def can_archive_ticket(user, ticket) -> bool:
+    """Archive or restore: the Scrum master, the Product Owner and the ticket team's lead."""
+    if not _is_active_writer(user):
+        return False
+    if user.is_scrum_master or user.is_product_owner:
+        return True
+    return team_roles(user).get(ticket.team_id) == "lead"
+
+
+def ensure_can_archive_ticket(user, ticket) -> None:
+    if not can_archive_ticket(user, ticket):
+        raise PermissionDenied(
+            f"You may not archive or restore {ticket.key}: only the Scrum master, the Product "
+            "Owner or its team's lead may."
+        )
+
+
+def can_comment(user) -> bool:
+    """Every person with write rights talks on tickets; viewers read, integrations feed."""
+    return _is_active_writer(user) and not user.is_integration
+
+
+def ensure_can_comment(user) -> None:
+    if not can_comment(user):
+        raise PermissionDenied("You may not comment: your role is read only.", field="body")
+
+
+def can_change_comment(user, comment) -> bool:
+    return _is_active_writer(user) and comment.author_id == user.pk
+
+
+def ensure_can_change_comment(user, comment) -> None:
+    if not can_change_comment(user, comment):
+        raise PermissionDenied("Only its author may edit or delete a comment.", field="body")

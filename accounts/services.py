@@ -1,8 +1,166 @@
-"""Writes on accounts: API tokens (hashed at rest by django-rest-knox, with an expiry)."""
+"""Writes for people: accounts, product roles, deactivation, the one-time set-password link.
 
-from django.db import transaction
+A person's rights in a team come from teams.Membership (teams.services); here is what is
+product-wide.
+
+Writes on accounts: API tokens (hashed at rest by django-rest-knox, with an expiry)."""
+
+import logging
+import re
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from knox.models import AuthToken
 from knox.settings import knox_settings
+
+from sprintplan.errors import Conflict, InvalidInput, PermissionDenied
+
+from .models import User
+from .policy import ensure_can_manage_people
+
+logger = logging.getLogger(__name__)
+
+USERNAME_PATTERN = re.compile(r"^[\w.+-]{1,150}$")
+# Roles a person can be given on the People page; integrations get theirs with the
+# integration that uses them.
+PERSON_ROLES = (
+    User.ProductRole.SCRUM_MASTER,
+    User.ProductRole.PRODUCT_OWNER,
+    User.ProductRole.TEAM,
+    User.ProductRole.VIEWER,
+)
+PERSON_FIELDS = frozenset({"first_name", "last_name", "email", "product_role"})
+
+
+def user_create(
+    *,
+    actor,
+    username: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    product_role: str = User.ProductRole.TEAM,
+) -> tuple[User, str]:
+    """Create a person without a usable password. Returns the person and the path of the
+    one-time link that lets them choose one (shown once to the Scrum master; also mailed
+    when email is configured). The link stops working once a password is set."""
+    ensure_can_manage_people(actor)
+    username = (username or "").strip()
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInput(
+            "Username: 1-150 letters, digits or . + - _ (no spaces), e.g. ana.lopez.",
+            field="username",
+        )
+    values = _validated(
+        {
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "product_role": product_role,
+        }
+    )
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(f"The username {username!r} is taken.", field="username")
+    try:
+        with transaction.atomic():
+            user = User(username=username, **values)
+            user.set_unusable_password()
+            user.save()
+    except IntegrityError:
+        raise Conflict(f"The username {username!r} is taken.", field="username") from None
+    link = set_password_path(user)
+    if user.email and getattr(settings, "MAIL_CONFIGURED", False):
+        transaction.on_commit(lambda: _mail_link(user, link))
+    return user, link
+
+
+def user_update(*, actor, user: User, changes: dict[str, Any]) -> User:
+    ensure_can_manage_people(actor)
+    unknown = sorted(set(changes) - PERSON_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
+    values = _validated(changes)
+    if values.get("product_role", user.product_role) != User.ProductRole.SCRUM_MASTER:
+        _keep_one_scrum_master(user)
+    for field, value in values.items():
+        setattr(user, field, value)
+    user.save(update_fields=list(values) or None)
+    return user
+
+
+def user_set_active(*, actor, user: User, active: bool) -> User:
+    """Deactivate (cannot log in, leaves pickers; history and comments keep the name) or
+    reactivate a person."""
+    ensure_can_manage_people(actor)
+    if not active:
+        if user.pk == actor.pk:
+            raise InvalidInput("You cannot deactivate yourself.", field="is_active")
+        _keep_one_scrum_master(user)
+    User.objects.filter(pk=user.pk).update(is_active=active)
+    user.is_active = active
+    return user
+
+
+def user_password_link(*, actor, user: User) -> str:
+    """A new one-time set-password link (a person lost theirs)."""
+    ensure_can_manage_people(actor)
+    if not user.is_active:
+        raise InvalidInput(f"{user.username} is deactivated.", field="is_active")
+    return set_password_path(user)
+
+
+def set_password_path(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return reverse("password-set", kwargs={"uidb64": uid, "token": token})
+
+
+def _validated(values: dict[str, Any]) -> dict[str, Any]:
+    values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
+    if "product_role" in values and values["product_role"] not in PERSON_ROLES:
+        raise InvalidInput(
+            "Role must be Scrum master, Product Owner, team member or viewer.",
+            field="product_role",
+        )
+    email = values.get("email")
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise InvalidInput(f"{email!r} is not an email address.", field="email")
+    for name in ("first_name", "last_name"):
+        if name in values and len(values[name] or "") > 150:
+            raise InvalidInput("At most 150 characters.", field=name)
+    return values
+
+
+def _keep_one_scrum_master(user: User) -> None:
+    """The product always keeps an active Scrum master: nobody else could add people."""
+    if not user.is_scrum_master:
+        return
+    others = User.objects.filter(product_role=User.ProductRole.SCRUM_MASTER, is_active=True)
+    if not others.exclude(pk=user.pk).exists():
+        raise PermissionDenied(
+            f"{user.display_name} is the only active Scrum master: make someone else Scrum "
+            "master first.",
+            field="product_role",
+        )
+
+
+def _mail_link(user: User, path: str) -> None:
+    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    try:
+        send_mail(
+            "Your Sprintplan account",
+            f"Hello {user.display_name},\n\nchoose your password here: {base}{path}\n",
+            None,
+            [user.email],
+        )
+    except Exception:  # the link was shown on screen too; a mail failure loses nothing
+        logger.exception("Could not mail the set-password link to %s.", user.username)
 
 
 @transaction.atomic

@@ -14,4 +14,5 @@ class DependenciesConfig(AppConfig):
             derived.DerivedKind(services.INSIGHTS, services.insights_run, queue="graph")
         )
         derived.subscribe("ticket", services.tickets_changed)
+        derived.subscribe("ticket_removed", services.tickets_removed)
         register_status_gate(services.done_gate_upstream, order=10)

@@ -43,7 +43,7 @@ WITH RECURSIVE up(id) AS (
     SELECT l.blocker_id FROM dependencies_dependencylink l JOIN up u ON l.blocked_id = u.id
 )
 SELECT t.key FROM tickets_ticket t JOIN up u ON t.id = u.id
-WHERE t.status <> 'done'
+WHERE t.status <> 'done' AND t.archived_at IS NULL
 ORDER BY t.key
 """
 
@@ -131,7 +131,9 @@ def ticket_states(ticket_ids: Iterable[int]) -> dict[int, graph.TicketState]:
     ids = list(ticket_ids)
     if not ids:
         return {}
-    sql = "SELECT id, team_id, status = %s FROM tickets_ticket WHERE id "
+    sql = (
+        "SELECT id, team_id, (status = %s OR archived_at IS NOT NULL) FROM tickets_ticket WHERE id "
+    )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(sql + "= ANY(%s::bigint[])", [Ticket.Status.DONE, ids])
@@ -147,7 +149,10 @@ def ticket_states(ticket_ids: Iterable[int]) -> dict[int, graph.TicketState]:
 
 def all_ticket_states() -> list[graph.TicketState]:
     with connection.cursor() as cursor:  # raw: the ORM's per-row machinery costs ~2x at 100k
-        cursor.execute("SELECT id, team_id, status = %s FROM tickets_ticket", [Ticket.Status.DONE])
+        cursor.execute(
+            "SELECT id, team_id, (status = %s OR archived_at IS NOT NULL) FROM tickets_ticket",
+            [Ticket.Status.DONE],
+        )
         state = graph.TicketState
         return [state(ticket_id, team_id, bool(done)) for ticket_id, team_id, done in cursor]
 
@@ -160,13 +165,13 @@ def graph_nodes() -> list[graph.Node]:
     }
     team_rate = _team_daily_rates()
     rows = Ticket.objects.values_list(
-        "id", "key", "team_id", "status", "size", "progress", "sprint_id"
+        "id", "key", "team_id", "status", "size", "progress", "sprint_id", "archived_at"
     )
     done_status, zero = Ticket.Status.DONE, Decimal(0)
     rank_of, rate_of = sprint_rank.get, team_rate.get
     nodes = []
-    for ticket_id, key, team_id, status, size, progress, sprint_id in rows:
-        done = status == done_status
+    for ticket_id, key, team_id, status, size, progress, sprint_id, archived in rows:
+        done = status == done_status or archived is not None  # archived: holds nobody back
         remaining = 0.0 if done else float(max(size - progress, zero)) / rate_of(team_id, 1.0)
         # Positional: keyword construction of a frozen dataclass costs ~2x (100k rows).
         nodes.append(graph.Node(ticket_id, key, team_id, done, remaining, rank_of(sprint_id)))
@@ -293,7 +298,7 @@ feed(id) AS (
     SELECT x.id FROM feed f CROSS JOIN LATERAL (
         SELECT l.blocker_id AS id
         FROM tickets_ticket t JOIN dependencies_dependencylink l ON l.blocked_id = t.id
-        WHERE t.id = f.id AND t.status = %(done)s OFFSET 0) x
+        WHERE t.id = f.id AND (t.status = %(done)s OR t.archived_at IS NOT NULL) OFFSET 0) x
 ),
 roles(id, role) AS (
     SELECT id, SUM(role) FROM (
@@ -310,11 +315,12 @@ SELECT NULL, cone_size, tickets, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
     NULL
 FROM sizes
 UNION ALL
-SELECT r.id, r.role, t.team_id, t.status = %(done)s,
+SELECT r.id, r.role, t.team_id, (t.status = %(done)s OR t.archived_at IS NOT NULL),
     CASE WHEN (r.role & 1) <> 0 THEN ARRAY(
         SELECT l.blocked_id FROM dependencies_dependencylink l WHERE l.blocker_id = r.id
     ) END,
-    CASE WHEN (r.role & 4) <> 0 OR ((r.role & 8) <> 0 AND t.status = %(done)s) THEN ARRAY(
+    CASE WHEN (r.role & 4) <> 0
+        OR ((r.role & 8) <> 0 AND (t.status = %(done)s OR t.archived_at IS NOT NULL)) THEN ARRAY(
         SELECT l.blocker_id FROM dependencies_dependencylink l WHERE l.blocked_id = r.id
     ) END,
     i.ticket_id, i.downstream_count, i.blocked,
@@ -323,11 +329,12 @@ SELECT r.id, r.role, t.team_id, t.status = %(done)s,
     i.depth, i.cross_team, i.done
 FROM roles r
 CROSS JOIN LATERAL (
-    SELECT t.team_id, t.status FROM tickets_ticket t WHERE t.id = r.id OFFSET 0) t
+    SELECT t.team_id, t.status, t.archived_at FROM tickets_ticket t WHERE t.id = r.id OFFSET 0) t
 LEFT JOIN LATERAL (
     SELECT * FROM dependencies_ticketinsight i
     WHERE i.ticket_id = r.id
-        AND ((r.role & 6) <> 0 OR ((r.role & 8) <> 0 AND t.status <> %(done)s))
+        AND ((r.role & 6) <> 0 OR ((r.role & 8) <> 0 AND t.status <> %(done)s
+        AND t.archived_at IS NULL))
     OFFSET 0) i ON TRUE
 WHERE (SELECT cone_size <= %(share)s * tickets FROM sizes)
 """
@@ -373,7 +380,7 @@ feed(id) AS (
     SELECT l.blocker_id
     FROM feed f JOIN tickets_ticket t ON t.id = f.id
     JOIN dependencies_dependencylink l ON l.blocked_id = f.id
-    WHERE t.status = %(done)s
+    WHERE (t.status = %(done)s OR t.archived_at IS NOT NULL)
 ),
 roles(id, role) AS (
     SELECT id, SUM(role) FROM (
@@ -390,12 +397,13 @@ SELECT NULL, cone_size, tickets, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
     NULL
 FROM sizes
 UNION ALL
-SELECT r.id, r.role, t.team_id, t.status = %(done)s,
+SELECT r.id, r.role, t.team_id, (t.status = %(done)s OR t.archived_at IS NOT NULL),
     CASE WHEN (r.role & 1) <> 0 THEN (
         SELECT json_group_array(l.blocked_id) FROM dependencies_dependencylink l
         WHERE l.blocker_id = r.id
     ) END,
-    CASE WHEN (r.role & 4) <> 0 OR ((r.role & 8) <> 0 AND t.status = %(done)s) THEN (
+    CASE WHEN (r.role & 4) <> 0
+        OR ((r.role & 8) <> 0 AND (t.status = %(done)s OR t.archived_at IS NOT NULL)) THEN (
         SELECT json_group_array(l.blocker_id) FROM dependencies_dependencylink l
         WHERE l.blocked_id = r.id
     ) END,
@@ -404,7 +412,8 @@ SELECT r.id, r.role, t.team_id, t.status = %(done)s,
 FROM roles r
 JOIN tickets_ticket t ON t.id = r.id
 LEFT JOIN dependencies_ticketinsight i ON i.ticket_id = r.id
-    AND ((r.role & 6) <> 0 OR ((r.role & 8) <> 0 AND t.status <> %(done)s))
+    AND ((r.role & 6) <> 0 OR ((r.role & 8) <> 0 AND t.status <> %(done)s
+        AND t.archived_at IS NULL))
 WHERE (SELECT cone_size <= %(share)s * tickets FROM sizes)
 """
 

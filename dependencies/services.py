@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -40,6 +40,24 @@ def tickets_changed(ticket_ids) -> None:
     """Subscriber of "ticket" changes: status, team, estimate or sprint moved; the links did
     not (the recompute may then apply status changes as +/-1)."""
     derived.mark(INSIGHTS, ticket_ids, detail=CHANGE_TICKET)
+
+
+def tickets_removed(ticket_ids) -> None:
+    """Subscriber of "ticket_removed" (a ticket about to be deleted): drop its links here,
+    so their neighbours are recomputed on the exact link path now, not at the next full
+    recompute."""
+    if not ticket_ids:
+        return
+    touching = DependencyLink.objects.filter(
+        Q(blocker_id__in=ticket_ids) | Q(blocked_id__in=ticket_ids)
+    )
+    ends = set(touching.values_list("blocker_id", "blocked_id"))
+    if not ends:
+        return
+    touching.delete()
+    version = RecomputeState.objects.filter(pk=1).values_list("links_version", flat=True).first()
+    neighbours = {pk for pair in ends for pk in pair} - set(ticket_ids)
+    derived.mark(INSIGHTS, sorted(neighbours), detail=CHANGE_LINK, links_version=version)
 
 
 def insights_run(*, full: bool = False) -> "RecomputeReport":

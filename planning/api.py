@@ -5,23 +5,31 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api import UserRefField
 from sprintplan import derived
 from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
+from teams.api import TeamRefField
 
 from . import selectors, services
 from .forecast_adapter import unknown_teams
-from .models import CapacityAdjustment, SprintCommitment, SprintGoal
+from .models import CapacityAdjustment, Risk, SprintCommitment, SprintGoal
 
 # The sprint goal is free text on the model; its limit is kept here and in the page's form.
 SPRINT_GOAL_MAX_LENGTH = 2000
 
 
 class SprintSerializer(StrictModelSerializer):
+    teams = TeamRefField(
+        many=True,
+        required=False,
+        help_text='Participating teams by key prefix, e.g. ["LAB", "ML"]; none: every team.',
+    )
+
     class Meta:
         model = Sprint
-        fields = ["id", "name", "start_date", "end_date", "state", "goal"]
+        fields = ["id", "name", "start_date", "end_date", "state", "goal", "teams"]
         read_only_fields = ["id"]
         extra_kwargs = {"goal": {"max_length": SPRINT_GOAL_MAX_LENGTH}}
 
@@ -103,11 +111,22 @@ class SprintGraphSerializer(StrictSerializer):
         return [sprint_graph.tickets[i].key for i in sprint_graph.critical.path]
 
 
+class SprintCloseSerializer(serializers.Serializer):
+    carry_to = serializers.PrimaryKeyRelatedField(
+        queryset=Sprint.objects.all(), required=False, allow_null=True
+    )
+
+
+class SprintCloseResultSerializer(serializers.Serializer):
+    sprint = SprintSerializer()
+    moved = serializers.ListField(child=serializers.CharField())
+
+
 class SprintViewSet(
     mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
 ):
     serializer_class = SprintSerializer
-    queryset = Sprint.objects.order_by("start_date", "id")
+    queryset = Sprint.objects.prefetch_related("teams").order_by("start_date", "id")
     filterset_fields = ["state"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -139,10 +158,27 @@ class SprintViewSet(
             actor=self.request.user, sprint=serializer.instance, changes=serializer.validated_data
         )
 
+    # --- closing a sprint -------------------------------------------------------------------
+
+    @extend_schema(request=SprintCloseSerializer, responses={200: SprintCloseResultSerializer})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Scrum master: close an active sprint. Unfinished tickets move to `carry_to` (the id
+        of an open sprint sharing a team) or, when it is null, back to the backlog."""
+        sprint = self.get_object()
+        data = SprintCloseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moved = services.sprint_close(
+            actor=request.user, sprint=sprint, carry_to=data.validated_data.get("carry_to")
+        )
+        sprint.refresh_from_db()
+        return Response({"sprint": SprintSerializer(sprint).data, "moved": moved})
+
 
 def register(router) -> None:
     router.register("sprints", SprintViewSet, basename="sprint")
     _register_forecasting(router)  # nested under sprints/{id}/
+    router.register(f"{SPRINT_PREFIX}/risks", RiskViewSet, basename="sprint-risk")
 
 
 # --- capacity, adjustments, goals, forecast, what-if --------------------------------------
@@ -462,3 +498,109 @@ def _register_forecasting(router) -> None:
     router.register(f"{SPRINT_PREFIX}/forecast", ForecastViewSet, basename="sprint-forecast")
     router.register(f"{SPRINT_PREFIX}/what-if", WhatIfViewSet, basename="sprint-what-if")
     router.register(f"{SPRINT_PREFIX}/velocity", VelocityViewSet, basename="sprint-velocity")
+
+
+# --- pre-mortem risks ---------------------------------------------------------------------------
+
+
+class RiskSerializer(serializers.ModelSerializer):
+    """Levels read as words ("low", "medium", "high"); the owner by username and name."""
+
+    likelihood = serializers.ChoiceField(choices=["low", "medium", "high"], default="medium")
+    impact = serializers.ChoiceField(choices=["low", "medium", "high"], default="medium")
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    owner_name = serializers.CharField(source="owner.display_name", read_only=True, default=None)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    mitigating = serializers.SlugRelatedField(
+        source="mitigating_tickets", slug_field="key", many=True, read_only=True
+    )
+
+    class Meta:
+        model = Risk
+        fields = [
+            "id",
+            "title",
+            "likelihood",
+            "impact",
+            "state",
+            "state_label",
+            "owner",
+            "owner_name",
+            "follow_up",
+            "note",
+            "mitigating",
+            "raised_at",
+        ]
+        read_only_fields = ["id", "state", "follow_up", "note", "raised_at"]
+
+    def to_representation(self, risk):
+        body = super().to_representation(risk)
+        body["likelihood"] = _LEVEL_WORDS[risk.likelihood]
+        body["impact"] = _LEVEL_WORDS[risk.impact]
+        return body
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        for name in ("likelihood", "impact"):
+            if name in values:
+                values[name] = _LEVELS[values[name]]
+        return values
+
+
+class RiskRoamSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=Risk.State.choices)
+    owner = UserRefField(required=False, allow_null=True)
+    follow_up = serializers.DateField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True)
+    mitigating = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+_LEVELS = {"low": 1, "medium": 2, "high": 3}
+_LEVEL_WORDS = {number: word for word, number in _LEVELS.items()}
+
+
+class RiskViewSet(_SprintScoped, viewsets.ModelViewSet):
+    """`/sprints/{id}/risks/`: list, raise (POST), reword (PATCH title/likelihood/impact),
+    delete; `POST .../risks/{id}/roam/` records how it is handled. Writes: the Scrum master,
+    the PO or a team lead."""
+
+    serializer_class = RiskSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return (
+            Risk.objects.filter(sprint_id=self.kwargs["sprint_pk"])
+            .select_related("owner")
+            .prefetch_related("mitigating_tickets")
+        )
+
+    def perform_create(self, serializer):
+        serializer.instance = services.risk_raise(
+            actor=self.request.user, sprint=self.sprint(), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.risk_edit(
+            actor=self.request.user, risk=serializer.instance, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.risk_delete(actor=self.request.user, risk=instance)
+
+    @extend_schema(request=RiskRoamSerializer, responses={200: RiskSerializer})
+    @action(detail=True, methods=["post"])
+    def roam(self, request, sprint_pk=None, pk=None):
+        risk = self.get_object()
+        data = RiskRoamSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        services.risk_roam(
+            actor=request.user,
+            risk=risk,
+            state=values["state"],
+            owner=values.get("owner"),
+            follow_up=values.get("follow_up"),
+            note=values.get("note", ""),
+            mitigating_keys=values.get("mitigating", ()),
+        )
+        return Response(RiskSerializer(self.get_queryset().get(pk=risk.pk)).data)

@@ -269,7 +269,8 @@ def _goals(sprint: Sprint) -> tuple[GoalData, ...]:
 
 
 def team_members(sprint: Sprint, team_ids) -> dict[int, list[tuple[int, capacity.Availability]]]:
-    """Per team: (user id, availability) of every member; full time unless a row says not."""
+    """Per team: (user id, availability) of every member; their usual share unless the
+    sprint's row says otherwise."""
     rows = MemberAvailability.objects.filter(
         capacity__sprint=sprint, capacity__team_id__in=team_ids
     ).values_list("capacity__team_id", "user_id", "days_off", "part_time_percent")
@@ -281,13 +282,19 @@ def team_members(sprint: Sprint, team_ids) -> dict[int, list[tuple[int, capacity
         for team_id, user_id, days_off, part_time in rows
     }
     members: dict[int, list[tuple[int, capacity.Availability]]] = defaultdict(list)
-    for team_id, user_id in (
+    for team_id, user_id, share in (
         Membership.objects.people()
         .filter(team_id__in=team_ids)
         .order_by("team_id", "user_id")
-        .values_list("team_id", "user_id")
+        .values_list("team_id", "user_id", "part_time_percent")
     ):
-        members[team_id].append((user_id, given.get((team_id, user_id), capacity.FULL_TIME)))
+        # Without a row for this sprint, the person's usual share of the week on the team.
+        usual = (
+            capacity.FULL_TIME
+            if share == 100
+            else capacity.Availability(days_off=frozenset(), part_time=share / 100)
+        )
+        members[team_id].append((user_id, given.get((team_id, user_id), usual)))
     return members
 
 

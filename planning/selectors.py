@@ -13,6 +13,7 @@ from sprintplan import derived
 from sprintplan.errors import InvalidInput
 from sprintplan.filters import valid_id
 from sprints.models import Sprint
+from sprints.services import participant_ids
 from teams.models import Membership, Team
 from tickets.filters import TicketFilter
 from tickets.models import Ticket, TicketEvent
@@ -32,14 +33,18 @@ from .models import (
 )
 
 
-def current_sprint() -> Sprint | None:
+def current_sprint(team_ids=None) -> Sprint | None:
     """The sprint people most likely want: the active one, else the next in planning. Of
     concurrent sprints (a program's iterations run beside a team sprint) the oldest record
-    wins, so the answer does not depend on the database's choice among equal dates."""
+    wins, so the answer does not depend on the database's choice among equal dates.
+    `team_ids`: only sprints one of these teams takes part in (or that named no team)."""
+    sprints = Sprint.objects.all()
+    if team_ids is not None:
+        sprints = sprints.filter(Q(teams__in=team_ids) | Q(teams__isnull=True)).distinct()
     return (
-        Sprint.objects.filter(state=Sprint.State.ACTIVE).order_by("start_date", "id").first()
-        or Sprint.objects.filter(state=Sprint.State.PLANNING).order_by("start_date", "id").first()
-        or Sprint.objects.order_by("-start_date", "id").first()
+        sprints.filter(state=Sprint.State.ACTIVE).order_by("start_date", "id").first()
+        or sprints.filter(state=Sprint.State.PLANNING).order_by("start_date", "id").first()
+        or sprints.order_by("-start_date", "id").first()
     )
 
 
@@ -275,22 +280,25 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
     Capacity counts people only (not integration service users) and applies the team's
     capacity changes in force day by day, wherever they were raised: "labeling x 0.5 from
     Tuesday" lowers every sprint running then, and over-commitment is judged against what
-    is left. A day shared with a concurrent sprint counts only this sprint's share."""
-    teams = Team.objects.order_by("name", "id")
-    if team_ids is not None:
-        teams = teams.filter(pk__in=team_ids)
+    is left. A day shared with a concurrent sprint counts only this sprint's share. Only the
+    sprint's participating teams count unless `team_ids` names others."""
+    if team_ids is None:  # the sprint's participating teams only
+        team_ids = participant_ids(sprint)
+    teams = Team.objects.order_by("name", "id").filter(pk__in=team_ids)
     team_rows = list(
         teams.values_list("id", "key_prefix", "name", "unit", "unit_label", "default_rate")
     )
     ids = [row[0] for row in team_rows]
     members = defaultdict(list)
-    for team_id, user_id, username in (
+    usual_share = {}
+    for team_id, user_id, username, share in (
         Membership.objects.people()
         .filter(team_id__in=ids)
         .order_by("user__username")
-        .values_list("team_id", "user_id", "user__username")
+        .values_list("team_id", "user_id", "user__username", "part_time_percent")
     ):
         members[team_id].append((user_id, username))
+        usual_share[team_id, user_id] = share
     focus = dict(
         TeamCapacity.objects.filter(sprint=sprint, team_id__in=ids).values_list(
             "team_id", "focus_factor"
@@ -314,7 +322,9 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
     for team_id, key, name, unit, unit_label, rate in team_rows:
         team_members = []
         for user_id, username in members[team_id]:
-            days_off, part_time = availability.get((team_id, user_id), ([], 100))
+            days_off, part_time = availability.get(
+                (team_id, user_id), ([], usual_share[team_id, user_id])
+            )
             person = capacity.Availability(
                 frozenset(date.fromisoformat(d) for d in days_off), part_time / 100
             )
@@ -332,8 +342,7 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
         # This sprint's part of the team's calendar: concurrent sprints share each day.
         person_days = sum(d.person_days * f for d, f in zip(calendar.days, shares, strict=True))
         units_before = sum(
-            d.person_days * d.focus * d.rate * f
-            for d, f in zip(calendar.days, shares, strict=True)
+            d.person_days * d.focus * d.rate * f for d, f in zip(calendar.days, shares, strict=True)
         )
         units = sum(d.units * f for d, f in zip(calendar.days, shares, strict=True))
         sharing = sorted(
@@ -513,7 +522,7 @@ def backlog(filterset_data) -> tuple[list, int]:
     base = (
         ticket_queryset()
         .select_related("insight")
-        .filter(sprint__isnull=True)
+        .filter(sprint__isnull=True, archived_at__isnull=True)
         .exclude(status=Ticket.Status.DONE)
         .order_by("rank", "id")
     )

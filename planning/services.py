@@ -42,11 +42,17 @@ from .roam import roam_problem
 from .selectors import sprint_capacity
 
 
-def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "") -> Sprint:
-    """A new sprint starts with the previous sprint's capacity settings."""
+def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "", teams=None) -> Sprint:
+    """A new sprint starts with the previous sprint's capacity settings, for its
+    participating teams only (`teams`; None: every team)."""
     with transaction.atomic():
         sprint = sprint_services.sprint_create(
-            actor=actor, name=name, start_date=start_date, end_date=end_date, goal=goal
+            actor=actor,
+            name=name,
+            start_date=start_date,
+            end_date=end_date,
+            goal=goal,
+            teams=teams,
         )
         capacity_copy_from_previous(sprint=sprint)
     return sprint
@@ -73,14 +79,16 @@ def capacity_copy_from_previous(*, sprint: Sprint) -> int:
         old.team_id: TeamCapacity.objects.create(
             sprint=sprint, team_id=old.team_id, focus_factor=old.focus_factor
         )
-        for old in TeamCapacity.objects.filter(sprint=previous)
+        for old in TeamCapacity.objects.filter(
+            sprint=previous, team_id__in=sprint_services.participant_ids(sprint)
+        )
     }
     MemberAvailability.objects.bulk_create(
         MemberAvailability(
             capacity=copies[team_id], user_id=user_id, part_time_percent=part_time, days_off=[]
         )
         for team_id, user_id, part_time in MemberAvailability.objects.filter(
-            capacity__sprint=previous
+            capacity__sprint=previous, capacity__team_id__in=copies
         ).values_list("capacity__team_id", "user_id", "part_time_percent")
     )
     return len(copies)
@@ -279,9 +287,7 @@ def adjustment_delete(*, actor, adjustment: CapacityAdjustment) -> None:
     with transaction.atomic():
         deleted, _ = CapacityAdjustment.objects.filter(pk=adjustment.pk).delete()
         if deleted:
-            derived.changed(
-                "sprint", sprints_overlapping(adjustment.from_date, adjustment.to_date)
-            )
+            derived.changed("sprint", sprints_overlapping(adjustment.from_date, adjustment.to_date))
 
 
 # --- goals -----------------------------------------------------------------------------------
@@ -520,6 +526,7 @@ def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
             f"{sprint.name} has no tickets: pull tickets into it before committing.",
             field="sprint",
         )
+    _refuse_overlap(sprint)
     capacity = {
         summary.team_key: {
             "capacity": round(summary.capacity, 2),
@@ -550,6 +557,37 @@ def sprint_commit(*, actor, sprint: Sprint) -> SprintCommitment:
     return commitment
 
 
+def _refuse_overlap(sprint: Sprint) -> None:
+    """A team works in one sprint at a time: refuse starting over another active one."""
+    clashes = sprint_services.overlapping_active(sprint)
+    if clashes:
+        other = clashes[0]
+        raise Conflict(
+            f"{sprint.name} ({sprint.start_date:%b %-d} to {sprint.end_date:%b %-d}) overlaps "
+            f"{other.name} ({other.start_date:%b %-d} to {other.end_date:%b %-d}), which is still "
+            "active for the same team(s): close it first or move the dates.",
+            code="overlap",
+            field="start_date",
+            extra={"sprint": other.name, "sprint_id": other.pk},
+        )
+
+
+def close_targets(sprint: Sprint) -> list[Sprint]:
+    """Where a closing sprint's unfinished work may go: open sprints sharing a team."""
+    mine = set(sprint_services.participant_ids(sprint))
+    candidates = (
+        Sprint.objects.exclude(pk=sprint.pk)
+        .exclude(state=Sprint.State.CLOSED)
+        .prefetch_related("teams")
+        .order_by("start_date", "id")
+    )
+    return [
+        s
+        for s in candidates
+        if not {t.pk for t in s.teams.all()} or mine & {t.pk for t in s.teams.all()}
+    ]
+
+
 def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]:
     """Close an active sprint; its unfinished tickets move to `carry_to` (a sprint in
     planning or active) or, when None, back to the backlog. Each move is an ordinary ticket
@@ -565,6 +603,12 @@ def sprint_close(*, actor, sprint: Sprint, carry_to: Sprint | None) -> list[str]
     if carry_to is not None and (carry_to.pk == sprint.pk or carry_to.state == Sprint.State.CLOSED):
         raise InvalidInput(
             "Carry unfinished work to a sprint in planning or active, or to the backlog.",
+            field="carry_to",
+        )
+    if carry_to is not None and carry_to.pk not in {s.pk for s in close_targets(sprint)}:
+        raise InvalidInput(
+            f"{carry_to.name} has none of {sprint.name}'s teams: carry the work to one of "
+            "their sprints, or to the backlog.",
             field="carry_to",
         )
     moved = []
@@ -647,3 +691,27 @@ def risk_roam(
         if state == Risk.State.MITIGATED:
             risk.mitigating_tickets.set(tickets)
     return risk
+
+
+def risk_edit(*, actor, risk: Risk, changes: dict[str, Any]) -> Risk:
+    """Reword a risk or re-judge its likelihood and impact."""
+    ensure_can_manage_risks(actor)
+    unknown = sorted(set(changes) - {"title", "likelihood", "impact"})
+    if unknown:
+        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
+    if "title" in changes:
+        changes = {**changes, "title": (changes["title"] or "").strip()}
+        if not changes["title"]:
+            raise InvalidInput("Say what could go wrong (the risk's title).", field="title")
+    for name in ("likelihood", "impact"):
+        if name in changes and changes[name] not in Risk.Level.values:
+            raise InvalidInput(f"{name} must be low, medium or high.", field=name)
+    for field, value in changes.items():
+        setattr(risk, field, value)
+    risk.save(update_fields=list(changes) or None)
+    return risk
+
+
+def risk_delete(*, actor, risk: Risk) -> None:
+    ensure_can_manage_risks(actor)
+    Risk.objects.filter(pk=risk.pk).delete()

@@ -15,6 +15,9 @@ class Sprint(models.Model):
     end_date = models.DateField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PLANNING)
     goal = models.TextField(blank=True)
+    # The teams taking part: only they get capacity rows, boards and forecasts in it. A
+    # sprint without any (made before teams were chosen) counts every team in.
+    teams = models.ManyToManyField("teams.Team", blank=True, related_name="sprints")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,18 +9,25 @@ from django.db import IntegrityError, transaction
 
 from accounts.policy import ensure_can_manage_sprints
 from sprintplan.errors import Conflict, InvalidInput
+from teams.models import Team
 
 from .models import Sprint
 
-SPRINT_FIELDS = frozenset({"name", "start_date", "end_date", "state", "goal"})
+SPRINT_FIELDS = frozenset({"name", "start_date", "end_date", "state", "goal", "teams"})
 
 
-def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "") -> Sprint:
+def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "", teams=None) -> Sprint:
+    """`teams`: the participating teams (Team objects or ids); None or empty: every team."""
     ensure_can_manage_sprints(actor)
     values = _validated(
         {"name": name, "start_date": start_date, "end_date": end_date, "goal": goal}, current=None
     )
-    return _saved(Sprint(**values))
+    team_ids = _team_ids(teams)
+    with transaction.atomic():
+        sprint = _saved(Sprint(**values))
+        if team_ids:
+            sprint.teams.set(team_ids)
+    return sprint
 
 
 def sprint_update(*, actor, sprint: Sprint, changes: dict[str, Any]) -> Sprint:
@@ -28,10 +35,74 @@ def sprint_update(*, actor, sprint: Sprint, changes: dict[str, Any]) -> Sprint:
     unknown = sorted(set(changes) - SPRINT_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
+    changes = dict(changes)
+    teams = changes.pop("teams", None)
     values = _validated(changes, current=sprint)
     for field, value in values.items():
         setattr(sprint, field, value)
-    return _saved(sprint)
+    with transaction.atomic():
+        sprint = _saved(sprint)
+        if teams is not None:
+            sprint_set_teams(actor=actor, sprint=sprint, teams=teams)
+    return sprint
+
+
+def sprint_set_teams(*, actor, sprint: Sprint, teams) -> Sprint:
+    """Choose the participating teams; only while the sprint is in planning (a started
+    sprint's scope and capacity were committed for its teams)."""
+    ensure_can_manage_sprints(actor)
+    team_ids = _team_ids(teams)
+    if not team_ids:
+        raise InvalidInput("Choose at least one team for the sprint.", field="teams")
+    if sprint.state != Sprint.State.PLANNING and set(team_ids) != set(participant_ids(sprint)):
+        raise Conflict(
+            f"{sprint.name} is {sprint.get_state_display().lower()}: its teams were fixed when "
+            "it started.",
+            code="not_in_planning",
+            field="teams",
+        )
+    sprint.teams.set(team_ids)
+    return sprint
+
+
+def participant_ids(sprint: Sprint) -> list[int]:
+    """Ids of the sprint's teams; every team for a sprint that never chose any."""
+    chosen = list(sprint.teams.values_list("pk", flat=True))
+    return chosen or list(Team.objects.values_list("pk", flat=True))
+
+
+def overlapping_active(sprint: Sprint) -> list[Sprint]:
+    """Active sprints whose dates overlap `sprint`'s and that share one of its teams (a team
+    works in one sprint at a time)."""
+    mine = set(participant_ids(sprint))
+    candidates = (
+        Sprint.objects.filter(
+            state=Sprint.State.ACTIVE,
+            start_date__lte=sprint.end_date,
+            end_date__gte=sprint.start_date,
+        )
+        .exclude(pk=sprint.pk)
+        .prefetch_related("teams")
+    )
+    return [
+        other
+        for other in candidates
+        if mine
+        & ({t.pk for t in other.teams.all()} or set(Team.objects.values_list("pk", flat=True)))
+    ]
+
+
+def _team_ids(teams) -> list[int]:
+    if not teams:
+        return []
+    ids = []
+    for team in teams:
+        ids.append(team.pk if isinstance(team, Team) else team)
+    known = set(Team.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    unknown = [str(pk) for pk in ids if pk not in known]
+    if unknown:
+        raise InvalidInput(f"Unknown team(s): {', '.join(unknown)}.", field="teams")
+    return sorted(set(ids))
 
 
 def sprint_state_advance(*, sprint: Sprint, from_state: str, to_state: str) -> bool:

@@ -92,6 +92,9 @@ class Membership(models.Model):
     )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # The share of a working week the person gives this team; a new sprint's capacity rows
+    # start from it (the sprint's own availability row can still differ).
+    part_time_percent = models.PositiveSmallIntegerField(default=100)
 
     objects = MembershipQuerySet.as_manager()
 
@@ -101,6 +104,10 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["user", "team"], name="membership_unique_user_team"),
             models.CheckConstraint(
                 condition=models.Q(role__in=["lead", "member"]), name="membership_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(part_time_percent__gte=1, part_time_percent__lte=100),
+                name="membership_part_time_1_100",
             ),
         ]
 

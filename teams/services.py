@@ -62,17 +62,60 @@ def team_update(*, actor, team: Team, changes: dict[str, Any]) -> Team:
     return team
 
 
-def membership_set(*, actor, team: Team, user, role: str) -> Membership:
+def membership_set(
+    *, actor, team: Team, user, role: str, part_time_percent: Any = None
+) -> Membership:
+    """Add a person to a team or change their role (and share of the week) in it."""
     ensure_can_manage_teams(actor)
     if role not in Membership.Role.values:
         raise InvalidInput(f"Unknown role {role!r}: use lead or member.", field="role")
+    if not user.is_active:
+        raise InvalidInput(f"{user.username} is deactivated.", field="user")
+    defaults: dict[str, Any] = {"role": role}
+    if part_time_percent not in (None, ""):
+        defaults["part_time_percent"] = _part_time(part_time_percent)
     with transaction.atomic():
         membership, created = Membership.objects.update_or_create(
-            team=team, user=user, defaults={"role": role}
+            team=team, user=user, defaults=defaults
         )
-        if created:  # one more person: the team's capacity, and so its forecasts, move
+        if created or "part_time_percent" in defaults:
+            # one more person or a different share: capacity, and so forecasts, move
             derived.changed("team", [team.pk])
     return membership
+
+
+def membership_set_part_time(*, actor, membership: Membership, part_time_percent: Any):
+    """A member's usual share of the week on the team: the Scrum master or the team's lead
+    (it is availability, like the capacity of a sprint)."""
+    if not can_change_capacity(actor, membership.team_id):
+        raise PermissionDenied(
+            "Only the Scrum master or the team's lead may change its members' availability.",
+            field="part_time_percent",
+        )
+    value = _part_time(part_time_percent)
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(part_time_percent=value)
+        membership.part_time_percent = value
+        derived.changed("team", [membership.team_id])
+    return membership
+
+
+def membership_remove(*, actor, membership: Membership) -> None:
+    ensure_can_manage_teams(actor)
+    with transaction.atomic():
+        deleted, _ = Membership.objects.filter(pk=membership.pk).delete()
+        if deleted:
+            derived.changed("team", [membership.team_id])
+
+
+def _part_time(raw: Any) -> int:
+    text = str(raw).strip().rstrip("%").strip()
+    if not re.fullmatch(r"\d{1,3}", text) or not 1 <= int(text) <= 100:
+        raise InvalidInput(
+            f"Part time must be a whole percentage from 1 to 100, got {raw!r}.",
+            field="part_time_percent",
+        )
+    return int(text)
 
 
 # Board columns that may carry a work-in-progress limit, with how they read.

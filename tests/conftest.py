@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+import sprintplan.tasks  # noqa: F401 (registers the derived-data task however few tests run)
 from accounts.models import User
 from teams.models import Membership
 

@@ -10,14 +10,16 @@ from .models import Ticket
 
 class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_text", label="Text in key, title or description")
-    team = IdFilter(field_name="team_id")
+    team = django_filters.CharFilter(method="filter_team", label="Team key prefix (or id)")
     team_prefix = django_filters.CharFilter(field_name="team__key_prefix", lookup_expr="iexact")
     sprint = IdFilter(field_name="sprint_id")
     unplanned = BooleanFilter(field_name="sprint", lookup_expr="isnull")
     status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
     type = django_filters.MultipleChoiceFilter(choices=Ticket.Type.choices)
-    assignee = IdFilter(field_name="assignee_id")
+    assignee = django_filters.CharFilter(method="filter_assignee", label="Username (or id)")
     blocked = BooleanFilter(field_name="insight__blocked")
+    # Absent: archived tickets are left out (the API's list does that); true: only them.
+    archived = BooleanFilter(field_name="archived_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = Ticket
@@ -31,7 +33,18 @@ class TicketFilter(django_filters.FilterSet):
             "type",
             "assignee",
             "blocked",
+            "archived",
         ]
+
+    def filter_team(self, queryset, name, value):
+        value = value.strip()
+        by_key = Q(team__key_prefix__iexact=value)
+        return queryset.filter(by_key | Q(team_id=int(value)) if value.isdigit() else by_key)
+
+    def filter_assignee(self, queryset, name, value):
+        value = value.strip()
+        by_name = Q(assignee__username=value)
+        return queryset.filter(by_name | Q(assignee_id=int(value)) if value.isdigit() else by_name)
 
     def filter_text(self, queryset, name, value):
         value = value.strip()

@@ -50,6 +50,13 @@ class Ticket(models.Model):
     # Optimistic concurrency: every write through the service bumps it; a writer that
     # saw an older version is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Archived tickets keep their key and history but leave boards, the backlog and the
+    # forecasts; the dependency graph counts them as finished. Restoring clears it.
+    archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The sprint it left when archived: restoring puts it back there while that sprint is open.
+    archived_from_sprint = models.ForeignKey(
+        "sprints.Sprint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,6 +100,10 @@ class Ticket(models.Model):
         return f"{self.key} {self.title}"
 
     @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
     def is_done(self) -> bool:
         return self.status == self.Status.DONE
 
@@ -125,3 +136,32 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.field}: {self.old_value} -> {self.new_value}"
+
+
+class Comment(models.Model):
+    """A remark on a ticket, in Markdown. Mentions are the people its @usernames named when
+    it was last written (resolved then, so a later rename does not change who was meant)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_comments",
+    )
+    body = models.TextField()
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in_comments"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="comment_ticket_at")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(body=""), name="comment_body_not_empty")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.body[:40]}"

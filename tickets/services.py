@@ -10,19 +10,23 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.policy import (
     TICKET_FIELDS,
+    ensure_can_archive_ticket,
+    ensure_can_change_comment,
+    ensure_can_comment,
     ensure_can_create_ticket,
     ensure_can_edit_ticket,
     ensure_can_import,
     ensure_can_override_done_gate,
 )
-from sprintplan import derived
+from sprintplan import derived, events
 from sprintplan.errors import Conflict, InvalidInput, StaleVersion
 from teams.models import Team
 
-from .formatting import display_value
-from .models import Ticket, TicketEvent
+from .formatting import display_value, mentioned_usernames
+from .models import Comment, Ticket, TicketEvent
 
 RANK_STEP = 1024
 # Fields whose change can alter the dependency graph's derived data.
@@ -346,9 +350,18 @@ def ticket_move_in_ranking(*, ticket: Ticket, actor, before: Ticket | None, expe
                 ticket=ticket, actor=actor, before=before, expected_version=expected_version
             )
         new_rank = (low + before.rank) // 2
-    return ticket_update(
-        ticket=ticket, actor=actor, changes={"rank": new_rank}, expected_version=expected_version
-    )
+    with transaction.atomic():
+        moved = ticket_update(
+            ticket=ticket,
+            actor=actor,
+            changes={"rank": new_rank},
+            expected_version=expected_version,
+        )
+        # History says where it went in words, not the rank's bookkeeping numbers.
+        TicketEvent.objects.filter(
+            ticket=moved, field="rank", new_value=display_value(new_rank)
+        ).update(old_value="", new_value=f"above {before.key}" if before else "to the bottom")
+    return moved
 
 
 # One statement, order kept (PostgreSQL, and SQLite >= 3.33 for UPDATE ... FROM).
@@ -478,3 +491,137 @@ def ticket_history_import(*, actor, events: list[dict[str, Any]]) -> int:
     with transaction.atomic():
         TicketEvent.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
+
+
+# --- archive, restore, delete -------------------------------------------------------------
+
+
+def ticket_archive(*, actor, ticket: Ticket, expected_version: int) -> Ticket:
+    """Take a ticket out of boards, the backlog and forecasts, keeping its key and history.
+    It leaves its sprint (history says which); the graph counts it as finished, so what it
+    blocked is recomputed."""
+    return _set_archived(actor=actor, ticket=ticket, expected_version=expected_version, on=True)
+
+
+def ticket_restore(*, actor, ticket: Ticket, expected_version: int) -> Ticket:
+    """Bring an archived ticket back: into the sprint it left if that is still open, else
+    into the backlog."""
+    return _set_archived(actor=actor, ticket=ticket, expected_version=expected_version, on=False)
+
+
+def _set_archived(*, actor, ticket: Ticket, expected_version: int, on: bool) -> Ticket:
+    ensure_can_archive_ticket(actor, ticket)
+    with transaction.atomic():
+        current = (
+            Ticket.objects.select_for_update(of=("self",))  # sprints are joined nullable
+            .select_related("sprint", "archived_from_sprint")
+            .get(pk=ticket.pk)
+        )
+        if current.version != expected_version:
+            raise StaleVersion(
+                f"{current.key} was changed by someone else (you saw version "
+                f"{expected_version}, it is now at version {current.version}).",
+                current=current,
+            )
+        if current.is_archived == on:
+            verb = "archived" if on else "not archived"
+            raise Conflict(f"{current.key} is {verb} already.", code="archived", field="archived")
+        changed: dict[str, Any] = {"archived_at": timezone.now() if on else None}
+        if on:
+            changed["archived_from_sprint"] = current.sprint
+            if current.sprint_id:
+                changed["sprint"] = None
+        else:
+            changed["archived_from_sprint"] = None
+            back = current.archived_from_sprint
+            if back is not None and back.state != back.State.CLOSED:
+                changed["sprint"] = back  # back where it was, while that sprint is open
+        _write(current, changed, expected_version)
+        events_ = [(current, "archived" if on else "restored", "", "")]
+        if "sprint" in changed:
+            new = changed["sprint"]
+            events_.append((current, "sprint", display_value(current.sprint), display_value(new)))
+        ticket_events_record(actor=actor, events=events_)
+        derived.changed("ticket", [current.pk])
+        sprints = {current.sprint_id, getattr(changed.get("sprint"), "pk", None)} - {None}
+        if sprints:
+            derived.changed("sprint", sorted(sprints))
+    current.refresh_from_db()
+    return current
+
+
+def ticket_delete(*, actor, ticket: Ticket) -> None:
+    """Delete for good (the admin's delete; people archive instead). Before the row goes, the
+    apps deriving data from its links hear "ticket_removed" so they can mark its neighbours
+    stale at once rather than at the next full recompute."""
+    ensure_can_archive_ticket(actor, ticket)
+    with transaction.atomic():
+        derived.changed("ticket_removed", [ticket.pk])
+        derived.changed("ticket", [ticket.pk])
+        if ticket.sprint_id:
+            derived.changed("sprint", [ticket.sprint_id])
+        Ticket.objects.filter(pk=ticket.pk).delete()
+
+
+# --- comments -------------------------------------------------------------------------------
+
+COMMENT_MAX = 10_000
+
+
+def comment_create(*, actor, ticket: Ticket, body: str) -> Comment:
+    ensure_can_comment(actor)
+    body = _comment_body(body)
+    with transaction.atomic():
+        comment = Comment.objects.create(ticket=ticket, author=actor, body=body)
+        mentioned = _resolve_mentions(body)
+        comment.mentions.set(mentioned)
+        _announce_mentions(comment, actor, [u.pk for u in mentioned])
+    return comment
+
+
+def comment_update(*, actor, comment: Comment, body: str) -> Comment:
+    """Edit one's own comment. Only people newly mentioned by the edit are announced."""
+    ensure_can_change_comment(actor, comment)
+    body = _comment_body(body)
+    with transaction.atomic():
+        before = set(comment.mentions.values_list("pk", flat=True))
+        comment.body = body
+        comment.edited_at = timezone.now()
+        comment.save(update_fields=["body", "edited_at"])
+        mentioned = _resolve_mentions(body)
+        comment.mentions.set(mentioned)
+        _announce_mentions(comment, actor, [u.pk for u in mentioned if u.pk not in before])
+    return comment
+
+
+def comment_delete(*, actor, comment: Comment) -> None:
+    ensure_can_change_comment(actor, comment)
+    Comment.objects.filter(pk=comment.pk).delete()
+
+
+def _comment_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("Write something first: the comment is empty.", field="body")
+    if len(body) > COMMENT_MAX:
+        raise InvalidInput(f"A comment holds at most {COMMENT_MAX} characters.", field="body")
+    return body
+
+
+def _resolve_mentions(body: str) -> list[User]:
+    names = mentioned_usernames(body)
+    if not names:
+        return []
+    return list(User.objects.filter(username__in=names, is_active=True))
+
+
+def _announce_mentions(comment: Comment, actor, user_ids: list[int]) -> None:
+    user_ids = sorted(uid for uid in user_ids if uid != actor.pk)
+    if user_ids:
+        events.publish(
+            "ticket.mentioned",
+            ticket_id=comment.ticket_id,
+            comment_id=comment.pk,
+            actor_id=actor.pk,
+            user_ids=user_ids,
+        )

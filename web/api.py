@@ -1,12 +1,13 @@
 import logging
 
 from django.db import DatabaseError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.models import User
+from accounts.api import UserRefField
 from sprintplan.api import (
     ErrorSerializer,
     RetryTransientDatabaseErrors,
@@ -16,10 +17,12 @@ from sprintplan.api import (
 from sprintplan.errors import InvalidInput, StaleVersion
 from sprintplan.limits import DESCRIPTION_MAX
 from sprints.models import Sprint
-from teams.models import Team
+from teams.api import TeamRefField
 from tickets import services
 from tickets.filters import TicketFilter
-from tickets.models import Ticket
+from tickets.markdown import render as render_markdown
+from tickets.models import Comment, Ticket, TicketEvent
+from tickets.presenters import history_sentence
 from web.selectors import tickets as selectors
 
 logger = logging.getLogger(__name__)
@@ -52,6 +55,9 @@ class TicketSerializer(StrictModelSerializer):
     team_prefix = serializers.CharField(source="team.key_prefix", read_only=True)
     unit = serializers.CharField(source="team.unit_display", read_only=True)
     parent = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    assignee_username = serializers.CharField(
+        source="assignee.username", read_only=True, default=None
+    )
     insight = serializers.SerializerMethodField()
 
     class Meta:
@@ -72,6 +78,8 @@ class TicketSerializer(StrictModelSerializer):
             "parent",
             "rank",
             "assignee",
+            "assignee_username",
+            "archived_at",
             "version",
             "created_at",
             "updated_at",
@@ -97,7 +105,7 @@ class TicketWriteSerializer(StrictSerializer):
 
     output_serializer = TicketSerializer
 
-    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
+    team = TeamRefField(help_text='Key prefix, e.g. "LAB" (a numeric id is accepted too).')
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(
         max_length=DESCRIPTION_MAX, required=False, allow_blank=True
@@ -114,8 +122,8 @@ class TicketWriteSerializer(StrictSerializer):
     parent = serializers.SlugRelatedField(
         slug_field="key", queryset=Ticket.objects.all(), required=False, allow_null=True
     )
-    assignee = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), required=False, allow_null=True
+    assignee = UserRefField(
+        required=False, allow_null=True, help_text="Username (a numeric id is accepted too)."
     )
     rank = serializers.IntegerField(required=False)
     version = serializers.IntegerField(
@@ -127,6 +135,53 @@ class TicketWriteSerializer(StrictSerializer):
         max_length=500,
         help_text="Scrum master or PO: close the ticket although unfinished work is upstream.",
     )
+
+
+class VersionSerializer(StrictSerializer):
+    version = serializers.IntegerField(help_text="The version you last read.")
+
+
+class CommentInputSerializer(StrictSerializer):
+    body = serializers.CharField(max_length=10_000, help_text="Markdown; @username mentions.")
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None)
+    author_name = serializers.CharField(source="author.display_name", default=None)
+    html = serializers.SerializerMethodField()
+    mentions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Comment
+        fields = [
+            "id",
+            "author",
+            "author_name",
+            "body",
+            "html",
+            "mentions",
+            "created_at",
+            "edited_at",
+        ]
+
+    def get_html(self, comment) -> str:
+        return render_markdown(comment.body)
+
+    def get_mentions(self, comment) -> list[str]:
+        return sorted(user.username for user in comment.mentions.all())
+
+
+class HistorySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+    actor_name = serializers.CharField(source="actor.display_name", default=None)
+    text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketEvent
+        fields = ["at", "actor", "actor_name", "field", "old_value", "new_value", "text"]
+
+    def get_text(self, event) -> str:
+        return history_sentence(event.field, event.old_value, event.new_value)
 
 
 class ChainSideSerializer(StrictSerializer):
@@ -179,7 +234,8 @@ class TicketViewSet(
     lookup_field = "key"
     lookup_value_regex = "[A-Za-z][A-Za-z0-9]*-[0-9]+"
     filterset_class = TicketFilter
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    # delete: only a comment's (the ticket itself is archived, never deleted here)
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return selectors.ticket_queryset().order_by("rank", "id")
@@ -196,6 +252,8 @@ class TicketViewSet(
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
+        if "archived" not in request.query_params:
+            queryset = queryset.filter(archived_at__isnull=True)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self._output(page, many=True))
 
@@ -264,6 +322,91 @@ class TicketViewSet(
                 status=status.HTTP_405_METHOD_NOT_ALLOWED,
             )
         return self.partial_update(request, *args, **kwargs)
+
+    # --- archive, comments, history ---------------------------------------------------------
+
+    def _versioned(self, request) -> int:
+        version = request.data.get("version") or _if_match_version(request)
+        if version in (None, "") or not str(version).isdigit():
+            raise InvalidInput(
+                "Send the version you last read (field 'version' or an If-Match header).",
+                code="version_required",
+                field="version",
+            )
+        return int(version)
+
+    def _archive_step(self, request, step):
+        ticket = self.get_object()
+        try:
+            ticket = step(
+                actor=request.user, ticket=ticket, expected_version=self._versioned(request)
+            )
+        except StaleVersion as exc:
+            current = self.get_queryset().get(pk=exc.current.pk)
+            body = {**exc.as_dict(), "current": self._output(current, many=False)}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(self._output(self.get_queryset().get(pk=ticket.pk), many=False))
+
+    @extend_schema(request=VersionSerializer, responses={200: TicketSerializer})
+    @action(detail=True, methods=["post"])
+    def archive(self, request, key=None):
+        """Scrum master, PO or the team's lead: take the ticket out of boards, backlog and
+        forecasts (it keeps its key and history). 409 when the version is stale."""
+        return self._archive_step(request, services.ticket_archive)
+
+    @extend_schema(request=VersionSerializer, responses={200: TicketSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request, key=None):
+        """Bring an archived ticket back into the backlog."""
+        return self._archive_step(request, services.ticket_restore)
+
+    @extend_schema(request=CommentInputSerializer, responses={200: CommentSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"])
+    def comments(self, request, key=None):
+        """The ticket's comments, oldest first. POST `{"body": "..."}` adds one; `@username`
+        mentions are resolved and stored."""
+        ticket = self.get_object()
+        if request.method == "POST":
+            data = CommentInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            comment = services.comment_create(
+                actor=request.user, ticket=ticket, body=data.validated_data["body"]
+            )
+            return Response(
+                CommentSerializer(_comments().get(pk=comment.pk)).data,
+                status=status.HTTP_201_CREATED,
+            )
+        return Response(CommentSerializer(_comments().filter(ticket=ticket), many=True).data)
+
+    @extend_schema(request=CommentInputSerializer, responses={200: CommentSerializer})
+    @action(detail=True, methods=["patch", "delete"], url_path=r"comments/(?P<comment_id>\d+)")
+    def comment(self, request, key=None, comment_id=None):
+        """Its author edits (PATCH `{"body"}`) or deletes a comment."""
+        ticket = self.get_object()
+        comment = get_object_or_404(_comments(), pk=comment_id, ticket=ticket)
+        if request.method == "DELETE":
+            services.comment_delete(actor=request.user, comment=comment)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = CommentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.comment_update(
+            actor=request.user, comment=comment, body=data.validated_data["body"]
+        )
+        return Response(CommentSerializer(_comments().get(pk=comment.pk)).data)
+
+    @extend_schema(responses={200: HistorySerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def history(self, request, key=None):
+        """Every recorded change, oldest first, each with a sentence in words."""
+        ticket = self.get_object()
+        events = (
+            TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("at", "id")
+        )
+        return Response(HistorySerializer(events, many=True).data)
+
+
+def _comments():
+    return Comment.objects.select_related("author").prefetch_related("mentions")
 
 
 def _if_match_version(request) -> int | None:

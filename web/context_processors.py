@@ -15,8 +15,9 @@ def navigation(request):
         "can_manage_sprints": bool(user) and can_manage_sprints(user),
         "can_manage_integrations": bool(user) and can_manage_integrations(user),
         # Team leads see the integrations feeding their teams (a callable, read when shown).
-        "can_see_integrations": lambda: bool(user)
-        and (can_manage_integrations(user) or "lead" in team_roles(user).values()),
+        "can_see_integrations": lambda: (
+            bool(user) and (can_manage_integrations(user) or "lead" in team_roles(user).values())
+        ),
         # The one rule for probability words (sprintplan.probability), for any page's legend.
         "probability_rule": probability.RULE,
     }

@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+import accounts.api
 import dependencies.api
 import imports.api
 import integrations.api
@@ -21,7 +22,7 @@ from accounts.api import ObtainTokenView, RevokeTokenView
 from sprintplan.api import ApiRouter
 from sprintplan.views import health
 
-from .views import board, ceremonies, forecast, home, sprints, tickets
+from .views import board, ceremonies, create, forecast, home, people, sprints, start, tickets
 
 # Swagger UI adds one fixed <style> element of its own; only that one is let through (CSP).
 SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
@@ -29,6 +30,7 @@ SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
 # Each app registers its own endpoints (`register(router)` in its api module).
 router = ApiRouter()
 for api in (
+    accounts.api,
     teams.api,
     planning.api,
     web.api,
@@ -73,6 +75,8 @@ pages = [
         name="sprint-capacity-edit",
     ),
     path("sprints/<int:sprint_id>/commit/", sprints.sprint_commit, name="sprint-commit"),
+    path("sprints/<int:sprint_id>/start/", start.sprint_start, name="sprint-start"),
+    path("sprints/<int:sprint_id>/teams/", start.sprint_teams, name="sprint-teams"),
     path("sprints/<int:sprint_id>/close/", sprints.sprint_close, name="sprint-close"),
     path("sprints/<int:sprint_id>/standup/", ceremonies.standup, name="sprint-standup"),
     path(
@@ -114,7 +118,18 @@ pages = [
         sprints.planning_move,
         name="planning-move",
     ),
+    path("tickets/new/", create.new_ticket, name="ticket-new"),
+    path("tickets/quick-add/", create.quick_add, name="ticket-quick-add"),
+    path("pick/people/", create.pick_people, name="pick-people"),
+    path("pick/tickets/", create.pick_tickets, name="pick-tickets"),
     path("tickets/<str:key>/", tickets.ticket_detail, name="ticket-detail"),
+    path("tickets/<str:key>/archive/", tickets.ticket_archive, name="ticket-archive"),
+    path("tickets/<str:key>/comments/", tickets.comment_add, name="ticket-comment-add"),
+    path(
+        "tickets/<str:key>/comments/<int:comment_id>/",
+        tickets.comment_change,
+        name="ticket-comment-change",
+    ),
     path("tickets/<str:key>/edit/", tickets.ticket_edit, name="ticket-edit"),
     path("tickets/<str:key>/inline/", tickets.ticket_inline_edit, name="ticket-inline-edit"),
     path("tickets/<str:key>/blockers/", tickets.blocker_add, name="ticket-blocker-add"),
@@ -124,6 +139,16 @@ pages = [
         tickets.blocker_remove,
         name="ticket-blocker-remove",
     ),
+    path("teams/", people.team_list, name="team-list"),
+    path("teams/<str:prefix>/", people.team_settings, name="team-settings"),
+    path("teams/<str:prefix>/members/", people.member_add, name="team-member-add"),
+    path(
+        "teams/<str:prefix>/members/<str:username>/",
+        people.member_change,
+        name="team-member-change",
+    ),
+    path("people/", people.people, name="people"),
+    path("people/<str:username>/", people.person_change, name="person-change"),
     path("teams/<str:prefix>/board/", board.team_board, name="team-board"),
     path("teams/<str:prefix>/board/live/", board.team_board_live, name="team-board-live"),
     path(
@@ -147,8 +172,18 @@ pages = [
 
 urlpatterns = [
     path("health/", health, name="health"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The one-time link a new person gets: choose a password (Django's reset view; the token
+    # stops working once a password is set).
+    path(
+        "welcome/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="registration/set_password.html",
+            success_url="/login/?welcome=1",
+        ),
+        name="password-set",
+    ),
     path("", include(pages)),
     path("", include("quality.urls")),
     path("", include("integrations.urls")),

@@ -97,7 +97,8 @@ def test_scrum_master_plans_scenario_one_from_empty_to_committed(
     expect(room.locator("li.backlog-item")).to_have_count(0)
     assert Ticket.objects.filter(sprint=sprint).count() == 5
 
-    page.get_by_role("button", name=f"Commit {sprint.name}").click()
+    page.get_by_role("link", name=f"Start {sprint.name}…").click()  # the Start dialog
+    page.get_by_role("button", name=f"Start {sprint.name}").click()
     page.wait_for_url(f"{live_server.url}/sprints/{sprint.pk}/")
     header = page.locator("header.page-head")
     expect(header).to_contain_text("Active")

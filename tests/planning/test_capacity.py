@@ -1,6 +1,6 @@
 """Capacity in the team's unit: availability x rate x focus, against the committed size."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -235,7 +235,8 @@ def test_velocity_counts_the_committed_scope_even_after_unfinished_work_moved_ou
     from tickets.services import ticket_update
 
     sm = scenario.users["sm"]
-    sprint = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING)
+    start = scenario.sprint.end_date + timedelta(days=1)  # not over the active Sprint 14
+    sprint = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING, start_date=start)
     done = TicketFactory(team=scenario.lab, sprint=sprint, size=Decimal(500))
     carried = TicketFactory(team=scenario.lab, sprint=sprint, size=Decimal(300))
     TicketFactory(team=scenario.ml, sprint=sprint, size=Decimal(5))

@@ -1,6 +1,8 @@
 """Committing a sprint snapshots its scope, capacity and the Definition of Done version in
 force, once, and starts it; only the Scrum master may, only from planning."""
 
+from datetime import timedelta
+
 import pytest
 
 from planning.models import SprintCommitment
@@ -15,7 +17,9 @@ from ..factories import SprintFactory, TicketFactory
 
 @pytest.fixture
 def planned(scenario):
-    sprint = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING)
+    # After Sprint 14: a team cannot start a sprint over another active one.
+    start = scenario.sprint.end_date + timedelta(days=1)
+    sprint = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING, start_date=start)
     TicketFactory(team=scenario.lab, sprint=sprint, size=1000)
     TicketFactory(team=scenario.ml, sprint=sprint, size=5)
     teams = {"LAB": scenario.lab, "ML": scenario.ml, "QA": scenario.qa}
@@ -68,12 +72,23 @@ def test_api_commit_answers_201_then_409(scenario, planned, api):
     assert (second.status_code, second.json()["code"]) == (409, "not_in_planning")
 
 
-def test_page_offers_commit_to_the_scrum_master_only(scenario, planned, client):
+def test_page_offers_the_start_dialog_to_the_scrum_master_only(scenario, planned, client):
     client.force_login(scenario.users["po"])
-    assert "Commit sprint" not in client.get(f"/sprints/{planned.pk}/").content.decode()
+    assert "Start sprint…" not in client.get(f"/sprints/{planned.pk}/").content.decode()
     client.force_login(scenario.users["sm"])
-    assert "Commit sprint" in client.get(f"/sprints/{planned.pk}/").content.decode()
+    assert "Start sprint…" in client.get(f"/sprints/{planned.pk}/").content.decode()
+    dialog = client.get(f"/sprints/{planned.pk}/start/").content.decode()
+    assert "Scope against capacity" in dialog and "Start Sprint 15</button>" in dialog
     response = client.post(f"/sprints/{planned.pk}/commit/")
     assert response.status_code == 302
     html = client.get(f"/sprints/{planned.pk}/").content.decode()
-    assert "Definition of Done v1" in html and "Commit sprint" not in html
+    assert "Definition of Done v1" in html and "Start sprint…" not in html
+
+
+def test_start_dialog_names_the_overlapping_active_sprint(scenario, client):
+    clash = SprintFactory(name="Sprint 15", state=Sprint.State.PLANNING)
+    TicketFactory(team=scenario.lab, sprint=clash)
+    client.force_login(scenario.users["sm"])
+    dialog = client.get(f"/sprints/{clash.pk}/start/").content.decode()
+    assert "Overlaps" in dialog and "Sprint 14" in dialog
+    assert "disabled>Start Sprint 15" in dialog

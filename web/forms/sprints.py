@@ -100,3 +100,10 @@ class SprintForm(forms.Form):
     start_date = forms.DateField(label="Starts", widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label="Ends", widget=forms.DateInput(attrs={"type": "date"}))
     goal = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 40}))
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        label="Teams taking part",
+        required=False,
+        help_text="Only they get capacity, boards and forecasts in it (none ticked: every team).",
+    )

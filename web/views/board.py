@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from accounts.models import User
-from accounts.policy import can_change_capacity, can_override_done_gate
+from accounts.policy import can_change_capacity, can_create_ticket, can_override_done_gate
 from planning import options_services
 from planning import services as planning_services
 from planning.calendar_selectors import over_allocations
@@ -88,12 +88,12 @@ def _team(prefix: str) -> Team:
     return team
 
 
-def _params(request) -> tuple[Sprint | None, str | None]:
-    """The board's sprint (?sprint=<id>, else the current one) and swimlanes (?lanes=)."""
+def _params(request, team: Team | None = None) -> tuple[Sprint | None, str | None]:
+    """The board's sprint (?sprint=<id>, else the team's current one) and swimlanes."""
     lanes = "assignee" if request.GET.get("lanes") == "assignee" else None
     raw = request.GET.get("sprint")
     if not raw:
-        return current_sprint(), lanes
+        return current_sprint([team.pk] if team else None), lanes
     if not raw.isdigit():
         raise Http404(f"sprint {raw}")
     return get_object_or_404(Sprint, pk=int(raw)), lanes
@@ -132,6 +132,7 @@ def _board_context(request, team, sprint, lanes, *, notice=None, **extra) -> dic
                 for name, value in facts.items():
                     setattr(ticket, name, value)
     may_set_wip = services.can_set_wip_limits(request.user, team)
+    extra.setdefault("may_quick_add", can_create_ticket(request.user, team.pk))
     typed = extra.pop("wip_typed", None)
     limits = team.wip_limits or {}
     wip_fields = [
@@ -190,7 +191,7 @@ def _board_url(team: Team, sprint, lanes) -> str:
 def team_board(request, prefix: str):
     try:
         team = _team(prefix)
-        sprint, lanes = _params(request)
+        sprint, lanes = _params(request, team)
     except Http404 as exc:
         return render(request, "404.html", {"what": str(exc)}, status=404)
     context = _board_context(request, team, sprint, lanes)
@@ -202,7 +203,7 @@ def team_board(request, prefix: str):
 def team_board_live(request, prefix: str):
     """204 when nothing changed since `since`; else the refreshed board body."""
     team = _team(prefix)
-    sprint, lanes = _params(request)
+    sprint, lanes = _params(request, team)
     if sprint is None or request.GET.get("since") == _change_token(team, sprint):
         return HttpResponse(status=204)
     return render(request, BODY, _board_context(request, team, sprint, lanes))
@@ -215,7 +216,7 @@ def team_board_live(request, prefix: str):
 def board_card(request, prefix: str, key: str):
     """Move a card or edit its progress, size or assignee."""
     team = _team(prefix)
-    sprint, lanes = _params(request)
+    sprint, lanes = _params(request, team)
     ticket = get_object_or_404(ticket_queryset(), key=key, team=team)
     form = CardForm(request.POST, team=team)
     status, notice, updated = 200, None, None
@@ -315,7 +316,7 @@ def _conflict(changes: dict, mine: dict, current: Ticket) -> dict:
 def board_wip(request, prefix: str):
     """Set the team's WIP limits (its lead or the Scrum master)."""
     team = _team(prefix)
-    sprint, lanes = _params(request)
+    sprint, lanes = _params(request, team)
     limits = {
         name.removeprefix("wip-"): value
         for name, value in request.POST.items()
@@ -342,7 +343,7 @@ def board_adjustment_add(request, prefix: str):
     """Record a capacity change of the team in the board's sprint (its lead or the Scrum
     master); the forecast recomputes through the service."""
     team = _team(prefix)
-    sprint, lanes = _params(request)
+    sprint, lanes = _params(request, team)
     if sprint is None:
         raise Http404("no sprint")
     form = AdjustmentForm(request.POST)
@@ -387,7 +388,7 @@ def board_holiday_add(request, prefix: str):
 @require_POST
 def board_adjustment_remove(request, prefix: str, adjustment_id: int):
     team = _team(prefix)
-    sprint, lanes = _params(request)
+    sprint, lanes = _params(request, team)
     adjustment = get_object_or_404(
         CapacityAdjustment.objects.select_related("team"), pk=adjustment_id, team=team
     )

@@ -26,6 +26,7 @@ from tickets.presenters import present_tickets
 from tickets.services import ticket_move_in_ranking, ticket_update
 from web.forms.sprints import AdjustmentForm, SprintForm, WhatIfForm
 from web.selectors.tickets import blocker_facts, sprint_lanes
+from web.views.create import creatable_teams
 
 
 def sprint_list(request):
@@ -96,6 +97,8 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "adjustment_form": AdjustmentForm(),
         "commitment": getattr(sprint, "commitment", None),
         "open_sprints": selectors.open_sprints(),
+        # a callable: read only where the close dialog is shown (Scrum master, active sprint)
+        "close_targets": lambda: services.close_targets(sprint),
         "burn_charts": sprint_burn_charts(sprint),
         "recent_changes": selectors.recent_changes(sprint, timezone.now() - timedelta(days=1)),
         "risks": selectors.sprint_risks(sprint),
@@ -200,9 +203,7 @@ def what_if(request, sprint_id: int):
     status = 400
     if form.is_valid():
         try:
-            context["preview"] = _dated(
-                services.forecast_what_if(sprint=sprint, **form.proposal())
-            )
+            context["preview"] = _dated(services.forecast_what_if(sprint=sprint, **form.proposal()))
             status = 200
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -260,6 +261,7 @@ def _planning_context(request, target: Sprint | None, **extra) -> dict:
         "teams": Team.objects.order_by("name"),
         "types": Ticket.Type.choices,
         "filters": {key: filters.get(key, "") for key in ("team", "type", "q")},
+        "quick_add_teams": creatable_teams(request.user),
         **extra,
     }
     if target is None:

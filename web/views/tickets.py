@@ -4,10 +4,14 @@ htmx requests, the named partial it changed."""
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.policy import (
+    can_archive_ticket,
+    can_change_comment,
     can_change_link,
+    can_comment,
     can_override_done_gate,
     can_record_evidence,
     editable_ticket_fields,
@@ -21,9 +25,9 @@ from quality.selectors import artifacts_with_handover, ticket_dod_rows
 from sprintplan.errors import DomainError, StaleVersion
 from tickets import services
 from tickets.formatting import display_value
-from tickets.models import Ticket
-from tickets.presenters import present_ticket
-from web.forms.tickets import AddBlockerForm, InlineTicketForm, TicketForm
+from tickets.models import Comment, Ticket
+from tickets.presenters import field_name, history_sentence, present_ticket, value_words
+from web.forms.tickets import AddBlockerForm, CommentForm, InlineTicketForm, TicketForm
 from web.selectors import tickets as selectors
 
 ROW_TEMPLATE = "planning/sprint_detail.html#ticket-row"
@@ -70,7 +74,10 @@ def _detail_context(request, ticket: Ticket, **extra) -> dict:
         "ticket": ticket,
         "links_in": links_in,
         "links_out": list(ticket.blocks_links.all()),
-        "events": list(ticket.events.all()[:200]),
+        "activity": _activity(request.user, ticket),
+        "comment_form": CommentForm(),
+        "may_comment": can_comment(request.user),
+        "may_archive": can_archive_ticket(request.user, ticket),
         "dod_rows": dod_rows,
         "artifacts": artifacts[ticket.pk],
         "form": TicketForm(
@@ -98,7 +105,44 @@ def _initial(ticket: Ticket) -> dict:
         "size": ticket.size,
         "progress": ticket.progress,
         "assignee": ticket.assignee_id,
+        "sprint": ticket.sprint_id,
+        "parent": ticket.parent.key if ticket.parent_id else "",
     }
+
+
+ACTIVITY_SHOWN = 300
+
+
+def _activity(user, ticket: Ticket) -> list[dict]:
+    """History and comments in one stream, oldest first (newest last, next to the comment
+    box). Two queries whatever the length."""
+    events = list(ticket.events.select_related("actor").order_by("-at", "-id")[:ACTIVITY_SHOWN])
+    comments = list(
+        Comment.objects.filter(ticket=ticket)
+        .select_related("author")
+        .prefetch_related("mentions")
+        .order_by("-created_at", "-id")[:ACTIVITY_SHOWN]
+    )
+    rows = [
+        {
+            "at": event.at,
+            "who": event.actor,
+            "text": history_sentence(event.field, event.old_value, event.new_value),
+        }
+        for event in reversed(events)  # oldest first, so equal times keep their order
+    ]
+    for comment in reversed(comments):
+        rows.append(
+            {
+                "at": comment.created_at,
+                "who": comment.author,
+                "comment": comment,
+                "mentioned": [person.username for person in comment.mentions.all()],
+                "mine": can_change_comment(user, comment),
+            }
+        )
+    rows.sort(key=lambda row: row["at"])
+    return rows[-ACTIVITY_SHOWN:]
 
 
 @require_POST
@@ -140,13 +184,81 @@ def ticket_edit(request, key: str):
     return _render_detail(request, "ticket-fields", context, status)
 
 
+# --- archive, comments ---------------------------------------------------------------------
+
+
+@require_POST
+def ticket_archive(request, key: str):
+    """Archive, or restore when it is archived; a stale version shows the page with theirs."""
+    ticket = _fresh(key)
+    step = services.ticket_restore if ticket.is_archived else services.ticket_archive
+    try:
+        step(actor=request.user, ticket=ticket, expected_version=_version(request))
+    except DomainError as exc:
+        context = _detail_context(request, selectors.ticket_detail(key), archive_error=exc.message)
+        return render(request, DETAIL_TEMPLATE, context, status=exc.status)
+    return redirect("ticket-detail", key=key)
+
+
+def _version(request) -> int:
+    raw = request.POST.get("version", "")
+    return int(raw) if raw.isdigit() else 0
+
+
+@require_POST
+def comment_add(request, key: str):
+    ticket = _fresh(key)
+    form = CommentForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.comment_create(
+                actor=request.user, ticket=ticket, body=form.cleaned_data["body"]
+            )
+            return redirect(f"{reverse('ticket-detail', args=[key])}#activity-end")
+        except DomainError as exc:
+            form.add_error("body", exc.message)
+            status = exc.status
+    context = _detail_context(request, selectors.ticket_detail(key))
+    context["comment_form"] = form
+    return render(request, DETAIL_TEMPLATE, context, status=status)
+
+
+@require_POST
+def comment_change(request, key: str, comment_id: int):
+    """Its author edits (body) or deletes (delete=1) a comment."""
+    comment = get_object_or_404(Comment, pk=comment_id, ticket__key=key)
+    try:
+        if request.POST.get("delete"):
+            services.comment_delete(actor=request.user, comment=comment)
+        else:
+            services.comment_update(
+                actor=request.user, comment=comment, body=request.POST.get("body", "")
+            )
+    except DomainError as exc:
+        context = _detail_context(
+            request,
+            selectors.ticket_detail(key),
+            comment_error=exc.message,
+            comment_error_id=comment.pk,
+        )
+        return render(request, DETAIL_TEMPLATE, context, status=exc.status)
+    return redirect(f"{reverse('ticket-detail', args=[key])}#comment-{comment.pk}")
+
+
 def _conflict(mine: dict, current: Ticket) -> dict:
     """Both versions of every field the user tried to change, for the user to choose."""
     rows = []
     for field, value in mine.items():
         theirs = display_value(getattr(current, field))
         if theirs != display_value(value):
-            rows.append({"field": field, "mine": display_value(value), "theirs": theirs})
+            rows.append(
+                {
+                    "field": field_name(field),
+                    "mine": value_words(field, display_value(value)),
+                    "theirs": value_words(field, theirs),
+                }
+            )
     return {"rows": rows, "current_version": current.version, "mine": mine}
 
 

@@ -140,3 +140,59 @@ document.addEventListener("click", (event) => {
   if (link) openTarget(link.getAttribute("href"));
 });
 window.addEventListener("load", () => openTarget(window.location.hash));
+
+// Pickers (new ticket form): a click on a match puts it in the field as a chip carrying a
+// hidden input; single pickers hold one chip, multi pickers several; × removes one.
+document.addEventListener("click", (event) => {
+  const pick = event.target.closest && event.target.closest("[data-pick]");
+  if (pick) {
+    const picker = document.querySelector(`[data-picker="${CSS.escape(pick.dataset.pick)}"]`);
+    if (!picker) return;
+    const chips = picker.querySelector(".chips");
+    const value = pick.dataset.value;
+    if (picker.dataset.multi !== "1") chips.replaceChildren();
+    if (![...chips.querySelectorAll("input")].some((input) => input.value === value)) {
+      const chip = document.createElement("span");
+      chip.className = "chip";
+      chip.textContent = pick.dataset.label;
+      const input = Object.assign(document.createElement("input"), {
+        type: "hidden", name: pick.dataset.pick, value,
+      });
+      const remove = Object.assign(document.createElement("button"), {
+        type: "button", className: "link", textContent: "×",
+      });
+      remove.dataset.unpick = "";
+      remove.setAttribute("aria-label", `Remove ${value}`);
+      chip.append(input, remove);
+      chips.append(chip);
+    }
+    picker.querySelector(".pick-results").replaceChildren();
+    const search = picker.querySelector("input[type=search]");
+    search.value = "";
+    search.focus();
+    return;
+  }
+  const unpick = event.target.closest && event.target.closest("[data-unpick]");
+  if (unpick) unpick.closest(".chip").remove();
+});
+// Enter in a picker's search box picks the first match instead of sending the form.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !event.target.closest) return;
+  const picker = event.target.closest("[data-picker]");
+  if (!picker || event.target.type !== "search") return;
+  event.preventDefault();
+  const first = picker.querySelector(".pick-results [data-pick]");
+  if (first) first.click();
+});
+
+// "c" anywhere (outside a text field) opens the new-ticket form, as in Jira and Linear.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "c" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+  const link = document.querySelector("[data-new-ticket]");
+  if (link) {
+    event.preventDefault();
+    window.location.href = link.href;
+  }
+});
