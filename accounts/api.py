@@ -9,7 +9,8 @@ revocable one by one or all at once. Failed sign-ins count towards django-axes' 
 
 from django.contrib.auth import authenticate
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ from . import services
 from .models import User
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class UserRefField(serializers.RelatedField):
     """A person named by username (a numeric id is accepted too)."""
 

@@ -405,9 +405,10 @@ SPECTACULAR_SETTINGS = {
         "CriterionKindEnum": "quality.models.Criterion.Kind",
         "ArtifactKindEnum": "quality.models.Artifact.Kind",
         "MilestoneKindEnum": "programs.models.Milestone.Kind",
-        "PlanningStateEnum": "planning.models.Sprint.State",  # sprints and PIs alike
+        "PlanningStateEnum": "sprints.models.Sprint.State",  # sprints and PIs alike
         "RiskStateEnum": "planning.models.Risk.State",
         "RiskLevelEnum": "planning.models.Risk.Level",
+        "RiskLevelWordEnum": ["low", "medium", "high"],  # the API's pre-mortem risks, in words
         "TicketStatusEnum": "tickets.models.Ticket.Status",
         "DeliveryStatusEnum": "integrations.models.Delivery.Status",
         "DecisionStatusEnum": "programs.models.Decision.Status",

@@ -3,7 +3,8 @@ numeric id is accepted too."""
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -25,6 +26,7 @@ def team_by_ref(ref) -> Team | None:
     return team
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TeamRefField(serializers.RelatedField):
     """A team named by key prefix ("LAB"); a numeric id is accepted too."""
 
@@ -131,12 +133,6 @@ class TeamViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         if wip is not None:
             services.team_set_wip_limits(actor=self.request.user, team=team, limits=wip)
         serializer.instance = team
-
-    def destroy(self, request, *args, **kwargs):
-        return Response(
-            {"code": "method_not_allowed", "detail": "Teams are not deleted."},
-            status=status.HTTP_405_METHOD_NOT_ALLOWED,
-        )
 
     @extend_schema(request=MemberInputSerializer, responses={200: MemberSerializer(many=True)})
     @action(detail=True, methods=["get", "post"], url_path="members")

@@ -551,7 +551,7 @@ def _set_archived(*, actor, ticket: Ticket, expected_version: int, on: bool) -> 
 
 
 def ticket_delete(*, actor, ticket: Ticket) -> None:
-    """Delete for good (the admin's delete; people archive instead). Before the row goes, the
+    """Delete for good (people archive instead; the admin is read-only). Before the row goes, the
     apps deriving data from its links hear "ticket_removed" so they can mark its neighbours
     stale at once rather than at the next full recompute."""
     ensure_can_archive_ticket(actor, ticket)

@@ -137,7 +137,7 @@ class TicketWriteSerializer(StrictSerializer):
     )
 
 
-class VersionSerializer(StrictSerializer):
+class TicketVersionSerializer(StrictSerializer):
     version = serializers.IntegerField(help_text="The version you last read.")
 
 
@@ -347,21 +347,24 @@ class TicketViewSet(
             return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(self._output(self.get_queryset().get(pk=ticket.pk), many=False))
 
-    @extend_schema(request=VersionSerializer, responses={200: TicketSerializer})
+    @extend_schema(request=TicketVersionSerializer, responses={200: TicketSerializer})
     @action(detail=True, methods=["post"])
     def archive(self, request, key=None):
         """Scrum master, PO or the team's lead: take the ticket out of boards, backlog and
         forecasts (it keeps its key and history). 409 when the version is stale."""
         return self._archive_step(request, services.ticket_archive)
 
-    @extend_schema(request=VersionSerializer, responses={200: TicketSerializer})
+    @extend_schema(request=TicketVersionSerializer, responses={200: TicketSerializer})
     @action(detail=True, methods=["post"])
     def restore(self, request, key=None):
         """Bring an archived ticket back into the backlog."""
         return self._archive_step(request, services.ticket_restore)
 
-    @extend_schema(request=CommentInputSerializer, responses={200: CommentSerializer(many=True)})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(
+        request=CommentInputSerializer,
+        responses={200: CommentSerializer(many=True), 201: CommentSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def comments(self, request, key=None):
         """The ticket's comments, oldest first. POST `{"body": "..."}` adds one; `@username`
         mentions are resolved and stored."""
@@ -395,7 +398,7 @@ class TicketViewSet(
         return Response(CommentSerializer(_comments().get(pk=comment.pk)).data)
 
     @extend_schema(responses={200: HistorySerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def history(self, request, key=None):
         """Every recorded change, oldest first, each with a sentence in words."""
         ticket = self.get_object()

@@ -157,13 +157,16 @@ def test_comment_list_reads_a_fixed_number_of_queries(scenario, api, chain):
     assert count() == few
 
 
-def test_deleting_a_ticket_in_the_admin_recomputes_its_neighbours(
+def test_deleting_a_ticket_recomputes_its_neighbours_and_the_admin_cannot(
     scenario, chain, rf, django_capture_on_commit_callbacks
 ):
+    """The admin is read-only (archive is the product's way out); the one delete path, the
+    service, recomputes what the ticket blocked at once."""
     from django.contrib.admin.sites import site
 
     from accounts.models import User
     from sprintplan import derived
+    from tickets import services as ticket_services
 
     lab, ml = chain
     with django_capture_on_commit_callbacks(execute=True):
@@ -171,7 +174,8 @@ def test_deleting_a_ticket_in_the_admin_recomputes_its_neighbours(
     assert TicketInsight.objects.get(ticket=ml).blocked
     request = rf.post("/admin/")
     request.user = User.objects.create_superuser("root", "root@example.com", "pw")
+    assert not site._registry[Ticket].has_delete_permission(request, lab)
     with django_capture_on_commit_callbacks(execute=True):
-        site._registry[Ticket].delete_model(request, lab)
+        ticket_services.ticket_delete(actor=request.user, ticket=lab)
     assert not Ticket.objects.filter(pk=lab.pk).exists()
     assert not TicketInsight.objects.get(ticket=ml).blocked

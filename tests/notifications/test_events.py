@@ -1,6 +1,6 @@
 """Each domain event reaches the people it concerns, in words, once."""
 
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
@@ -78,8 +78,9 @@ def test_a_failed_definition_of_done_criterion_reaches_the_team_with_its_value(s
 @pytest.mark.django_db(transaction=True)
 def test_sprint_start_and_close_reach_the_sprints_teams(scenario):
     sm = scenario.users["sm"]
+    start = scenario.sprint.end_date + timedelta(days=3)  # after the active Sprint 14
     sprint = planning_services.sprint_create(
-        actor=sm, name="Sprint 20", start_date=date(2026, 12, 7), end_date=date(2026, 12, 18)
+        actor=sm, name="Sprint 20", start_date=start, end_date=start + timedelta(days=11)
     )
     TicketFactory(team=scenario.lab, sprint=sprint, status="todo")
     planning_services.sprint_commit(actor=sm, sprint=sprint)
