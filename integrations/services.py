@@ -1021,7 +1021,22 @@ def _record_agreement(integration: Integration, link: LabelStudioProject) -> str
     agreement = label_studio.percent_agreement((task, tuple(labels)) for task, labels in rows)
     if agreement is None:
         return "no task has two annotations yet"
-    ticket = link.ticket
+    _agreement_evidence(
+        integration,
+        link.ticket,
+        agreement.value,
+        Evidence.Source.LABEL_STUDIO,
+        {
+            "project_id": link.project_id,
+            "tasks_compared": agreement.tasks_compared,
+            "method": "percent agreement on chosen labels",
+        },
+    )
+    return f"iaa {agreement.value:.4f} over {agreement.tasks_compared} tasks"
+
+
+def _agreement_evidence(integration, ticket, value: float, source: str, details: dict) -> None:
+    """Inter-annotator agreement as evidence for every applicable `iaa` metric criterion."""
     criteria = quality_selectors.applicable_criteria(
         ticket, kind=Criterion.Kind.METRIC, metric_key="iaa"
     )
@@ -1030,16 +1045,11 @@ def _record_agreement(integration: Integration, link: LabelStudioProject) -> str
             actor=integration.service_user,
             criterion=criterion,
             ticket=ticket,
-            value=round(agreement.value, 6),
-            source=Evidence.Source.LABEL_STUDIO,
+            value=round(value, 6),
+            source=source,
             recorded_by_name=integration.name,
-            details={
-                "project_id": link.project_id,
-                "tasks_compared": agreement.tasks_compared,
-                "method": "percent agreement on chosen labels",
-            },
+            details=details,
         )
-    return f"iaa {agreement.value:.4f} over {agreement.tasks_compared} tasks"
 
 
 def _update_progress(
@@ -1476,19 +1486,13 @@ def _record_prodigy_agreement(integration, ticket, link, summary: prodigy.Summar
     agreement = summary.agreement
     if agreement is None:
         return "no example has two annotators, no agreement"
-    criteria = quality_selectors.applicable_criteria(
-        ticket, kind=Criterion.Kind.METRIC, metric_key="iaa"
+    _agreement_evidence(
+        integration,
+        ticket,
+        agreement.value,
+        Evidence.Source.PRODIGY,
+        {"dataset": link.dataset, **summary.as_details()},
     )
-    for criterion in criteria:
-        quality_services.evidence_record(
-            actor=integration.service_user,
-            criterion=criterion,
-            ticket=ticket,
-            value=round(agreement.value, 6),
-            source=Evidence.Source.PRODIGY,
-            recorded_by_name=integration.name,
-            details={"dataset": link.dataset, **summary.as_details()},
-        )
     return (
         f"iaa {agreement.value:.4f} (percent agreement) over {agreement.examples_compared} "
         f"examples, {agreement.unanimous} unanimous"
