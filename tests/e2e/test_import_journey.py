@@ -64,7 +64,7 @@ def test_upload_map_preview_apply_with_progress_then_the_sprint_shows_chain_and_
     body = page.locator("main")
     expect(body).to_contain_text("Train the detector")
     expect(body).to_contain_text("Blocked")
-    expect(body).to_contain_text("chance to meet", timeout=15_000)
+    expect(body).to_contain_text("P(goal met)", timeout=15_000)
     shoot(page, "import-sprint", full_page=False)
 
 

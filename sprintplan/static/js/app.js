@@ -196,3 +196,13 @@ document.addEventListener("keydown", (event) => {
     window.location.href = link.href;
   }
 });
+
+// No inline handlers (the Content-Security-Policy forbids them): a select marked
+// data-autosubmit sends its form when changed; a button marked data-print prints the page.
+document.addEventListener("change", (event) => {
+  const field = event.target.closest && event.target.closest("[data-autosubmit]");
+  if (field && field.form) field.form.requestSubmit();
+});
+document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});
