@@ -113,10 +113,17 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const elt = event.detail.elt;
   if (!elt || !elt.closest || !elt.closest("[data-keep-focus]")) return;
   if (document.activeElement !== elt && !elt.contains(document.activeElement)) return;
-  refocus = { label: elt.getAttribute("aria-label"), key: elt.dataset.focusKey };
+  refocus = {
+    label: elt.getAttribute("aria-label"),
+    key: elt.dataset.focusKey,
+    xhr: event.detail.xhr,
+  };
 });
-document.addEventListener("htmx:afterSettle", () => {
+document.addEventListener("htmx:afterSettle", (event) => {
   if (!refocus) return;
+  // Only the answer to the request that asked: another request settling meanwhile (the
+  // bell's unread count, a live refresh elsewhere) must not take the focus request.
+  if (refocus.xhr && event.detail && event.detail.xhr !== refocus.xhr) return;
   const wanted = refocus;
   refocus = null;
   const region = document.querySelector("[data-keep-focus]");
