@@ -561,14 +561,14 @@ def inject(stack: Stack, name: str, args, database: str) -> dict:
 
 
 def make_token() -> str:
-    from rest_framework.authtoken.models import Token
-
     from accounts.models import User
+    from accounts.services import api_token_issue
 
     user, _ = User.objects.get_or_create(
         username="bench-faults", defaults={"product_role": User.ProductRole.SCRUM_MASTER}
     )
-    return Token.objects.get_or_create(user=user)[0].key
+    token, _ = api_token_issue(user=user)  # hashed at rest: the clear text only now
+    return token
 
 
 def settle(stack: Stack) -> None:

@@ -14,6 +14,7 @@ from .conftest import ROOT, _test_database_url
 sys.path.insert(0, str(ROOT / "bench"))
 
 pytestmark = [
+    pytest.mark.faults,
     pytest.mark.services,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
 ]
