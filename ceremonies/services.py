@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.policy import ensure_can_manage_goals, ensure_can_take_part_in_ceremonies
 from dependencies.models import DependencyLink, TicketInsight
+from planning.forecast_result import GoalOutlook
 from planning.models import CapacityAdjustment, ForecastRun, SprintGoal
 from sprintplan import derived, events
 from sprintplan.errors import Conflict, InvalidInput
@@ -143,34 +144,34 @@ def _watch_sprint(sprint: Sprint) -> int:
 
 
 def _goals_crossed(sprint: Sprint, previous: ForecastRun, newest: ForecastRun) -> int:
-    before = {g["id"]: g["p_met"] for g in previous.result.get("goals", []) if g.get("id")}
+    before = {g.id: g.p_met for g in previous.forecast.goals if g.id}
     thresholds = dict(
         GoalThreshold.objects.filter(goal__sprint=sprint).values_list("goal_id", "threshold")
     )
     count = 0
-    for goal in newest.result.get("goals", []):
-        if not goal.get("id"):
+    for goal in newest.forecast.goals:
+        if not goal.id:
             continue
-        threshold = float(thresholds.get(goal["id"], DEFAULT_GOAL_THRESHOLD))
-        direction = crossed(before.get(goal["id"]), goal["p_met"], threshold)
+        threshold = float(thresholds.get(goal.id, DEFAULT_GOAL_THRESHOLD))
+        direction = crossed(before.get(goal.id), goal.p_met, threshold)
         if direction is None:
             continue
         events.publish(
             "goal.chance_crossed",
-            goal_id=goal["id"],
+            goal_id=goal.id,
             sprint_id=sprint.pk,
             run_id=newest.pk,
             direction=direction,
             threshold=threshold,
-            before=before[goal["id"]],
-            after=goal["p_met"],
+            before=before[goal.id],
+            after=goal.p_met,
             cause=_cause(sprint, goal, since=previous.computed_at),
         )
         count += 1
     return count
 
 
-def _cause(sprint: Sprint, goal: dict, *, since) -> str:
+def _cause(sprint: Sprint, goal: GoalOutlook, *, since) -> str:
     """Words for why the chance moved: capacity changes recorded since the previous run,
     then the forecast's bottleneck."""
     parts = [
@@ -180,21 +181,19 @@ def _cause(sprint: Sprint, goal: dict, *, since) -> str:
         .select_related("team")
         .order_by("created_at")
     ]
-    if goal.get("bottleneck_team"):
-        tickets = ", ".join(goal.get("bottleneck_tickets") or [])
-        parts.append(
-            f"bottleneck: {goal['bottleneck_team']}" + (f" ({tickets})" if tickets else "")
-        )
+    if goal.bottleneck_team:
+        tickets = ", ".join(goal.bottleneck_tickets)
+        parts.append(f"bottleneck: {goal.bottleneck_team}" + (f" ({tickets})" if tickets else ""))
     return "; ".join(parts)
 
 
 def _blockers_slipped(sprint: Sprint, previous: ForecastRun, newest: ForecastRun) -> int:
-    before = previous.result.get("tickets", {})
+    before = previous.forecast.tickets
     slipped = [
         key
-        for key, ticket in newest.result.get("tickets", {}).items()
-        if ticket.get("p_done_by_sprint_end", 1) < SLIP_CONFIDENCE
-        and before.get(key, {}).get("p_done_by_sprint_end", 1) >= SLIP_CONFIDENCE
+        for key, ticket in newest.forecast.tickets.items()
+        if ticket.p_done_by_sprint_end < SLIP_CONFIDENCE
+        and (key not in before or before[key].p_done_by_sprint_end >= SLIP_CONFIDENCE)
     ]
     if not slipped:
         return 0
@@ -210,11 +209,16 @@ def _blockers_slipped(sprint: Sprint, previous: ForecastRun, newest: ForecastRun
             blocked_ids=sorted(waiting[blocker_id]),
             sprint_id=sprint.pk,
             run_id=newest.pk,
-            p85=newest.result["tickets"][key].get("p85"),
-            sprint_end=newest.result.get("sprint_end"),
+            p85=_iso(newest.forecast.tickets[key].p85),
+            sprint_end=_iso(newest.forecast.sprint_end),
         )
         count += 1
     return count
+
+
+def _iso(day) -> str | None:
+    """Event payloads are JSON (they are stored and sent by the notifications)."""
+    return day.isoformat() if day else None
 
 
 def _waiting_on(sprint: Sprint, blocker_ids: set[int]) -> dict[int, set[int]]:

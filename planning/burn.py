@@ -38,6 +38,7 @@ from teams.models import Team
 from tickets.models import Ticket, TicketEvent
 
 from . import capacity, charts
+from .forecast_result import SprintForecast
 from .history import as_working_day
 from .models import ForecastRun
 
@@ -113,10 +114,6 @@ def _unit(unit: str, unit_label: str) -> str:
     return unit_label or Team.Unit(unit).label.lower()
 
 
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
 def sprint_burn_charts(sprint: Sprint, today: date | None = None) -> list[TeamBurn]:
     """One TeamBurn per team with tickets in the sprint (by team name); both the burnup and
     the burndown chart are built, the template picks one with its `mode` argument."""
@@ -148,7 +145,8 @@ def sprint_burn_charts(sprint: Sprint, today: date | None = None) -> list[TeamBu
         .values_list("result", flat=True)
         .first()
     )
-    forecast = result if result and result.get("status") == "ready" else None
+    stored = SprintForecast.from_json(result)
+    forecast = stored if stored.ready else None
 
     team_of = {row[0]: row[2] for row in rows}
     # Net progress change per team per working day (the day the change is counted on).
@@ -203,11 +201,7 @@ def _latest_forecast_day(forecast, teams, sprint_id) -> date | None:
     if not forecast:
         return None
     keys = {row[1] for team_rows in teams.values() for row in team_rows if row[8] < row[7]}
-    days = [
-        _date(entry.get("p95"))
-        for key, entry in forecast.get("tickets", {}).items()
-        if key in keys and entry.get("p95")
-    ]
+    days = [entry.p95 for key, entry in forecast.tickets.items() if key in keys and entry.p95]
     return max(days, default=None)
 
 
@@ -215,7 +209,7 @@ def _team_burn(
     sprint: Sprint,
     rows: list[tuple],
     deltas: dict[date, Decimal],
-    forecast: dict | None,
+    forecast: SprintForecast | None,
     *,
     axis: list[date],
     now_day: date,
@@ -288,14 +282,14 @@ def _completed_series(
 def _add_fan(
     burn: TeamBurn,
     rows: list[tuple],
-    forecast: dict,
+    forecast: SprintForecast,
     axis: list[date],
     now_day: date,
     end_day: date,
     *,
     continuous: bool = False,
 ) -> None:
-    entries = forecast.get("tickets", {})
+    entries = forecast.tickets
     open_rows = [row for row in rows if row[8] < row[7]]
     unforecast = sum(float(row[7] - row[8]) for row in open_rows if row[1] not in entries)
     fan_days = [day for day in axis if day >= now_day]
@@ -308,7 +302,7 @@ def _add_fan(
             entry = entries.get(row[1])
             if entry is None:
                 continue
-            day = _date(entry.get(percentile.lower()))
+            day = getattr(entry, percentile.lower())
             if day is None or day > axis[-1]:
                 missing = True
                 continue
@@ -338,13 +332,13 @@ def _add_fan(
             f"{charts.format_number(round(unforecast, 2))} {burn.unit} of tickets added after "
             "the last forecast are not in the fan yet."
         )
-    team = forecast.get("teams", {}).get(burn.team_key)
-    if team and team.get("low_confidence"):
+    team = forecast.teams.get(burn.team_key)
+    if team and team.low_confidence:
         burn.notes.append(
-            f"Low confidence: only {team.get('n', 0)} days of throughput history, so the fan "
+            f"Low confidence: only {team.history_days} days of throughput history, so the fan "
             "is drawn from the planned rate."
         )
-    as_of = _date(forecast.get("as_of"))
+    as_of = forecast.as_of
     if as_of and as_of < now_day:
         burn.notes.append(f"Forecast as of {as_of:%b} {as_of.day}; it is refreshed regularly.")
 
@@ -356,7 +350,7 @@ def _spread_by_finish(open_rows, entries, percentile: str, fan_days, now_day) ->
     finishes = []
     for row in open_rows:
         entry = entries.get(row[1])
-        day = _date(entry.get(percentile)) if entry else None
+        day = getattr(entry, percentile) if entry else None
         if day is not None and day <= fan_days[-1]:
             finishes.append((max(day, now_day), float(row[7] - row[8])))
     by_day: dict[date, float] = defaultdict(float)

@@ -9,6 +9,7 @@ from quality.selectors import sprint_dod_matrix
 from sprintplan import probability
 
 from . import selectors
+from .forecast_result import SprintForecast, TicketOutlook, UnplannedBlocker
 
 
 @dataclass(frozen=True)
@@ -41,58 +42,60 @@ class GoalCard:
 
 @dataclass
 class Forecast:
+    """The latest stored forecast as the sprint page shows it: `stored` is the whole typed
+    result; the rest is shaped for the page (names, not keys; words, not flags)."""
+
     computed_at: object
-    trials: int
-    sprint_end: date | None
+    stored: SprintForecast
     goals: list[GoalCard]
-    tickets: dict[str, dict]
     low_confidence: list[str] = field(default_factory=list)
-    assumptions: list[str] = field(default_factory=list)  # in words
-    unplanned: list[dict] = field(default_factory=list)  # {"key", "team", "blocks"}
-    result: dict = field(default_factory=dict)
+
+    @property
+    def trials(self) -> int:
+        return self.stored.trials
+
+    @property
+    def sprint_end(self) -> date | None:
+        return self.stored.sprint_end
+
+    @property
+    def tickets(self) -> dict[str, TicketOutlook]:
+        return self.stored.tickets
+
+    @property
+    def assumptions(self) -> tuple[str, ...]:
+        return self.stored.assumptions
+
+    @property
+    def unplanned(self) -> tuple[UnplannedBlocker, ...]:
+        return self.stored.unplanned_blockers
 
 
 def forecast_for(sprint, team_names: dict[str, str]) -> Forecast | None:
     """The latest stored forecast of the sprint, or None while the first one is pending."""
     run = selectors.latest_forecast(sprint)
-    if run is None or run.result.get("status") != "ready":
+    if run is None or not run.forecast.ready:
         return None
-    result = run.result
+    stored = run.forecast
     goals = [
         GoalCard(
-            text=goal["text"],
-            p_met=goal["p_met"],
-            bottleneck_team=team_names.get(goal.get("bottleneck_team") or "", ""),
-            bottleneck_share=(goal.get("failure_share_by_team") or {}).get(
-                goal.get("bottleneck_team") or "", 0.0
-            ),
-            bottleneck_tickets=goal.get("bottleneck_tickets") or [],
-            deadline=_date(goal.get("deadline")),
-            p85=_date(goal.get("p85")),
+            text=goal.text,
+            p_met=goal.p_met,
+            bottleneck_team=team_names.get(goal.bottleneck_team or "", ""),
+            bottleneck_share=goal.bottleneck_share,
+            bottleneck_tickets=list(goal.bottleneck_tickets),
+            deadline=goal.deadline,
+            p85=goal.p85,
         )
-        for goal in result.get("goals", [])
+        for goal in stored.goals
     ]
     low = [
-        f"{team_names.get(key, key)} (n = {team['n']}, {round(team['coverage'] * 100)}% coverage)"
-        for key, team in result.get("teams", {}).items()
-        if team.get("low_confidence")
+        f"{team_names.get(key, key)} (n = {team.history_days}, "
+        f"{round(team.coverage * 100)}% coverage)"
+        for key, team in stored.teams.items()
+        if team.low_confidence
     ]
-    end = result.get("sprint_end")
-    return Forecast(
-        computed_at=run.computed_at,
-        trials=result.get("trials", 0),
-        sprint_end=date.fromisoformat(end) if end else None,
-        goals=goals,
-        tickets=result.get("tickets", {}),
-        low_confidence=low,
-        assumptions=result.get("assumptions", []),
-        unplanned=result.get("unplanned_blockers", []),
-        result=result,
-    )
-
-
-def _date(value) -> date | None:
-    return date.fromisoformat(value) if value else None
+    return Forecast(computed_at=run.computed_at, stored=stored, goals=goals, low_confidence=low)
 
 
 def attach_ticket_forecasts(tickets, forecast: Forecast | None) -> None:
@@ -100,13 +103,13 @@ def attach_ticket_forecasts(tickets, forecast: Forecast | None) -> None:
     for ticket in tickets:
         entry = forecast.tickets.get(ticket.key) if forecast else None
         ticket.forecast = entry
-        p85 = date.fromisoformat(entry["p85"]) if entry and entry.get("p85") else None
+        p85 = entry.p85 if entry else None
         ticket.forecast_p85 = p85
         ticket.forecast_slips = (
             bool(forecast and forecast.sprint_end and (p85 is None or p85 > forecast.sprint_end))
             and not ticket.is_done
         )
-        ticket.forecast_percent = round(entry["p_done_by_sprint_end"] * 100) if entry else None
+        ticket.forecast_percent = round(entry.p_done_by_sprint_end * 100) if entry else None
 
 
 def root_blockers_by_impact(tickets) -> list[tuple[object, int]]:

@@ -2,7 +2,8 @@
 
 load_sprint_data() reads a sprint as plain data (values_list, a constant number of queries
 plus one per level of blockers outside the sprint); build_input() turns it into a
-ForecastInput; result_json() turns the result into dates and keys. What-if previews change
+ForecastInput; sprint_forecast() turns the result into dates and keys, a typed
+`forecast_result.SprintForecast` (result_json() is its stored form). What-if previews change
 the plain data, never the database. See docs/forecasting.md for the rules and their limits.
 """
 
@@ -24,6 +25,13 @@ from tickets.models import Ticket, TicketEvent
 
 from . import calendar_selectors, capacity, forecast_engine, history
 from .capacity_calendar import DEFAULT_FOCUS
+from .forecast_result import (
+    GoalOutlook,
+    SprintForecast,
+    TeamOutlook,
+    TicketOutlook,
+    UnplannedBlocker,
+)
 from .models import ForecastAssumption, MemberAvailability, SprintGoal, TeamCapacity
 
 HISTORY_WINDOW_DAYS = 30
@@ -496,55 +504,63 @@ def result_json(
     forecast_input: forecast_engine.ForecastInput,
     result: forecast_engine.ForecastResult,
 ) -> dict:
-    """The result with dates for day numbers and keys for ids (what the API serves)."""
+    """The result as stored and served by the API (see `sprint_forecast`)."""
+    return sprint_forecast(data, forecast_input, result).to_json()
+
+
+def sprint_forecast(
+    data: SprintData,
+    forecast_input: forecast_engine.ForecastInput,
+    result: forecast_engine.ForecastResult,
+) -> SprintForecast:
+    """The engine's result with dates for day numbers and keys for ids."""
     dates = capacity.working_days_from(data.day0, forecast_engine.resolve_horizon(forecast_input))
 
-    def as_date(day: int | None) -> str | None:
-        return dates[day].isoformat() if day is not None else None
+    def as_date(day: int | None) -> date | None:
+        return dates[day] if day is not None else None
 
     team_keys = {team.id: team.key for team in data.teams.values()}
     keys = {t.id: t.key for t in data.tickets.values()}
     inputs_by_id = {t.id: t for t in forecast_input.tickets}
     team_inputs = {t.id: t for t in forecast_input.teams}
-    return {
-        "status": "ready",
-        "as_of": data.day0.isoformat(),
-        "sprint_end": data.end.isoformat(),
-        "sprint_days": len(data.days),
-        "trials": result.trials,
-        "seed": result.seed,
-        "tickets": {
-            keys[ticket_id]: {
-                "team": team_keys[inputs_by_id[ticket_id].team_id],
-                "in_sprint": data.tickets[ticket_id].in_sprint,
-                "remaining": _rounded(inputs_by_id[ticket_id].remaining),
-                "p50": as_date(ticket.p50),
-                "p85": as_date(ticket.p85),
-                "p95": as_date(ticket.p95),
-                "p_done_by_sprint_end": _rounded(ticket.p_done_by_sprint_end),
-            }
+    return SprintForecast(
+        as_of=data.day0,
+        sprint_end=data.end,
+        sprint_days=len(data.days),
+        trials=result.trials,
+        seed=result.seed,
+        tickets={
+            keys[ticket_id]: TicketOutlook(
+                team=team_keys[inputs_by_id[ticket_id].team_id],
+                in_sprint=data.tickets[ticket_id].in_sprint,
+                remaining=_rounded(inputs_by_id[ticket_id].remaining),
+                p50=as_date(ticket.p50),
+                p85=as_date(ticket.p85),
+                p95=as_date(ticket.p95),
+                p_done_by_sprint_end=_rounded(ticket.p_done_by_sprint_end),
+            )
             for ticket_id, ticket in sorted(result.tickets.items(), key=lambda i: keys[i[0]])
         },
-        "teams": {
-            team_keys[team_id]: {
-                "p_all_done": _rounded(team.p_all_done),
-                "low_confidence": team.low_confidence,
-                "n": team.history_days,
-                "coverage": _rounded(team.coverage),
-                "planned_daily_rate": _rounded(team_inputs[team_id].planned_daily_rate),
-            }
+        teams={
+            team_keys[team_id]: TeamOutlook(
+                p_all_done=_rounded(team.p_all_done),
+                low_confidence=team.low_confidence,
+                history_days=team.history_days,
+                coverage=_rounded(team.coverage),
+                planned_daily_rate=_rounded(team_inputs[team_id].planned_daily_rate),
+            )
             for team_id, team in result.teams.items()
         },
-        "goals": [
-            _goal_json(goal, result.goals.get(goal.id), team_keys, keys, as_date)
+        goals=tuple(
+            _goal_outlook(goal, result.goals.get(goal.id), team_keys, keys, as_date)
             for goal in data.goals
-        ],
-        "unplanned_blockers": [
-            {"key": t.key, "team": team_keys.get(t.team_id, ""), "blocks": blocked_keys(data, t)}
+        ),
+        unplanned_blockers=tuple(
+            UnplannedBlocker(t.key, team_keys.get(t.team_id, ""), tuple(blocked_keys(data, t)))
             for t in unplanned_blockers(data)
-        ],
-        "assumptions": assumptions_in_words(data, forecast_input),
-    }
+        ),
+        assumptions=tuple(assumptions_in_words(data, forecast_input)),
+    )
 
 
 def blocked_keys(data: SprintData, blocker: TicketData) -> list[str]:
@@ -606,27 +622,27 @@ def assumptions_in_words(data: SprintData, forecast_input) -> list[str]:
     return lines
 
 
-def _goal_json(goal: GoalData, forecast_goal, team_keys, keys, as_date) -> dict:
+def _goal_outlook(goal: GoalData, forecast_goal, team_keys, keys, as_date) -> GoalOutlook:
     if forecast_goal is None:  # every ticket of the goal is done
         forecast_goal = forecast_engine.GoalForecast(1.0, None, {}, {})
-    return {
-        "deadline": goal.deadline.isoformat() if goal.deadline else None,
-        "p50": as_date(forecast_goal.p50),
-        "p85": as_date(forecast_goal.p85),
-        "outlook": probability.outlook(forecast_goal.p_met),
-        "id": None if goal.implicit else goal.id,
-        "text": goal.text,
-        "implicit": goal.implicit,
-        "p_met": _rounded(forecast_goal.p_met),
-        "bottleneck_team": team_keys.get(forecast_goal.bottleneck_team_id),
-        "bottleneck_tickets": [
+    return GoalOutlook(
+        id=None if goal.implicit else goal.id,
+        text=goal.text,
+        implicit=goal.implicit,
+        deadline=goal.deadline,
+        p50=as_date(forecast_goal.p50),
+        p85=as_date(forecast_goal.p85),
+        p_met=_rounded(forecast_goal.p_met),
+        outlook=probability.outlook(forecast_goal.p_met),
+        bottleneck_team=team_keys.get(forecast_goal.bottleneck_team_id),
+        bottleneck_tickets=tuple(
             keys[t] for t in list(forecast_goal.failure_share_by_ticket)[:TOP_BOTTLENECK_TICKETS]
-        ],
-        "failure_share_by_team": {
+        ),
+        failure_share_by_team={
             team_keys[t]: _rounded(share)
             for t, share in forecast_goal.failure_share_by_team.items()
         },
-    }
+    )
 
 
 def compute(data: SprintData, seed: int | None = None) -> tuple[str, int, dict]:

@@ -2,9 +2,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 
 from sprintplan.limits import GOAL_TEXT_MAX, NOTE_MAX, max_length_constraint
 from sprints.models import Sprint
+
+from .forecast_result import SprintForecast
 
 # --- capacity, adjustments, goals, forecasts --------------------------------------------------
 
@@ -205,6 +208,11 @@ class ForecastRun(models.Model):
 
     def __str__(self) -> str:
         return f"forecast {self.pk} of sprint {self.sprint_id}"
+
+    @cached_property
+    def forecast(self) -> SprintForecast:
+        """The stored result as typed records (what pages and ceremonies read)."""
+        return SprintForecast.from_json(self.result)
 
 
 class SprintCommitment(models.Model):

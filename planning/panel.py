@@ -11,6 +11,7 @@ from django.utils import timezone
 from quality import gates
 from tickets.models import Ticket, TicketEvent
 
+from .forecast_result import SprintForecast
 from .models import CapacityAdjustment, ForecastRun, PlanDecision
 
 TREND_DAYS = 15
@@ -33,7 +34,9 @@ class TrendDay:
         return round(self.p_met * 100)
 
 
-def goal_causes(result: dict | None, dod_matrix, goal_text: str | None = None) -> list[Cause]:
+def goal_causes(
+    forecast: SprintForecast | None, dod_matrix, goal_text: str | None = None
+) -> list[Cause]:
     """Why the goal may fail, in words: non-capacity causes first."""
     causes = []
     if dod_matrix is not None:
@@ -44,27 +47,25 @@ def goal_causes(result: dict | None, dod_matrix, goal_text: str | None = None) -
                     causes.append(
                         Cause("dod", f"{cell.verdict.sentence} This blocks {where} from done.")
                     )
-    for blocker in (result or {}).get("unplanned_blockers", []):
-        waiting = ", ".join(blocker.get("blocks", [])) or "the goal"
+    for blocker in forecast.unplanned_blockers if forecast else ():
+        waiting = ", ".join(blocker.blocks) or "the goal"
         causes.append(
             Cause(
                 "unplanned",
-                f"{blocker['key']} ({blocker.get('team', '')}) is planned in no sprint, and "
-                f"{waiting} wait{'s' if len(blocker.get('blocks', [])) == 1 else ''} for it: "
+                f"{blocker.key} ({blocker.team}) is planned in no sprint, and "
+                f"{waiting} wait{'s' if len(blocker.blocks) == 1 else ''} for it: "
                 "without it P(goal met) is 0.",
             )
         )
-    for goal in (result or {}).get("goals", []):
-        if goal_text is not None and goal["text"] != goal_text:
+    for goal in forecast.goals if forecast else ():
+        if goal_text is not None and goal.text != goal_text:
             continue
-        team = goal.get("bottleneck_team")
-        share = (goal.get("failure_share_by_team") or {}).get(team or "", 0)
-        if team and goal["p_met"] < 1:
+        if goal.bottleneck_team and goal.p_met < 1:
             causes.append(
                 Cause(
                     "capacity",
-                    f"{team} is the longest step of the critical chain in {share:.0%} of the "
-                    "simulated misses.",
+                    f"{goal.bottleneck_team} is the longest step of the critical chain in "
+                    f"{goal.bottleneck_share:.0%} of the simulated misses.",
                 )
             )
     return causes
@@ -80,9 +81,9 @@ def forecast_trend(sprint, goal_text: str, days: int = TREND_DAYS) -> list[Trend
     )
     by_day: dict[date, float] = {}
     for computed_at, result in runs:
-        for goal in (result or {}).get("goals", []):
-            if goal["text"] == goal_text:
-                by_day[timezone.localdate(computed_at)] = goal["p_met"]
+        for goal in SprintForecast.from_json(result).goals:
+            if goal.text == goal_text:
+                by_day[timezone.localdate(computed_at)] = goal.p_met
     trend = [TrendDay(day, p) for day, p in sorted(by_day.items())][-days:]
     if not trend:
         return trend

@@ -17,13 +17,15 @@ Four indicators, each a trend with the numbers behind it:
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from math import ceil
 
 from planning.charts import format_number, nice_step
 from planning.history import as_working_day
+
+from .pi_forecast_result import PIForecast
 
 CONVERGENCE_RUNS = 3  # the last k runs compared
 CONVERGENCE_SPREAD = 0.005  # max - min of those runs below this reads "converged"
@@ -184,18 +186,15 @@ def defect_escape_series(
 
 
 def milestone_series(
-    runs: Iterable[tuple[datetime, Mapping]], milestone_ids: Iterable[int]
+    runs: Iterable[tuple[datetime, PIForecast]], milestone_ids: Iterable[int]
 ) -> dict[int, list[tuple[datetime, float]]]:
-    """Per milestone, (computed_at, P(met)) of every forecast run that has it, oldest first.
-    `runs` are (computed_at, result) with result["milestones"]["<id>"]["p_met"]."""
-    wanted = {str(milestone_id): milestone_id for milestone_id in milestone_ids}
-    series: dict[int, list[tuple[datetime, float]]] = {mid: [] for mid in wanted.values()}
-    for computed_at, result in sorted(runs, key=lambda run: run[0]):
-        milestones = (result or {}).get("milestones") or {}
-        for key, milestone_id in wanted.items():
-            entry = milestones.get(key)
-            if isinstance(entry, Mapping) and entry.get("p_met") is not None:
-                series[milestone_id].append((computed_at, float(entry["p_met"])))
+    """Per milestone, (computed_at, P(met)) of every forecast run that has it, oldest first."""
+    series: dict[int, list[tuple[datetime, float]]] = {mid: [] for mid in milestone_ids}
+    for computed_at, forecast in sorted(runs, key=lambda run: run[0]):
+        for milestone_id, points in series.items():
+            p_met = forecast.milestone(milestone_id).p_met
+            if p_met is not None:
+                points.append((computed_at, p_met))
     return series
 
 

@@ -4,10 +4,13 @@ decision records. Derived figures (board placement, forecasts) are computed else
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 
 from accounts.models import User
 from planning.models import Risk
 from sprintplan.limits import DECISION_TEXT_MAX, DESCRIPTION_MAX, NOTE_MAX, max_length_constraint
+
+from .pi_forecast_result import PIForecast
 
 ROAM_STATES = ["open", "resolved", "owned", "accepted", "mitigated"]
 
@@ -404,3 +407,8 @@ class ProgramForecastRun(models.Model):
 
     def __str__(self) -> str:
         return f"forecast {self.pk} of PI {self.pi_id}"
+
+    @cached_property
+    def forecast(self) -> PIForecast:
+        """The stored result as typed records (what the board and reviews read)."""
+        return PIForecast.from_json(self.result)

@@ -20,8 +20,9 @@ adjustments, transitive unfinished blockers, build_input, inputs_version, seed):
   the milestone's date"; per milestone "all its features' tickets done by the end of its
   date".
 
-result_json() gives the stored format: "features", "milestones", "low_confidence_team_ids"
-and "tickets" (each unfinished ticket's P85 date).
+pi_forecast() gives the typed result (programs/pi_forecast_result.py): per feature, per
+milestone, the low-confidence teams and each unfinished ticket's P85 date; result_json() is
+its stored form.
 A feature's P50/P85/P95 date is its goal's: per trial the day its last unfinished ticket is
 done, then the percentile of those days (not the latest of the tickets' own percentiles,
 which is earlier whenever the tickets' spreads are independent). Features with no
@@ -41,6 +42,7 @@ from tickets.models import Ticket
 
 from . import board
 from .models import Feature, FeatureTicket, Iteration, Milestone, PlanningInterval
+from .pi_forecast_result import FeatureOutlook, MilestoneChance, PIForecast
 
 HORIZON_MARGIN_DAYS = 20
 _COLUMNS = ("id", "key", "team_id", "size", "progress", "rank", "status", "sprint_id")
@@ -284,8 +286,17 @@ def result_json(
     forecast_input: forecast_engine.ForecastInput,
     result: forecast_engine.ForecastResult,
 ) -> dict:
-    """{"features": {id: {p50, p85, p95, p85_sprint_id, p_by_planned, p_by_milestone}},
-    "milestones": {id: {p_met, bottleneck_team_id}}, "low_confidence_team_ids": [...]}"""
+    """The stored and served form of `pi_forecast` (ids as string keys, ISO dates)."""
+    return pi_forecast(data, forecast_input, result).to_json()
+
+
+def pi_forecast(
+    data: PIData,
+    forecast_input: forecast_engine.ForecastInput,
+    result: forecast_engine.ForecastResult,
+) -> PIForecast:
+    """Per feature its P50/P85/P95 dates, the iteration of its P85 and its chances by plan
+    and by milestone; per milestone P(met) and the bottleneck; per ticket its P85 date."""
     dates = capacity.working_days_from(
         data.sprint.day0, forecast_engine.resolve_horizon(forecast_input)
     )
@@ -293,8 +304,8 @@ def result_json(
         goal_id: goal.p_met for goal_id, goal in result.goals.items()
     }  # goals whose tickets are all done are missing: met
 
-    def as_date(day: int | None) -> str | None:
-        return None if day is None else dates[day].isoformat()
+    def as_date(day: int | None) -> date | None:
+        return None if day is None else dates[day]
 
     features = {}
     for feature in data.features:
@@ -302,38 +313,38 @@ def result_json(
         if goal is None or not any(t in result.tickets for t in feature.ticket_ids):
             continue  # nothing of it left to do
         p85 = as_date(goal.p85)
-        index = board.iteration_index(date.fromisoformat(p85), data.iterations) if p85 else None
-        features[str(feature.id)] = {
-            "p50": as_date(goal.p50),
-            "p85": p85,
-            "p95": as_date(goal.p95),
-            "p85_sprint_id": (
+        index = board.iteration_index(p85, data.iterations) if p85 else None
+        features[feature.id] = FeatureOutlook(
+            p50=as_date(goal.p50),
+            p85=p85,
+            p95=as_date(goal.p95),
+            p85_sprint_id=(
                 data.iterations[index].sprint_id
                 if index is not None and index < len(data.iterations)
                 else None
             ),
-            "p_by_planned": _rounded(met.get(feature_goal_id(feature.id), 1.0)),
-            "p_by_milestone": (
+            p_by_planned=_rounded(met.get(feature_goal_id(feature.id), 1.0)),
+            p_by_milestone=(
                 _rounded(met.get(feature_milestone_goal_id(feature.id), 1.0))
                 if feature.milestone_id is not None
                 and feature.milestone_id in dict(data.milestones)
                 else None
             ),
-        }
+        )
     milestones = {}
     for mid, _ in data.milestones:
         goal = result.goals.get(milestone_goal_id(mid))
-        milestones[str(mid)] = {
-            "p_met": _rounded(goal.p_met if goal else 1.0),
-            "bottleneck_team_id": goal.bottleneck_team_id if goal else None,
-        }
-    return {
-        "features": features,
-        "milestones": milestones,
+        milestones[mid] = MilestoneChance(
+            p_met=_rounded(goal.p_met if goal else 1.0),
+            bottleneck_team_id=goal.bottleneck_team_id if goal else None,
+        )
+    return PIForecast(
+        features=features,
+        milestones=milestones,
         # Each unfinished ticket's P85 date: the board judges a feature dependency by the
         # provider tickets that actually block the consumer's.
-        "tickets": {str(t): as_date(found.p85) for t, found in result.tickets.items()},
-        "low_confidence_team_ids": sorted(
-            team_id for team_id, team in result.teams.items() if team.low_confidence
+        tickets={t: as_date(found.p85) for t, found in result.tickets.items()},
+        low_confidence_team_ids=tuple(
+            sorted(team_id for team_id, team in result.teams.items() if team.low_confidence)
         ),
-    }
+    )

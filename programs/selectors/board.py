@@ -22,6 +22,7 @@ from ..models import (
     Program,
     ProgramForecastRun,
 )
+from ..pi_forecast_result import FeatureOutlook, PIForecast
 
 # --- programs and PIs --------------------------------------------------------------------------
 
@@ -76,7 +77,7 @@ def forecast_pending_since(pi: PlanningInterval) -> datetime | None:
 
 
 def feature_dependencies(
-    pi: PlanningInterval, iterations: list[board.BoardIteration], ticket_p85: dict[str, str | None]
+    pi: PlanningInterval, iterations: list[board.BoardIteration], ticket_p85: dict[int, date | None]
 ) -> tuple[list[tuple[int, int]], dict[tuple[int, int], board.ProviderPart]]:
     """(provider feature, consumer feature) pairs: some ticket of the provider blocks some
     ticket of the consumer, both features of this PI, provider != consumer; and per pair the
@@ -104,9 +105,8 @@ def feature_dependencies(
         if provider == consumer:
             continue
         forecast = None
-        if str(ticket_id) in ticket_p85:  # unfinished work the PI forecast placed
-            p85 = ticket_p85[str(ticket_id)]
-            at = None if p85 is None else date.fromisoformat(p85)
+        if ticket_id in ticket_p85:  # unfinished work the PI forecast placed
+            at = ticket_p85[ticket_id]
             forecast = n if at is None else board.iteration_index(at, iterations)
         planned = index_of.get(sprint_id)
         expected = board.ticket_expected_index(planned, forecast)
@@ -315,8 +315,7 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
     ):
         keys.setdefault(feature_id, []).append(key)
     run = latest_forecast(pi)
-    result = run.result if run else {}
-    forecasts = result.get("features", {})
+    forecast = run.forecast if run else PIForecast.empty()
     rows = []
     for f in features:
         planned = index_of.get(f.planned_sprint_id)
@@ -336,7 +335,7 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
             ticket_count=counts.get(f.pk, {}).get("n", 0),
             done_count=counts.get(f.pk, {}).get("done", 0),
         )
-        _apply_forecast(row, forecasts.get(str(f.pk)), iterations)
+        _apply_forecast(row, forecast.features.get(f.pk), iterations)
         rows.append(row)
     plain = [
         board.BoardFeature(
@@ -355,15 +354,17 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
         row.column_index = board.column(feature, n)
         row.column_label = board.index_label(row.column_index, iterations)
     by_id = {r.id: r for r in rows}
-    pairs, parts = feature_dependencies(pi, iterations, result.get("tickets", {}))
+    pairs, parts = feature_dependencies(pi, iterations, forecast.tickets or {})
     # Runs stored before per-ticket dates existed: judge by the whole provider feature.
-    deps = board.dependencies(plain, pairs, iterations, parts if "tickets" in result else None)
+    deps = board.dependencies(
+        plain, pairs, iterations, parts if forecast.tickets is not None else None
+    )
     dependency_rows = [
         DependencyRow(by_id[d.provider_id], by_id[d.consumer_id], d.health, d.reason, d.mark)
         for d in deps
     ]
     team_names = dict(teams) | {r.team_id: r.team_name for r in rows}
-    milestones = _milestones(pi, result.get("milestones", {}), rows, team_names)
+    milestones = _milestones(pi, forecast, rows, team_names)
     layout = board.layout(
         iterations,
         teams,
@@ -386,35 +387,32 @@ def pi_board(pi: PlanningInterval) -> PIBoard:
         stale=pending_since is not None,
         stale_since=pending_since,
         low_confidence_teams=[
-            team_names.get(team_id, str(team_id))
-            for team_id in result.get("low_confidence_team_ids", [])
+            team_names.get(team_id, str(team_id)) for team_id in forecast.low_confidence_team_ids
         ],
     )
 
 
-def _apply_forecast(row: FeatureRow, forecast: dict | None, iterations) -> None:
-    if not forecast:
+def _apply_forecast(row: FeatureRow, forecast: FeatureOutlook | None, iterations) -> None:
+    if forecast is None:
         return
     row.has_forecast = True
-    for name in ("p50", "p85", "p95"):
-        value = forecast.get(name)
-        setattr(row, name, date.fromisoformat(value) if value else None)
+    row.p50, row.p85, row.p95 = forecast.p50, forecast.p85, forecast.p95
     row.forecast_index = board.iteration_index(row.p85, iterations)
     row.forecast_label = board.index_label(
         len(iterations) if row.p85 is None else row.forecast_index, iterations
     )
-    row.p85_sprint_id = forecast.get("p85_sprint_id")
-    row.p_by_planned = forecast.get("p_by_planned")
-    row.p_by_milestone = forecast.get("p_by_milestone")
+    row.p85_sprint_id = forecast.p85_sprint_id
+    row.p_by_planned = forecast.p_by_planned
+    row.p_by_milestone = forecast.p_by_milestone
     if row.milestone is not None and not row.done:
         row.past_milestone = row.p85 is None or row.p85 > row.milestone.date
 
 
-def _milestones(pi, forecasts: dict, rows: list[FeatureRow], team_names) -> list[MilestoneRow]:
+def _milestones(pi, forecast: PIForecast, rows: list[FeatureRow], team_names) -> list[MilestoneRow]:
     found = []
     for m in Milestone.objects.filter(pi=pi).order_by("date", "id"):
-        forecast = forecasts.get(str(m.pk)) or {}
-        bottleneck = forecast.get("bottleneck_team_id")
+        chance = forecast.milestone(m.pk)
+        bottleneck = chance.bottleneck_team_id
         found.append(
             MilestoneRow(
                 id=m.pk,
@@ -423,7 +421,7 @@ def _milestones(pi, forecasts: dict, rows: list[FeatureRow], team_names) -> list
                 kind=m.kind,
                 kind_label=m.get_kind_display(),
                 hard=m.hard,
-                p_met=forecast.get("p_met"),
+                p_met=chance.p_met,
                 bottleneck_team_id=bottleneck,
                 bottleneck_team_name=team_names.get(bottleneck) if bottleneck else None,
                 features=[r for r in rows if r.milestone and r.milestone.pk == m.pk],

@@ -33,6 +33,7 @@ from ..models import (
     ProgramForecastRun,
     ProgramRisk,
 )
+from ..pi_forecast_result import PIForecast
 from .governance import risks_due_for_review
 
 RISK_REVIEW_DAYS = 7  # risks whose follow-up falls within this many days are due
@@ -186,8 +187,8 @@ def scrum_of_scrums(pi: PlanningInterval, today: date | None = None) -> ScrumOfS
     blockers = _cross_team_blockers(sprint_ids, iteration_of)
     roots = _root_blockers(sprint_ids, iteration_of)
     run = _latest_run(pi)
-    result = run.result if run else {}
-    at_risk, committed = _objectives_at_risk(pi, result)
+    forecast = run.forecast if run else PIForecast.empty()
+    at_risk, committed = _objectives_at_risk(pi, forecast)
     return ScrumOfScrums(
         pi=pi,
         today=today,
@@ -196,7 +197,7 @@ def scrum_of_scrums(pi: PlanningInterval, today: date | None = None) -> ScrumOfS
         risks_due=_risks_due(pi, today),
         objectives_at_risk=at_risk,
         committed_objectives=committed,
-        milestones=_milestone_outlooks(pi, result),
+        milestones=_milestone_outlooks(pi, forecast),
         forecast_at=run.computed_at if run else None,
     )
 
@@ -289,7 +290,9 @@ def _risks_due(pi: PlanningInterval, today: date) -> list[RiskDue]:
     ]
 
 
-def _objectives_at_risk(pi: PlanningInterval, result: dict) -> tuple[list[ObjectiveAtRisk], int]:
+def _objectives_at_risk(
+    pi: PlanningInterval, forecast: PIForecast
+) -> tuple[list[ObjectiveAtRisk], int]:
     """Committed objectives flagged by AT_RISK_RULE from the latest forecast. Two queries."""
     objectives = list(
         Objective.objects.filter(pi=pi, committed=True)
@@ -297,22 +300,21 @@ def _objectives_at_risk(pi: PlanningInterval, result: dict) -> tuple[list[Object
         .prefetch_related("features__milestone", "features__planned_sprint")
         .order_by("team__name", "id")
     )
-    forecast = (result or {}).get("features") or {}
     flagged = []
     for objective in objectives:
         reasons = []
         for feature in objective.features.all():
-            entry = forecast.get(str(feature.id))
-            if not entry:
+            entry = forecast.features.get(feature.id)
+            if entry is None:
                 continue
-            p_planned = entry.get("p_by_planned")
+            p_planned = entry.p_by_planned
             if p_planned is not None and p_planned < AT_RISK_P_BY_PLANNED:
                 planned = feature.planned_sprint.name if feature.planned_sprint else "its sprint"
                 reasons.append(
                     f"{feature.title}: {p_planned:.0%} chance to finish by {planned} "
                     f"(below {AT_RISK_P_BY_PLANNED:.0%})."
                 )
-            p85 = _date(entry.get("p85"))
+            p85 = entry.p85
             milestone = feature.milestone
             if milestone and p85 and p85 > milestone.date:
                 reasons.append(
@@ -324,34 +326,23 @@ def _objectives_at_risk(pi: PlanningInterval, result: dict) -> tuple[list[Object
     return flagged, len(objectives)
 
 
-def _date(value) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def _milestone_outlooks(pi: PlanningInterval, result: dict) -> list[MilestoneOutlook]:
+def _milestone_outlooks(pi: PlanningInterval, forecast: PIForecast) -> list[MilestoneOutlook]:
     """The PI's milestones with the latest P(met) and bottleneck team. Two queries."""
     milestones = list(Milestone.objects.filter(pi=pi).order_by("date", "id"))
-    entries = (result or {}).get("milestones") or {}
     team_ids = {
-        entry.get("bottleneck_team_id")
-        for entry in entries.values()
-        if isinstance(entry, dict) and entry.get("bottleneck_team_id")
+        chance.bottleneck_team_id
+        for chance in forecast.milestones.values()
+        if chance.bottleneck_team_id
     }
     names = dict(Team.objects.filter(pk__in=team_ids).values_list("id", "name")) if team_ids else {}
     outlooks = []
     for milestone in milestones:
-        entry = entries.get(str(milestone.id)) or {}
-        p_met = entry.get("p_met")
+        chance = forecast.milestone(milestone.id)
         outlooks.append(
             MilestoneOutlook(
                 milestone=milestone,
-                p_met=float(p_met) if p_met is not None else None,
-                bottleneck_team=names.get(entry.get("bottleneck_team_id")),
+                p_met=chance.p_met,
+                bottleneck_team=names.get(chance.bottleneck_team_id),
             )
         )
     return outlooks
@@ -654,17 +645,11 @@ def _milestone_trend(pi: PlanningInterval) -> MilestoneIndicator:
         .order_by("-computed_at", "-id")
         .values_list("computed_at", "result")[:MAX_FORECAST_RUNS]
     )
-    runs.reverse()
+    runs = [(at, PIForecast.from_json(result)) for at, result in reversed(runs)]
     series = indicators.milestone_series(runs, [m.id for m in milestones])
     points = []
-    for computed_at, result in runs:
-        entries = (result or {}).get("milestones") or {}
-        values = []
-        for milestone in milestones:
-            entry = entries.get(str(milestone.id))
-            values.append(
-                float(entry["p_met"]) if entry and entry.get("p_met") is not None else None
-            )
+    for computed_at, forecast in runs:
+        values = [forecast.milestone(milestone.id).p_met for milestone in milestones]
         points.append(MilestonePoint(computed_at, values))
     chart = None
     if points and any(series.values()):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ceremonies import timeline
 from ceremonies.models import BlockedSpell, RetroItem, StandupMark
+from planning.forecast_result import TicketOutlook
 from planning.models import CapacityAdjustment, ForecastRun, SprintCommitment
 from quality.models import Artifact
 from quality.selectors import GOAL_COLUMN, sprint_dod_matrix
@@ -45,15 +46,15 @@ def _goal_chances(sprint: Sprint, since: datetime | None) -> list[dict]:
         if since
         else None
     )
-    then = {g["text"]: g["p_met"] for g in (then_run.result.get("goals", []) if then_run else [])}
+    then = {g.text: g.p_met for g in (then_run.forecast.goals if then_run else ())}
     return [
         {
-            "text": goal["text"],
-            "now": goal["p_met"],
-            "then": then.get(goal["text"]),
-            "bottleneck": goal.get("bottleneck_team"),
+            "text": goal.text,
+            "now": goal.p_met,
+            "then": then.get(goal.text),
+            "bottleneck": goal.bottleneck_team,
         }
-        for goal in (now_run.result.get("goals", []) if now_run else [])
+        for goal in (now_run.forecast.goals if now_run else ())
     ]
 
 
@@ -294,7 +295,7 @@ def review(sprint: Sprint) -> Review:
     by_id = {t.pk: t for t in scope.values()}
     done_at = _done_at(by_id)
     run = _baseline_run(sprint, commitment)
-    predicted = run.result.get("tickets", {}) if run else {}
+    predicted = run.forecast.tickets if run else {}
     matrix = sprint_dod_matrix(sprint)
     artifacts = defaultdict(list)
     for artifact in Artifact.objects.filter(ticket_id__in=by_id).order_by("recorded_at", "id"):
@@ -304,7 +305,7 @@ def review(sprint: Sprint) -> Review:
     for goal in sprint.goals.prefetch_related("tickets__team").all():
         goal_tickets = sorted(goal.tickets.all(), key=lambda t: t.key)
         rows = [
-            _forecast_row(t, predicted.get(t.key, {}), done_at.get(t.pk), end) for t in goal_tickets
+            _forecast_row(t, predicted.get(t.key), done_at.get(t.pk), end) for t in goal_tickets
         ]
         columns = [t.key for t in goal_tickets if t.key in matrix.columns] + [GOAL_COLUMN]
         dod_rows = [
@@ -338,8 +339,10 @@ def review(sprint: Sprint) -> Review:
     )
 
 
-def _forecast_row(ticket: Ticket, predicted: dict, done: datetime | None, end: date) -> dict:
-    p85 = date.fromisoformat(predicted["p85"]) if predicted.get("p85") else None
+def _forecast_row(
+    ticket: Ticket, predicted: TicketOutlook | None, done: datetime | None, end: date
+) -> dict:
+    p85 = predicted.p85 if predicted else None
     actual = timezone.localtime(done).date() if done and ticket.status == "done" else None
     return {
         "ticket": ticket,
@@ -544,11 +547,11 @@ def _calibration(sprint, commitment, scope) -> dict:
         return {}
     done_at = _done_at([t.pk for t in scope.values()])
     rows, brier = [], []
-    for key, predicted in sorted(run.result.get("tickets", {}).items()):
+    for key, predicted in sorted(run.forecast.tickets.items()):
         ticket = scope.get(key)
         if ticket is None:
             continue
-        chance = predicted.get("p_done_by_sprint_end", 0)
+        chance = predicted.p_done_by_sprint_end
         finished = done_at.get(ticket.pk)
         outcome = bool(
             ticket.status == "done"
@@ -563,7 +566,7 @@ def _calibration(sprint, commitment, scope) -> dict:
         "brier": sum(brier) / len(brier) if brier else None,
         "confident": sum(1 for r in rows if r["chance"] >= 0.85),
         "confident_done": sum(1 for r in rows if r["chance"] >= 0.85 and r["done"]),
-        "goals": [{"text": g["text"], "chance": g["p_met"]} for g in run.result.get("goals", [])],
+        "goals": [{"text": g.text, "chance": g.p_met} for g in run.forecast.goals],
     }
 
 

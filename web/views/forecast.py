@@ -55,7 +55,7 @@ def panel_context(request, sprint: Sprint, **extra) -> dict:
         "option_rows": rows,
         "today_percent": round(report.p_met * 100) if report else None,
         "causes": panel.goal_causes(
-            forecast.result if forecast else None, sprint_dod_matrix(sprint), goal_text
+            forecast.stored if forecast else None, sprint_dod_matrix(sprint), goal_text
         ),
         "trend": panel.forecast_trend(sprint, goal_text) if goal_text else [],
         "unplanned": forecast.unplanned if forecast else [],

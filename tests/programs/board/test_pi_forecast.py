@@ -206,3 +206,25 @@ def test_a_dependency_is_judged_by_the_provider_tickets_that_block_the_consumer(
     line = deps[("Labeled batch", "Retrained recommender")]
     assert line.health == "green"
     assert line.reason.endswith(f"(via {chain.tickets['label'].key})")
+
+
+def test_the_stored_result_reads_back_as_typed_records_without_loss(program, chain):
+    """The board and reviews read `run.forecast` (typed); written back it is exactly the
+    stored JSON, so the API and the pages cannot disagree."""
+    run = _recompute()
+    forecast = run.forecast
+    assert forecast.to_json() == run.result
+    ml = chain.features["ml"]
+    assert forecast.features[ml.pk].p85 is None or forecast.features[ml.pk].p85.year >= 2000
+    assert forecast.milestone(program.release.pk).p_met == run.result["milestones"][
+        str(program.release.pk)
+    ]["p_met"]
+    assert forecast.milestone(-1).p_met is None  # unknown to the run: no figure, not 0 %
+
+
+def test_a_run_stored_before_ticket_dates_reads_as_without_them():
+    from programs.pi_forecast_result import PIForecast
+
+    old = PIForecast.from_json({"features": {}, "milestones": {"3": {"p_met": 0.5}}})
+    assert old.tickets is None  # the board then judges dependencies by the whole feature
+    assert old.milestone(3).p_met == 0.5 and old.milestone(3).bottleneck_team_id is None

@@ -6,6 +6,7 @@ import pytest
 
 from programs import indicators
 from programs.indicators import WorkItem
+from programs.pi_forecast_result import PIForecast
 
 MON, TUE, WED, THU, FRI = (date(2027, 1, d) for d in (4, 5, 6, 7, 8))
 SAT = date(2027, 1, 9)
@@ -123,6 +124,7 @@ def test_milestone_series_follows_run_time_and_skips_runs_without_the_milestone(
         (at(4), {"milestones": {"5": {"p_met": 0.9}, "6": {"p_met": 0.7}}}),
         (at(5), {"milestones": {}}),
     ]
+    runs = [(computed_at, PIForecast.from_json(stored)) for computed_at, stored in runs]
     series = indicators.milestone_series(runs, [5, 6, 7])
     assert series == {5: [(at(4), 0.9), (at(6), 0.6)], 6: [(at(4), 0.7)], 7: []}
 
