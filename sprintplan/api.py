@@ -14,7 +14,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import db
-from .errors import DomainError
+from .errors import DomainError, StaleVersion
 from .limits import SHORT_TEXT_MAX
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,13 @@ BUSY_RETRY_AFTER = 1
 def exception_handler(exc, context):
     """Every error body is JSON with a stable `code` and a human `detail`."""
     if isinstance(exc, DomainError):
-        return Response(exc.as_dict(), status=exc.status)
+        body = exc.as_dict()
+        view = context.get("view")
+        if isinstance(exc, StaleVersion) and hasattr(view, "stale_current"):
+            # The object as it is now, in the view's own output format, so the client can
+            # show theirs beside its own edit and retry with the current version.
+            body["current"] = view.stale_current(exc.current)
+        return Response(body, status=exc.status)
     if db.is_transient(exc):
         status_code, body = db.problem(exc)
         return Response(

@@ -4,7 +4,16 @@ Services raise `sprintplan.errors.DomainError`; a page shows its message beside 
 it names, with the error's status (htmx is configured to swap 4xx answers), and writes
 nothing. This module is the only place that turns the exception into that answer.
 
-Three ways to use it, smallest first:
+Four ways to use it, smallest first:
+
+* `announce(request, action, done=..., said=...)` for a page that answers every POST
+  with a redirect and a one-line message (Django's messages framework): a refusal becomes
+  the error message, success `said` (text, or a function of what `action` returned).
+
+* `result, error = attempt(action, fields=...)` for a view whose answer to a refusal is
+  more than one render (a conflict to merge, an override to offer, a flag beside one row):
+  runs `action()` and gives back what it returned, or the `FormError` (nothing raised).
+  `error.add_to(form)` puts the message beside the Django form's field it names.
 
 * `submit(request, action, render=..., done=..., form=..., fields=...)` in any function
   view: runs `action()`; a refusal comes back as `render(FormError)` with the error's
@@ -48,6 +57,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -68,6 +78,9 @@ class FormError:
     form: str = ""
     field: str = ""
     stale: bool = False
+    # A stale edit: the object as it is now, to show theirs beside yours.
+    current: Any = None
+    extra: dict | None = None
 
     @classmethod
     def from_exception(
@@ -85,11 +98,50 @@ class FormError:
             form=form,
             field=field,
             stale=isinstance(exc, StaleVersion),
+            current=getattr(exc, "current", None),
+            extra=exc.extra or None,
         )
 
     def by_field(self) -> dict[str, str]:
         """{field or "form": message}, for templates that keep one dict of messages."""
         return {self.field or "form": self.message}
+
+    def add_to(self, form) -> None:
+        """Beside the Django form's field it names, or above the form when the form has
+        no such field."""
+        form.add_error(self.field if self.field in form.fields else None, self.message)
+
+
+def announce(
+    request: HttpRequest,
+    action: Callable[[], Any],
+    *,
+    done: str,
+    said: str | Callable[[Any], str] | None = None,
+    refused: str = "",
+) -> HttpResponse:
+    """Run `action`, tell the outcome as a message (a refusal prefixed by `refused`), and
+    redirect to `done` either way."""
+    try:
+        result = action()
+    except DomainError as exc:
+        messages.error(request, f"{refused}{exc.message}")
+    else:
+        if said:
+            messages.success(request, said(result) if callable(said) else said)
+    return redirect(done)
+
+
+def attempt(
+    action: Callable[[], Any], *, form: str = "", fields: Iterable[str] | None = None
+) -> tuple[Any, FormError | None]:
+    """Run `action`: (what it returned, None) when it went through, (None, its refusal as a
+    `FormError`) when a service refused it; the view decides how to show the refusal, with
+    the error's `status`."""
+    try:
+        return action(), None
+    except DomainError as exc:
+        return None, FormError.from_exception(exc, form=form, fields=fields)
 
 
 def is_partial(request: HttpRequest) -> bool:

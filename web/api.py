@@ -14,7 +14,7 @@ from sprintplan.api import (
     StrictModelSerializer,
     StrictSerializer,
 )
-from sprintplan.errors import InvalidInput, StaleVersion
+from sprintplan.errors import InvalidInput
 from sprintplan.limits import DESCRIPTION_MAX
 from sprints.models import Sprint
 from teams.api import TeamRefField
@@ -288,18 +288,13 @@ class TicketViewSet(
             )
         if "team" in changes:
             raise InvalidInput("A ticket cannot move to another team.", field="team")
-        try:
-            ticket = services.ticket_update(
-                ticket=ticket,
-                actor=request.user,
-                changes=changes,
-                expected_version=version,
-                override_reason=override_reason,
-            )
-        except StaleVersion as exc:
-            current = self.get_queryset().get(pk=exc.current.pk)
-            body = {**exc.as_dict(), "current": self._output(current, many=False)}
-            return Response(body, status=status.HTTP_409_CONFLICT)
+        ticket = services.ticket_update(
+            ticket=ticket,
+            actor=request.user,
+            changes=changes,
+            expected_version=version,
+            override_reason=override_reason,
+        )
         try:
             body = self._output(self.get_queryset().get(pk=ticket.pk), many=False)
         except DatabaseError:
@@ -314,6 +309,10 @@ class TicketViewSet(
         """Everything this ticket waits on (upstream) and everything waiting on it."""
         chain = selectors.ticket_chain(self.get_object())
         return Response(ChainSerializer(chain).data)
+
+    def stale_current(self, current) -> dict:
+        """A stale edit's 409 carries the ticket as it is now (the API's exception handler)."""
+        return self._output(self.get_queryset().get(pk=current.pk), many=False)
 
     def update(self, request, *args, **kwargs):
         if not kwargs.get("partial"):
@@ -337,14 +336,7 @@ class TicketViewSet(
 
     def _archive_step(self, request, step):
         ticket = self.get_object()
-        try:
-            ticket = step(
-                actor=request.user, ticket=ticket, expected_version=self._versioned(request)
-            )
-        except StaleVersion as exc:
-            current = self.get_queryset().get(pk=exc.current.pk)
-            body = {**exc.as_dict(), "current": self._output(current, many=False)}
-            return Response(body, status=status.HTTP_409_CONFLICT)
+        ticket = step(actor=request.user, ticket=ticket, expected_version=self._versioned(request))
         return Response(self._output(self.get_queryset().get(pk=ticket.pk), many=False))
 
     @extend_schema(request=TicketVersionSerializer, responses={200: TicketSerializer})

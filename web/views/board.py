@@ -25,6 +25,7 @@ from planning import services as planning_services
 from planning.calendar_selectors import over_allocations
 from planning.models import CapacityAdjustment
 from planning.selectors import current_sprint, sprint_change_token
+from sprintplan import pages
 from sprintplan.errors import DomainError, StaleVersion
 from sprints.models import Sprint
 from teams import selectors as team_selectors
@@ -322,15 +323,15 @@ def board_wip(request, prefix: str):
         for name, value in request.POST.items()
         if name.startswith("wip-")
     }
-    status, error = 200, None
-    try:
-        services.team_set_wip_limits(actor=request.user, team=team, limits=limits)
-    except DomainError as exc:
-        status, error = exc.status, exc.message
-        team.refresh_from_db()
-    if status == 200 and not _is_partial(request):
+    _, error = pages.attempt(
+        lambda: services.team_set_wip_limits(actor=request.user, team=team, limits=limits)
+    )
+    if error is None and not _is_partial(request):
         return redirect(_board_url(team, sprint, lanes))
-    extra = {"wip_error": error, "wip_typed": limits} if error else {"wip_saved": True}
+    if error is not None:
+        team.refresh_from_db()
+    status = error.status if error else 200
+    extra = {"wip_error": error.message, "wip_typed": limits} if error else {"wip_saved": True}
     context = _board_context(request, team, sprint, lanes, **extra)
     if not _is_partial(request):
         context["sprints"] = selectors.sprint_choices()
@@ -347,21 +348,22 @@ def board_adjustment_add(request, prefix: str):
     if sprint is None:
         raise Http404("no sprint")
     form = AdjustmentForm(request.POST)
-    status, extra = 200, {}
     form.is_valid()  # text fields: always valid; the service judges the values
-    try:
-        planning_services.adjustment_create(
+    _, error = pages.attempt(
+        lambda: planning_services.adjustment_create(
             actor=request.user, sprint=sprint, team=team, **form.values()
-        )
-        extra["adjust_saved"] = True
-    except DomainError as exc:
-        status = exc.status
-        if exc.field in form.fields:
-            form.add_error(exc.field, exc.message)
-            form.fields[exc.field].widget.attrs["autofocus"] = True  # the keyboard lands there
-            extra["adjust_form"] = form
-        else:  # 403 and the like: above the form, seen even by those who have no form
-            extra["adjust_error"] = exc.message
+        ),
+        fields=form.fields,
+    )
+    if error is None:
+        extra = {"adjust_saved": True}
+    elif error.field:
+        error.add_to(form)
+        form.fields[error.field].widget.attrs["autofocus"] = True  # the keyboard lands there
+        extra = {"adjust_form": form}
+    else:  # 403 and the like: above the form, seen even by those who have no form
+        extra = {"adjust_error": error.message}
+    status = error.status if error else 200
     return _render_capacity_change(request, team, sprint, lanes, status, extra)
 
 
@@ -372,16 +374,16 @@ def board_holiday_add(request, prefix: str):
     sprint, lanes = _params(request)
     if sprint is None:
         raise Http404("no sprint")
-    status, extra = 200, {"holiday_saved": True}
-    try:
-        options_services.holiday_set(
+    _, error = pages.attempt(
+        lambda: options_services.holiday_set(
             actor=request.user,
             team=team,
             day=request.POST.get("date", ""),
             name=request.POST.get("name", ""),
         )
-    except DomainError as exc:
-        status, extra = exc.status, {"holiday_error": exc.message}
+    )
+    extra = {"holiday_error": error.message} if error else {"holiday_saved": True}
+    status = error.status if error else 200
     return _render_capacity_change(request, team, sprint, lanes, status, extra)
 
 
@@ -392,12 +394,11 @@ def board_adjustment_remove(request, prefix: str, adjustment_id: int):
     adjustment = get_object_or_404(
         CapacityAdjustment.objects.select_related("team"), pk=adjustment_id, team=team
     )
-    status, extra = 200, {}
-    try:
-        planning_services.adjustment_delete(actor=request.user, adjustment=adjustment)
-        extra["adjust_removed"] = True
-    except DomainError as exc:
-        status, extra["adjust_error"] = exc.status, exc.message
+    _, error = pages.attempt(
+        lambda: planning_services.adjustment_delete(actor=request.user, adjustment=adjustment)
+    )
+    extra = {"adjust_error": error.message} if error else {"adjust_removed": True}
+    status = error.status if error else 200
     return _render_capacity_change(request, team, sprint, lanes, status, extra)
 
 

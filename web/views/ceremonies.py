@@ -5,7 +5,7 @@ the form that caused them."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -14,7 +14,8 @@ from accounts.policy import can_manage_goals, can_take_part_in_ceremonies
 from ceremonies import services
 from ceremonies.models import RetroItem
 from planning.models import SprintGoal
-from sprintplan.errors import DomainError
+from sprintplan import pages
+from sprintplan.pages import FormError
 from sprints.models import Sprint
 from teams.models import Team
 from web.selectors import ceremonies as selectors
@@ -58,30 +59,29 @@ def standup(request: HttpRequest, sprint_id: int) -> HttpResponse:
 def standup_hold(request: HttpRequest, sprint_id: int) -> HttpResponse:
     sprint = get_object_or_404(Sprint, pk=sprint_id)
     team = _team(request)
-    try:
-        services.standup_hold(actor=request.user, sprint=sprint, team=team)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Stand-up recorded: the next one starts from now.")
     url = reverse("sprint-standup", args=[sprint.pk])
-    return redirect(f"{url}?team={team.key_prefix}" if team else url)
+    return pages.announce(
+        request,
+        lambda: services.standup_hold(actor=request.user, sprint=sprint, team=team),
+        done=f"{url}?team={team.key_prefix}" if team else url,
+        said="Stand-up recorded: the next one starts from now.",
+    )
 
 
 @require_POST
 def goal_threshold(request: HttpRequest, sprint_id: int, goal_id: int) -> HttpResponse:
     goal = get_object_or_404(SprintGoal, pk=goal_id, sprint_id=sprint_id)
-    try:
-        row = services.goal_threshold_set(
+    return pages.announce(
+        request,
+        lambda: services.goal_threshold_set(
             actor=request.user, goal=goal, threshold=request.POST.get("threshold", "")
-        )
-    except DomainError as error:
-        messages.error(request, f"Threshold not changed: {error.message}")
-    else:
-        messages.success(
-            request, f"You will hear when the goal's chance crosses {row.threshold * 100:.0f} %."
-        )
-    return redirect("sprint-standup", sprint_id)
+        ),
+        done=reverse("sprint-standup", args=[sprint_id]),
+        said=lambda row: (
+            f"You will hear when the goal's chance crosses {row.threshold * 100:.0f} %."
+        ),
+        refused="Threshold not changed: ",
+    )
 
 
 def review(request: HttpRequest, sprint_id: int) -> HttpResponse:
@@ -96,7 +96,7 @@ def retro(request: HttpRequest, sprint_id: int) -> HttpResponse:
     return _retro_page(request, sprint)
 
 
-def _retro_page(request, sprint, *, error: DomainError | None = None, form=None) -> HttpResponse:
+def _retro_page(request, sprint, *, error: FormError | None = None, form=None) -> HttpResponse:
     context = {
         "sprint": sprint,
         "retro": selectors.retro(sprint),
@@ -116,38 +116,46 @@ def _retro_page(request, sprint, *, error: DomainError | None = None, form=None)
 def retro_add(request: HttpRequest, sprint_id: int) -> HttpResponse:
     sprint = get_object_or_404(Sprint, pk=sprint_id)
     owner = User.objects.filter(pk=_int(request.POST.get("owner"))).first()
-    try:
-        services.retro_item_add(
+    return pages.submit(
+        request,
+        lambda: services.retro_item_add(
             actor=request.user,
             sprint=sprint,
             kind=request.POST.get("kind", ""),
             text=request.POST.get("text", ""),
             team=_team(request),
             owner=owner,
-        )
-    except DomainError as error:
-        return _retro_page(request, sprint, error=error, form=request.POST)
-    return redirect("sprint-retro", sprint_id)
+        ),
+        render=lambda error: _retro_page(request, sprint, error=error, form=request.POST),
+        done=reverse("sprint-retro", args=[sprint_id]),
+        rerender=False,
+    )
 
 
 @require_POST
 def retro_action_ticket(request: HttpRequest, sprint_id: int, item_id: int) -> HttpResponse:
     item = get_object_or_404(RetroItem, pk=item_id, sprint_id=sprint_id)
-    try:
+
+    def make_ticket():
         ticket = services.retro_action_to_ticket(actor=request.user, item=item, team=_team(request))
-    except DomainError as error:
-        return _retro_page(request, item.sprint, error=error)
-    messages.success(request, f"The action is now {ticket.key} in {ticket.sprint.name}.")
-    return redirect("sprint-retro", sprint_id)
+        messages.success(request, f"The action is now {ticket.key} in {ticket.sprint.name}.")
+
+    return pages.submit(
+        request,
+        make_ticket,
+        render=lambda error: _retro_page(request, item.sprint, error=error),
+        done=reverse("sprint-retro", args=[sprint_id]),
+        rerender=False,
+    )
 
 
 @require_POST
 def retro_action_done(request: HttpRequest, sprint_id: int, item_id: int) -> HttpResponse:
     item = get_object_or_404(RetroItem, pk=item_id)
-    try:
-        services.retro_action_set_done(
+    return pages.announce(
+        request,
+        lambda: services.retro_action_set_done(
             actor=request.user, item=item, done=request.POST.get("done") == "1"
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    return redirect("sprint-retro", sprint_id)
+        ),
+        done=reverse("sprint-retro", args=[sprint_id]),
+    )

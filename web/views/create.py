@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from accounts.policy import can_create_ticket, team_roles
 from dependencies import services as link_services
+from sprintplan import pages
 from sprintplan.errors import DomainError, InvalidInput
 from sprints.models import Sprint
 from teams.models import Team
@@ -49,16 +50,15 @@ def new_ticket(request):
         form = NewTicketForm(request.POST, teams=teams)
         picked = {name: form.keys(name) for name in picked}
         if form.is_valid():
-            try:
-                ticket = _create_with_links(request.user, form, picked)
+            ticket, error = pages.attempt(lambda: _create_with_links(request.user, form, picked))
+            if error is None:
                 messages.success(request, f"{ticket.key} created.")
                 return redirect("ticket-detail", key=ticket.key)
-            except DomainError as exc:
-                if exc.field in picked:
-                    link_errors[exc.field] = [exc.message]
-                else:
-                    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                status = exc.status
+            if error.field in picked:
+                link_errors[error.field] = [error.message]
+            else:
+                error.add_to(form)
+            status = error.status
         else:
             status = 400
     context = {
@@ -150,18 +150,18 @@ def quick_add(request):
     if team is None:
         messages.error(request, "Choose the team the ticket belongs to.")
         return redirect(back)
-    try:
-        ticket = services.ticket_create(
+    return pages.announce(
+        request,
+        lambda: services.ticket_create(
             actor=request.user,
             team=team,
             title=request.POST.get("title", ""),
             status=status,
             sprint=sprint,
-        )
-        messages.success(request, f"{ticket.key} “{ticket.title}” added.")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect(back)
+        ),
+        done=back,
+        said=lambda ticket: f"{ticket.key} “{ticket.title}” added.",
+    )
 
 
 # --- pickers (htmx autocomplete) ------------------------------------------------------------

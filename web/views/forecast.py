@@ -6,13 +6,15 @@ import json
 
 from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.policy import can_manage_sprints
 from planning import dashboard, forecast_adapter, options_services, panel, services
 from planning.selectors import sprint_capacity
 from quality.selectors import sprint_dod_matrix
-from sprintplan.errors import DomainError
+from sprintplan import pages
+from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 
 OPTIONS_CACHE_SECONDS = 600
@@ -73,22 +75,26 @@ def sprint_options(request, sprint_id: int):
 @require_POST
 def sprint_option_apply(request, sprint_id: int):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
-    try:
-        params = json.loads(request.POST.get("params") or "{}")
-        decision = options_services.option_apply(
+
+    def apply():
+        try:
+            params = json.loads(request.POST.get("params") or "{}")
+        except ValueError:
+            raise InvalidInput("That option could not be read.", field="params") from None
+        return options_services.option_apply(
             actor=request.user,
             sprint=sprint,
             kind=request.POST.get("kind", ""),
             params=params,
             reason=request.POST.get("reason", ""),
         )
-    except (DomainError, ValueError) as exc:
-        message = getattr(exc, "message", "That option could not be read.")
+
+    decision, error = pages.attempt(apply)
+    if error is not None:
         context = panel_context(
-            request, sprint, apply_error=message, failed_kind=request.POST.get("kind")
+            request, sprint, apply_error=error.message, failed_kind=request.POST.get("kind")
         )
-        status = getattr(exc, "status", 400)
-        return render(request, "planning/_options_panel.html", context, status=status)
+        return render(request, "planning/_options_panel.html", context, status=error.status)
     if not request.htmx:
         return redirect("sprint-detail", sprint_id=sprint.pk)
     return render(
@@ -99,16 +105,18 @@ def sprint_option_apply(request, sprint_id: int):
 @require_POST
 def sprint_assumption_add(request, sprint_id: int):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
-    try:
-        options_services.assumption_record(
+    return pages.submit(
+        request,
+        lambda: options_services.assumption_record(
             actor=request.user,
             sprint=sprint,
             ticket_key=request.POST.get("ticket_key", ""),
             note=request.POST.get("note", ""),
-        )
-    except DomainError as exc:
-        context = panel_context(request, sprint, assume_error=exc.message)
-        return render(request, "planning/_options_panel.html", context, status=exc.status)
-    if not request.htmx:
-        return redirect("sprint-detail", sprint_id=sprint.pk)
-    return render(request, "planning/_options_panel.html", panel_context(request, sprint))
+        ),
+        render=lambda error: render(
+            request,
+            "planning/_options_panel.html",
+            panel_context(request, sprint, assume_error=error.message if error else None),
+        ),
+        done=reverse("sprint-detail", args=[sprint.pk]),
+    )

@@ -6,12 +6,13 @@ from django.contrib import messages
 from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import services as people_services
 from accounts.models import User
 from accounts.policy import can_change_capacity, can_manage_people, can_manage_teams
-from sprintplan.errors import DomainError
+from sprintplan import pages
 from teams import services as team_services
 from teams.models import Membership, Team
 from web.forms.people import ROLE_CHOICES, MembershipForm, PersonForm, TeamForm
@@ -75,21 +76,25 @@ def _team_initial(team: Team) -> dict:
 def _save_team(request, form: TeamForm, *, team: Team | None) -> int:
     if not form.is_valid():
         return 400
-    try:
-        if team is None:
-            team = team_services.team_create(actor=request.user, **form.team_values())
-            verb = "created"
-        else:
-            team = team_services.team_update(
+
+    @transaction.atomic  # the team and its WIP limits, or neither
+    def save() -> Team:
+        saved = (
+            team_services.team_create(actor=request.user, **form.team_values())
+            if team is None
+            else team_services.team_update(
                 actor=request.user, team=team, changes=form.team_values()
             )
-            verb = "saved"
-        team_services.team_set_wip_limits(actor=request.user, team=team, limits=form.wip_limits())
-    except DomainError as exc:
-        field = exc.field if exc.field in form.fields else None
-        form.add_error(field, exc.message)
-        return exc.status
-    messages.success(request, f"Team {team.name} ({team.key_prefix}) {verb}.")
+        )
+        team_services.team_set_wip_limits(actor=request.user, team=saved, limits=form.wip_limits())
+        return saved
+
+    saved, error = pages.attempt(save)
+    if error is not None:
+        error.add_to(form)
+        return error.status
+    verb = "created" if team is None else "saved"
+    messages.success(request, f"Team {saved.name} ({saved.key_prefix}) {verb}.")
     return 302
 
 
@@ -99,15 +104,16 @@ def member_add(request, prefix: str):
     form = MembershipForm(request.POST)
     status = 400
     if form.is_valid():
-        try:
-            team_services.membership_set(actor=request.user, team=team, **form.cleaned_data)
+        _, error = pages.attempt(
+            lambda: team_services.membership_set(actor=request.user, team=team, **form.cleaned_data)
+        )
+        if error is None:
             messages.success(
                 request, f"{form.cleaned_data['user'].display_name} is in {team.name}."
             )
             return redirect("team-settings", prefix=team.key_prefix)
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            status = exc.status
+        error.add_to(form)
+        status = error.status
     context = _team_context(request, team, form=TeamForm(initial=_team_initial(team)))
     context["member_form"] = form
     return render(request, "people/team.html", context, status=status)
@@ -120,25 +126,35 @@ def member_change(request, prefix: str, username: str):
     membership = get_object_or_404(
         Membership.objects.select_related("user"), team=team, user__username=username
     )
-    try:
+
+    @transaction.atomic  # the role and the share, or neither
+    def change():
         if request.POST.get("remove"):
             team_services.membership_remove(actor=request.user, membership=membership)
-        else:
-            role = request.POST.get("role")
-            if role and role != membership.role:
-                team_services.membership_set(
-                    actor=request.user, team=team, user=membership.user, role=role
-                )
-            share = request.POST.get("part_time_percent")
-            if share not in (None, "") and str(share) != str(membership.part_time_percent):
-                team_services.membership_set_part_time(
-                    actor=request.user, membership=membership, part_time_percent=share
-                )
-    except DomainError as exc:
+            return
+        role = request.POST.get("role")
+        if role and role != membership.role:
+            team_services.membership_set(
+                actor=request.user, team=team, user=membership.user, role=role
+            )
+        share = request.POST.get("part_time_percent")
+        if share not in (None, "") and str(share) != str(membership.part_time_percent):
+            team_services.membership_set_part_time(
+                actor=request.user, membership=membership, part_time_percent=share
+            )
+
+    def refused(error):
         context = _team_context(request, team, form=TeamForm(initial=_team_initial(team)))
-        context.update(member_error=exc.message, member_error_user=username)
-        return render(request, "people/team.html", context, status=exc.status)
-    return redirect("team-settings", prefix=team.key_prefix)
+        context.update(member_error=error.message, member_error_user=username)
+        return render(request, "people/team.html", context)
+
+    return pages.submit(
+        request,
+        change,
+        render=refused,
+        done=reverse("team-settings", args=[team.key_prefix]),
+        rerender=False,
+    )
 
 
 # --- people -----------------------------------------------------------------------------------
@@ -180,16 +196,19 @@ def _add_person(request, form: PersonForm):
         return 400, None
     data = dict(form.cleaned_data)
     team, team_role = data.pop("team"), data.pop("team_role")
-    try:
-        with transaction.atomic():  # the person and their team, or neither
-            user, path = people_services.user_create(actor=request.user, **data)
-            if team is not None:
-                team_services.membership_set(
-                    actor=request.user, team=team, user=user, role=team_role
-                )
-    except DomainError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        return exc.status, None
+
+    @transaction.atomic  # the person and their team, or neither
+    def create():
+        user, path = people_services.user_create(actor=request.user, **data)
+        if team is not None:
+            team_services.membership_set(actor=request.user, team=team, user=user, role=team_role)
+        return user, path
+
+    created, error = pages.attempt(create)
+    if error is not None:
+        error.add_to(form)
+        return error.status, None
+    user, path = created
     return 201, {"user": user, "url": request.build_absolute_uri(path)}
 
 
@@ -198,24 +217,30 @@ def person_change(request, username: str):
     """Role, deactivate/reactivate, or a new set-password link (Scrum master)."""
     person = get_object_or_404(User, username=username)
     action = request.POST.get("action")
-    try:
-        if action == "link":
-            path = people_services.user_password_link(actor=request.user, user=person)
+    if action == "link":
+        path, error = pages.attempt(
+            lambda: people_services.user_password_link(actor=request.user, user=person)
+        )
+        if error is None:
             link = {"user": person, "url": request.build_absolute_uri(path)}
             return render(
                 request, "people/people.html", _people_context(request, PersonForm(), link)
             )
+        messages.error(request, error.message)
+        return redirect("people")
+
+    def change() -> str:
         if action in ("deactivate", "reactivate"):
             active = action == "reactivate"
             people_services.user_set_active(actor=request.user, user=person, active=active)
-            said = "can log in again" if active else "is deactivated; history keeps the name"
-        else:
-            role = request.POST.get("product_role", "")
-            people_services.user_update(
-                actor=request.user, user=person, changes={"product_role": role}
-            )
-            said = f"is now {dict(ROLE_CHOICES).get(role, role)}"
-        messages.success(request, f"{person.display_name} {said}.")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("people")
+            return "can log in again" if active else "is deactivated; history keeps the name"
+        role = request.POST.get("product_role", "")
+        people_services.user_update(actor=request.user, user=person, changes={"product_role": role})
+        return f"is now {dict(ROLE_CHOICES).get(role, role)}"
+
+    return pages.announce(
+        request,
+        change,
+        done=reverse("people"),
+        said=lambda said: f"{person.display_name} {said}.",
+    )

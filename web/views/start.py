@@ -2,11 +2,12 @@
 capacity) and what is wrong with it (ordering problems, blockers nobody planned, another
 active sprint of the same team), before the Scrum master confirms."""
 
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from planning import selectors
-from sprintplan.errors import DomainError
+from sprintplan import pages
 from sprints.models import Sprint
 from sprints.services import overlapping_active, sprint_set_teams
 from teams.models import Team
@@ -40,9 +41,15 @@ def sprint_teams(request, sprint_id: int):
     """Change the participating teams while the sprint is in planning (Scrum master)."""
     sprint = get_object_or_404(Sprint, pk=sprint_id)
     ids = [int(pk) for pk in request.POST.getlist("teams") if pk.isdigit()]
-    try:
-        sprint_set_teams(actor=request.user, sprint=sprint, teams=ids)
-    except DomainError as exc:
+
+    def refused(error):
         request.method = "GET"
-        return sprint_start(request, sprint_id, teams_error=exc.message, status=exc.status)
-    return redirect("sprint-start", sprint_id=sprint.pk)
+        return sprint_start(request, sprint_id, teams_error=error.message, status=error.status)
+
+    return pages.submit(
+        request,
+        lambda: sprint_set_teams(actor=request.user, sprint=sprint, teams=ids),
+        render=refused,
+        done=reverse("sprint-start", args=[sprint.pk]),
+        rerender=False,
+    )

@@ -22,7 +22,7 @@ from planning.selectors import mark_link_health
 from quality import services as quality_services
 from quality.models import Criterion
 from quality.selectors import artifacts_with_handover, ticket_dod_rows
-from sprintplan.errors import DomainError, StaleVersion
+from sprintplan import pages
 from tickets import services
 from tickets.formatting import display_value
 from tickets.models import Comment, Ticket
@@ -158,23 +158,25 @@ def ticket_edit(request, key: str):
     status = 200
     conflict = None
     if form.is_valid():
-        try:
-            services.ticket_update(
+        _, error = pages.attempt(
+            lambda: services.ticket_update(
                 ticket=ticket,
                 actor=request.user,
                 changes=form.changes(),
                 expected_version=form.cleaned_data["version"],
                 override_reason=form.cleaned_data.get("override_reason", ""),
             )
+        )
+        if error is None:
             if not _is_partial(request):
                 return redirect("ticket-detail", key=key)
             form = None
-        except StaleVersion as exc:
-            conflict = _conflict(form.changes(), exc.current)
-            status = 409
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            status = exc.status
+        elif error.stale:
+            conflict = _conflict(form.changes(), error.current)
+            status = error.status
+        else:
+            error.add_to(form)
+            status = error.status
     else:
         status = 400
     ticket = selectors.ticket_detail(key)
@@ -192,12 +194,17 @@ def ticket_archive(request, key: str):
     """Archive, or restore when it is archived; a stale version shows the page with theirs."""
     ticket = _fresh(key)
     step = services.ticket_restore if ticket.is_archived else services.ticket_archive
-    try:
-        step(actor=request.user, ticket=ticket, expected_version=_version(request))
-    except DomainError as exc:
-        context = _detail_context(request, selectors.ticket_detail(key), archive_error=exc.message)
-        return render(request, DETAIL_TEMPLATE, context, status=exc.status)
-    return redirect("ticket-detail", key=key)
+    return pages.submit(
+        request,
+        lambda: step(actor=request.user, ticket=ticket, expected_version=_version(request)),
+        render=lambda error: render(
+            request,
+            DETAIL_TEMPLATE,
+            _detail_context(request, selectors.ticket_detail(key), archive_error=error.message),
+        ),
+        done=reverse("ticket-detail", args=[key]),
+        rerender=False,
+    )
 
 
 def _version(request) -> int:
@@ -211,14 +218,16 @@ def comment_add(request, key: str):
     form = CommentForm(request.POST)
     status = 400
     if form.is_valid():
-        try:
-            services.comment_create(
+        _, error = pages.attempt(
+            lambda: services.comment_create(
                 actor=request.user, ticket=ticket, body=form.cleaned_data["body"]
-            )
+            ),
+            fields=("body",),
+        )
+        if error is None:
             return redirect(f"{reverse('ticket-detail', args=[key])}#activity-end")
-        except DomainError as exc:
-            form.add_error("body", exc.message)
-            status = exc.status
+        form.add_error("body", error.message)
+        status = error.status
     context = _detail_context(request, selectors.ticket_detail(key))
     context["comment_form"] = form
     return render(request, DETAIL_TEMPLATE, context, status=status)
@@ -228,22 +237,31 @@ def comment_add(request, key: str):
 def comment_change(request, key: str, comment_id: int):
     """Its author edits (body) or deletes (delete=1) a comment."""
     comment = get_object_or_404(Comment, pk=comment_id, ticket__key=key)
-    try:
+
+    def change():
         if request.POST.get("delete"):
             services.comment_delete(actor=request.user, comment=comment)
         else:
             services.comment_update(
                 actor=request.user, comment=comment, body=request.POST.get("body", "")
             )
-    except DomainError as exc:
-        context = _detail_context(
+
+    return pages.submit(
+        request,
+        change,
+        render=lambda error: render(
             request,
-            selectors.ticket_detail(key),
-            comment_error=exc.message,
-            comment_error_id=comment.pk,
-        )
-        return render(request, DETAIL_TEMPLATE, context, status=exc.status)
-    return redirect(f"{reverse('ticket-detail', args=[key])}#comment-{comment.pk}")
+            DETAIL_TEMPLATE,
+            _detail_context(
+                request,
+                selectors.ticket_detail(key),
+                comment_error=error.message,
+                comment_error_id=comment.pk,
+            ),
+        ),
+        done=f"{reverse('ticket-detail', args=[key])}#comment-{comment.pk}",
+        rerender=False,
+    )
 
 
 def _conflict(mine: dict, current: Ticket) -> dict:
@@ -278,20 +296,21 @@ def ticket_inline_edit(request, key: str):
                 for name in ("status", "progress")
                 if name in request.POST and form.cleaned_data[name] not in (None, "")
             }
-            try:
-                services.ticket_update(
+            _, error = pages.attempt(
+                lambda: services.ticket_update(
                     ticket=ticket,
                     actor=request.user,
                     changes=changes,
                     expected_version=form.cleaned_data["version"],
                 )
-            except StaleVersion as exc:
-                context["conflict"] = _conflict(changes, exc.current)
-                status = 409
-            except DomainError as exc:
-                context["error"] = exc.message
-                context["error_field"] = exc.field
-                status = exc.status
+            )
+            if error is not None and error.stale:
+                context["conflict"] = _conflict(changes, error.current)
+                status = error.status
+            elif error is not None:
+                context["error"] = error.message
+                context["error_field"] = error.field
+                status = error.status
         else:
             context["error"] = "; ".join(
                 f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()
@@ -319,14 +338,16 @@ def blocker_add(request, key: str):
     form = AddBlockerForm(request.POST)
     status = 200
     if form.is_valid():
-        try:
-            link_services.link_create(
+        _, error = pages.attempt(
+            lambda: link_services.link_create(
                 actor=request.user, blocker=form.cleaned_data["blocker"], blocked=ticket
             )
+        )
+        if error is None:
             form = AddBlockerForm()
-        except DomainError as exc:
-            form.add_error("blocker", exc.message)
-            status = exc.status
+        else:
+            form.add_error("blocker", error.message)
+            status = error.status
     else:
         status = 400
     return _render_links(request, key, form, status)
@@ -339,13 +360,14 @@ def blocker_remove(request, key: str, link_id: int):
         pk=link_id,
         blocked__key=key,
     )
-    status = 200
-    error = None
-    try:
-        link_services.link_delete(actor=request.user, link=link)
-    except DomainError as exc:
-        error, status = exc.message, exc.status
-    return _render_links(request, key, AddBlockerForm(), status, link_error=error)
+    _, error = pages.attempt(lambda: link_services.link_delete(actor=request.user, link=link))
+    return _render_links(
+        request,
+        key,
+        AddBlockerForm(),
+        error.status if error else 200,
+        link_error=error.message if error else None,
+    )
 
 
 def _render_links(request, key: str, form, status: int, **extra):
@@ -376,21 +398,22 @@ def evidence_add(request, key: str):
     """The owning team records a manual check or a metric value for one criterion."""
     ticket = _fresh(key)
     criterion = get_object_or_404(Criterion, pk=request.POST.get("criterion") or 0)
-    status, error = 200, None
     verdict = request.POST.get("verdict")
-    try:
-        quality_services.evidence_record(
+    _, error = pages.attempt(
+        lambda: quality_services.evidence_record(
             actor=request.user,
             criterion=criterion,
             ticket=ticket,
             value=request.POST.get("value") or None,
             passed={"pass": True, "fail": False}.get(verdict),
         )
-    except DomainError as exc:
-        status, error = exc.status, exc.message
-    if status == 200 and not _is_partial(request):
+    )
+    if error is None and not _is_partial(request):
         return redirect("ticket-detail", key=key)
     context = _detail_context(
-        request, selectors.ticket_detail(key), dod_error=error, dod_error_criterion=criterion.pk
+        request,
+        selectors.ticket_detail(key),
+        dod_error=error.message if error else None,
+        dod_error_criterion=criterion.pk,
     )
-    return _render_detail(request, "ticket-dod", context, status)
+    return _render_detail(request, "ticket-dod", context, error.status if error else 200)
