@@ -6,12 +6,13 @@ import json
 from datetime import date
 
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.policy import can_import
-from sprintplan.errors import DomainError
+from sprintplan import pages
 from sprints.models import Sprint
 from teams.models import Team
 from tickets.models import Ticket
@@ -45,8 +46,9 @@ def import_create(request):
     if not can_import(request.user):
         return _forbidden(request)
     data = request.POST
-    try:
-        job = services.import_create(
+    return pages.submit(
+        request,
+        lambda: services.import_create(
             actor=request.user,
             source=data.get("source", ""),
             upload=request.FILES.get("file"),
@@ -54,16 +56,20 @@ def import_create(request):
             jql=data.get("jql", ""),
             user=data.get("user", ""),
             token=data.get("token", ""),
-        )
-    except DomainError as error:
-        context = {
-            "jobs": selectors.recent_jobs(),
-            "sources": ImportJob.Source,
-            "error": error,
-            "form": data,
-        }
-        return render(request, "imports/list.html", context, status=error.status)
-    return redirect("import-detail", job.pk)
+        ),
+        render=lambda error: render(
+            request,
+            "imports/list.html",
+            {
+                "jobs": selectors.recent_jobs(),
+                "sources": ImportJob.Source,
+                "error": error,
+                "form": data,
+            },
+        ),
+        done=lambda job: reverse("import-detail", args=[job.pk]),
+        rerender=False,
+    )
 
 
 PHASE_WORDS = {
@@ -195,11 +201,9 @@ def import_map(request, job_id: int):
     }
     if post.get("sprint_days"):
         mapping["sprint_days"] = post["sprint_days"]
-    try:
-        job = services.import_map(actor=request.user, job=job, mapping=mapping)
-    except DomainError as error:
-        return render(request, "imports/job.html", _context(job, error), status=error.status)
-    return redirect("import-detail", job.pk)
+    return _job_step(
+        request, job, lambda: services.import_map(actor=request.user, job=job, mapping=mapping)
+    )
 
 
 @require_POST
@@ -207,11 +211,18 @@ def import_apply(request, job_id: int):
     if not can_import(request.user):
         return _forbidden(request)
     job = get_object_or_404(ImportJob.objects.defer("payload", "plan"), pk=job_id)
-    try:
-        services.import_apply(actor=request.user, job=job)
-    except DomainError as error:
-        return render(request, "imports/job.html", _context(job, error), status=error.status)
-    return redirect("import-detail", job.pk)
+    return _job_step(request, job, lambda: services.import_apply(actor=request.user, job=job))
+
+
+def _job_step(request, job: ImportJob, step) -> HttpResponse:
+    """A step of the import: the job's page again with the refusal, or the job's page."""
+    return pages.submit(
+        request,
+        step,
+        render=lambda error: render(request, "imports/job.html", _context(job, error)),
+        done=reverse("import-detail", args=[job.pk]),
+        rerender=False,
+    )
 
 
 def export_json(request):

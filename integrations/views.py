@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.policy import can_manage_integrations, team_roles
+from sprintplan import pages
 from sprintplan.errors import DomainError
 from tickets.models import Ticket
 
@@ -309,17 +310,20 @@ def integration_create(request):
     form = IntegrationForm(request.POST)
     if not form.is_valid():
         return _render(request, 400, form=form)
-    try:
-        created = services.integration_create(
+    created, refused = _form_call(
+        request,
+        form,
+        "form",
+        lambda: services.integration_create(
             actor=request.user,
             name=form.cleaned_data["name"],
             kind=form.cleaned_data["kind"],
             team=form.cleaned_data["team"],
             config=form.config(),
-        )
-    except DomainError as error:
-        form.add_service_error(error)
-        return _render(request, error.status, form=form)
+        ),
+    )
+    if refused:
+        return refused
     integration = created.integration
     revealed = Revealed(
         integration=integration,
@@ -329,6 +333,18 @@ def integration_create(request):
         created=True,
     )
     return _render(request, revealed=revealed)
+
+
+def _form_call(request, form, failed: str, call, integration=None):
+    """One service call for a form on the page: (what it returned, None), or (None, the
+    page again with the refusal beside the form's field, under the context name `failed`:
+    the form itself, or (integration id, form) for a form inside an integration's card)."""
+    result, error = pages.attempt(call)
+    if error is None:
+        return result, None
+    form.add_service_error(error)
+    shown = form if integration is None else (integration.pk, form)
+    return None, _render(request, error.status, **{failed: shown})
 
 
 def _managed(request, integration_id: int):
@@ -342,9 +358,10 @@ def integration_rotate_secret(request, integration_id: int):
     if not can_manage_integrations(request.user):
         return _forbidden(request)
     integration = _managed(request, integration_id)
-    try:
-        secret = services.integration_rotate_secret(actor=request.user, integration=integration)
-    except DomainError as error:
+    secret, error = pages.attempt(
+        lambda: services.integration_rotate_secret(actor=request.user, integration=integration)
+    )
+    if error is not None:
         return _render(request, error.status, page_error=error.message)
     revealed = Revealed(
         integration=integration, endpoint=endpoint_url(request, integration), secret=secret
@@ -361,13 +378,17 @@ def integration_edit(request, integration_id: int):
     form = IntegrationEditForm(request.POST, integration=integration)
     if not form.is_valid():
         return _render(request, 400, failed_edit=(integration.pk, form))
-    try:
-        services.integration_update(
+    _, refused = _form_call(
+        request,
+        form,
+        "failed_edit",
+        lambda: services.integration_update(
             actor=request.user, integration=integration, changes=form.changes()
-        )
-    except DomainError as error:
-        form.add_service_error(error)
-        return _render(request, error.status, failed_edit=(integration.pk, form))
+        ),
+        integration,
+    )
+    if refused:
+        return refused
     return _render(request, page_message=f"“{form.cleaned_data['name']}” saved.")
 
 
@@ -417,16 +438,20 @@ def project_link_preview(request, integration_id: int):
     form = ProjectLinkForm(request.POST, integration=integration)
     if not form.is_valid():
         return _render(request, 400, failed_link=(integration.pk, form))
-    try:
-        preview = services.label_studio_link_preview(
+    preview, refused = _form_call(
+        request,
+        form,
+        "failed_link",
+        lambda: services.label_studio_link_preview(
             actor=request.user,
             integration=integration,
             project_id=form.cleaned_data["project_id"],
             ticket=form.cleaned_data["ticket"],
-        )
-    except DomainError as error:
-        form.add_service_error(error)
-        return _render(request, error.status, failed_link=(integration.pk, form))
+        ),
+        integration,
+    )
+    if refused:
+        return refused
     return _render(request, link_preview=(integration.pk, preview))
 
 
@@ -440,18 +465,22 @@ def project_link(request, integration_id: int):
     if not form.is_valid():
         return _render(request, 400, failed_link=(integration.pk, form))
     data = form.cleaned_data
-    try:
-        link = services.label_studio_project_link(
+    link, refused = _form_call(
+        request,
+        form,
+        "failed_link",
+        lambda: services.label_studio_project_link(
             actor=request.user,
             integration=integration,
             project_id=data["project_id"],
             ticket=data["ticket"],
             keep_manual_progress=data["progress"] != "replace",
             replace=True,
-        )
-    except DomainError as error:
-        form.add_service_error(error)
-        return _render(request, error.status, failed_link=(integration.pk, form))
+        ),
+        integration,
+    )
+    if refused:
+        return refused
     return _render(
         request,
         page_message=f"Label Studio project {link.project_id} now feeds {link.ticket.key}.",
@@ -466,9 +495,10 @@ def project_unlink(request, integration_id: int, link_id: int):
     link = get_object_or_404(
         LabelStudioProject.objects.select_related("ticket"), pk=link_id, integration=integration
     )
-    try:
-        services.label_studio_project_unlink(actor=request.user, link=link)
-    except DomainError as error:
+    _, error = pages.attempt(
+        lambda: services.label_studio_project_unlink(actor=request.user, link=link)
+    )
+    if error is not None:
         return _render(request, error.status, page_error=error.message)
     return _render(
         request, page_message=f"Label Studio project {link.project_id} no longer feeds a ticket."
@@ -483,13 +513,17 @@ def dataset_link(request, integration_id: int):
     form = DatasetLinkForm(request.POST, integration=integration)
     if not form.is_valid():
         return _render(request, 400, failed_dataset=(integration.pk, form))
-    try:
-        link = services.prodigy_dataset_link(
+    link, refused = _form_call(
+        request,
+        form,
+        "failed_dataset",
+        lambda: services.prodigy_dataset_link(
             actor=request.user, integration=integration, **form.cleaned_data
-        )
-    except DomainError as error:
-        form.add_service_error(error)
-        return _render(request, error.status, failed_dataset=(integration.pk, form))
+        ),
+        integration,
+    )
+    if refused:
+        return refused
     return _render(
         request, page_message=f"Prodigy dataset {link.dataset} now feeds {link.ticket.key}."
     )
@@ -508,9 +542,10 @@ def delivery_reprocess(request, delivery_id: int):
         ),
         pk=delivery_id,
     )
-    try:
-        services.delivery_reprocess(actor=request.user, delivery=delivery)
-    except DomainError as error:
+    _, error = pages.attempt(
+        lambda: services.delivery_reprocess(actor=request.user, delivery=delivery)
+    )
+    if error is not None:
         return _render(request, error.status, page_error=error.message)
     if request.POST.get("next") == "deliveries":
         return redirect("integration-deliveries", delivery.integration_id)

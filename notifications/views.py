@@ -4,10 +4,11 @@ this app's own data only, so they live here (web/ joins several apps)."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.policy import can_read_delivery_log
-from sprintplan.errors import DomainError
+from sprintplan import pages
 
 from . import selectors, services
 from .models import PERSONAL_CHANNELS, Delivery, Event, Preference
@@ -72,17 +73,23 @@ def preferences_save(request: HttpRequest) -> HttpResponse:
         if ":" in name:
             event, channel = name.split(":", 1)
             channels.setdefault(event, []).append(channel)
-    try:
+
+    def save():
         services.preference_update(
             actor=request.user,
             user=request.user,
             channels=channels,
             mode=request.POST.get("mode", ""),
         )
-    except DomainError as error:
-        return _inbox_page(request, error=error, status=error.status)
-    messages.success(request, "Your notification preferences are saved.")
-    return redirect("notification-inbox")
+        messages.success(request, "Your notification preferences are saved.")
+
+    return pages.submit(
+        request,
+        save,
+        render=lambda error: _inbox_page(request, error=error),
+        done=reverse("notification-inbox"),
+        rerender=False,
+    )
 
 
 def delivery_log(request: HttpRequest) -> HttpResponse:
@@ -107,10 +114,9 @@ def delivery_log(request: HttpRequest) -> HttpResponse:
 @require_POST
 def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery, pk=delivery_id)
-    try:
-        services.delivery_retry(actor=request.user, delivery=delivery)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Delivery “{delivery.title}” is being sent again.")
-    return redirect("notification-deliveries")
+    return pages.announce(
+        request,
+        lambda: services.delivery_retry(actor=request.user, delivery=delivery),
+        done=reverse("notification-deliveries"),
+        said=f"Delivery “{delivery.title}” is being sent again.",
+    )

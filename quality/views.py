@@ -21,7 +21,8 @@ from accounts.policy import (
     can_edit_definition_of_done,
     ensure_can_edit_definition_of_done,
 )
-from sprintplan.errors import Conflict, DomainError
+from sprintplan import pages
+from sprintplan.errors import Conflict
 from teams.models import Team
 from tickets.models import Ticket
 
@@ -170,26 +171,25 @@ def _check_seen(seen: int) -> DefinitionOfDone | None:
 
 @require_POST
 def criterion_add(request):
-    try:
-        ensure_can_edit_definition_of_done(request.user)
-    except DomainError as error:
+    _, error = pages.attempt(lambda: ensure_can_edit_definition_of_done(request.user))
+    if error is not None:
         return _answer(request, error.status, page_error=error.message)
     form = CriterionForm(request.POST)
     if not form.is_valid():
         return _answer(request, 400, form=form)
-    kept: list[dict] = []
-    try:
-        current = _check_seen(form.cleaned_data["seen_version"])
-        kept = [criterion_values(c) for c in criteria_of(current)]
-        new = form.criterion()
-        definition = services.definition_revise(
+    current, error = pages.attempt(lambda: _check_seen(form.cleaned_data["seen_version"]))
+    if error is not None:
+        return _answer(request, error.status, page_error=error.message, form=form)
+    kept = [criterion_values(c) for c in criteria_of(current)]
+    new = form.criterion()
+    definition, error = pages.attempt(
+        lambda: services.definition_revise(
             actor=request.user,
             criteria=[*kept, new],
             note=form.cleaned_data["note"] or f"Added “{new['text']}”.",
         )
-    except DomainError as error:
-        if error.field == "seen_version":
-            return _answer(request, error.status, page_error=error.message, form=form)
+    )
+    if error is not None:
         form.add_service_error(error, new_index=len(kept))
         return _answer(request, error.status, form=form)
     return _answer(
@@ -199,7 +199,7 @@ def criterion_add(request):
 
 @require_POST
 def criterion_remove(request, code: str):
-    try:
+    def remove() -> str:
         ensure_can_edit_definition_of_done(request.user)
         seen = SeenVersionForm(request.POST)
         if not seen.is_valid():
@@ -214,18 +214,20 @@ def criterion_remove(request, code: str):
             criteria=[criterion_values(c) for c in criteria if c.code != code],
             note=f"Removed “{removed.text}”.",
         )
-    except DomainError as error:
+        return f"Version {definition.version} written: removed “{removed.text}”."
+
+    notice, error = pages.attempt(remove)
+    if error is not None:
         return _answer(request, error.status, page_error=error.message)
-    return _answer(
-        request, 200, notice=f"Version {definition.version} written: removed “{removed.text}”."
-    )
+    return _answer(request, 200, notice=notice)
 
 
 @require_POST
 def definition_accept(request, version: int):
     definition = get_object_or_404(DefinitionOfDone, version=version)
-    try:
-        services.definition_accept(actor=request.user, definition=definition)
-    except DomainError as error:
+    _, error = pages.attempt(
+        lambda: services.definition_accept(actor=request.user, definition=definition)
+    )
+    if error is not None:
         return _answer(request, error.status, accept_error=error.message)
     return _answer(request, 200, notice=f"You accepted version {definition.version}.")

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from sprintplan import probability
 from sprintplan.api import StrictModelSerializer, StrictSerializer
-from sprintplan.errors import InvalidInput, StaleVersion
+from sprintplan.errors import InvalidInput
 from sprintplan.limits import DESCRIPTION_MAX
 
 from ..models import Feature, Milestone, PlanningInterval, Program
@@ -148,13 +148,6 @@ def _pi_by_id(pk, field: str = "pi") -> PlanningInterval:
     if pi is None:
         raise InvalidInput(f"Unknown PI {pk}.", code="unknown_pi", field=field)
     return pi
-
-
-def _stale(exc: StaleVersion) -> Response:
-    body = exc.as_dict()
-    current = _features().get(pk=exc.current.pk)
-    body["current"] = FeatureSerializer(current).data
-    return Response(body, status=status.HTTP_409_CONFLICT)
 
 
 # --- viewsets --------------------------------------------------------------------------------
@@ -320,16 +313,17 @@ class FeatureViewSet(
             raise InvalidInput(
                 "Attach or detach tickets with /features/{id}/tickets/.", field="ticket_keys"
             )
-        try:
-            services.feature_update(
-                actor=request.user, feature=feature, changes=data, expected_version=expected
-            )
-        except StaleVersion as exc:
-            return _stale(exc)
+        services.feature_update(
+            actor=request.user, feature=feature, changes=data, expected_version=expected
+        )
         return Response(FeatureSerializer(_features().get(pk=feature.pk)).data)
 
     def update(self, request, *args, **kwargs):
         return self.partial_update(request, *args, **kwargs)
+
+    def stale_current(self, current) -> dict:
+        """A stale edit's 409 carries the feature as it is now (the API's exception handler)."""
+        return FeatureSerializer(_features().get(pk=current.pk)).data
 
     def perform_destroy(self, instance):
         services.feature_delete(actor=self.request.user, feature=instance)
@@ -341,10 +335,7 @@ class FeatureViewSet(
         a sprint id, or null). 409 with the current feature when `expected_version` is old."""
         feature = self.get_object()
         data = _valid(MoveSerializer, request.data)
-        try:
-            services.feature_move(actor=request.user, feature=feature, **data)
-        except StaleVersion as exc:
-            return _stale(exc)
+        services.feature_move(actor=request.user, feature=feature, **data)
         return Response(FeatureSerializer(_features().get(pk=feature.pk)).data)
 
     @extend_schema(request=TicketKeysSerializer, responses={200: FeatureSerializer})

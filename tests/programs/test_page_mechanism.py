@@ -119,3 +119,58 @@ def test_decision_fields_are_declared_once_for_service_api_and_page():
     api_fields = set(DecisionInputSerializer().fields) - {"version"}
     assert api_fields == set(DECISION_FIELDS)
     assert set(DECISIONS.fields) == set(DECISION_FIELDS)
+
+
+def test_attempt_gives_back_the_result_or_the_refusal_without_raising():
+    assert pages.attempt(lambda: 42) == (42, None)
+    result, error = pages.attempt(
+        _raise(StaleVersion("Changed meanwhile.", current="theirs", field="title")),
+        fields=("title",),
+    )
+    assert result is None
+    assert (error.status, error.stale, error.current, error.field) == (409, True, "theirs", "title")
+    with pytest.raises(ZeroDivisionError):  # only refusals are turned into answers
+        pages.attempt(lambda: 1 / 0)
+
+
+def test_add_to_puts_the_message_beside_the_named_field_or_above_the_form():
+    from django import forms
+
+    class Form(forms.Form):
+        title = forms.CharField()
+
+    named, elsewhere = Form({"title": "x"}), Form({"title": "x"})
+    named.is_valid(), elsewhere.is_valid()
+    pages.FormError("Taken.", field="title").add_to(named)
+    pages.FormError("Only the Scrum master.", field="role").add_to(elsewhere)
+    assert named.errors == {"title": ["Taken."]}
+    assert elsewhere.non_field_errors() == ["Only the Scrum master."]
+
+
+def test_announce_redirects_with_the_outcome_as_a_message(post):
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    def request():
+        made = post()
+        made.session = {}
+        made._messages = FallbackStorage(made)
+        return made
+
+    done = request()
+    response = pages.announce(done, lambda: 5, done="/back/", said=lambda n: f"{n} added.")
+    assert (response.status_code, response["Location"]) == (302, "/back/")
+    assert [m.message for m in get_messages(done)] == ["5 added."]
+
+    refused = request()
+    response = pages.announce(
+        refused,
+        _raise(InvalidInput("Give a title.", field="title")),
+        done="/back/",
+        said="never said",
+        refused="Not added: ",
+    )
+    assert response.status_code == 302
+    assert [(m.level_tag, m.message) for m in get_messages(refused)] == [
+        ("error", "Not added: Give a title.")
+    ]
