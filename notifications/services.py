@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.policy import ensure_can_manage_chat_webhooks, ensure_can_read_delivery_log
+from sprintplan import outbound
 from sprintplan.errors import InvalidInput, PermissionDenied
 from sprints.models import Sprint
 from teams.models import Team
@@ -356,7 +357,11 @@ def _post_webhook(delivery: Delivery) -> str:
 
 
 def post(url: str, raw: bytes, headers: dict[str, str]) -> None:
-    """POST JSON; any answer but 2xx, a refused connection or a timeout is a failure."""
+    """POST JSON; any answer but 2xx (a redirect included), a refused connection, a timeout
+    or an address that is not public (sprintplan/outbound.py) is a failure."""
+    refused = outbound.private_reason(url)
+    if refused:
+        raise DeliveryFailed(f"Not sent to {url}: {refused}.")
     request = urllib.request.Request(
         url,
         data=raw,
@@ -364,7 +369,7 @@ def post(url: str, raw: bytes, headers: dict[str, str]) -> None:
         headers={"Content-Type": "application/json", "User-Agent": "Sprintplan", **headers},
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.NOTIFY_WEBHOOK_TIMEOUT) as answer:
+        with outbound.opener.open(request, timeout=settings.NOTIFY_WEBHOOK_TIMEOUT) as answer:
             answer.read(1024)
     except urllib.error.HTTPError as error:
         raise DeliveryFailed(f"The receiver answered {error.code} {error.reason}.") from error
@@ -511,6 +516,7 @@ def webhook_create(
         raise InvalidInput("format is slack, mattermost or generic.", field="format")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 500:
         raise InvalidInput("Give the webhook's http(s) address.", field="url")
+    outbound.ensure_public(url, field="url")
     events = events or []
     if not isinstance(events, list) or not set(events) <= set(Event.values):
         raise InvalidInput("events lists known events (empty: every event).", field="events")

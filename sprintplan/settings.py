@@ -492,6 +492,9 @@ NOTIFY_THROTTLE_SECONDS = float(os.environ.get("NOTIFY_THROTTLE_SECONDS", "60"))
 NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "4"))
 NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "10"))
 NOTIFY_WEBHOOK_TIMEOUT = float(os.environ.get("NOTIFY_WEBHOOK_TIMEOUT", "5"))
+# Webhooks may only call public addresses; allow private ones for an on-premises chat
+# server (sprintplan/outbound.py).
+OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
 NOTIFY_DIGEST_HOUR = int(os.environ.get("NOTIFY_DIGEST_HOUR", "7"))
 # Whether set-password links of new people are mailed (else the People page shows the
 # one-time link once, for the Scrum master to hand over).
