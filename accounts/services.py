@@ -19,7 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
-from sprintplan.errors import Conflict, InvalidInput, PermissionDenied
+from sprintplan.errors import Conflict, InvalidInput, PermissionDenied, StaleVersion
 
 from .models import User
 from .policy import ensure_can_manage_people
@@ -80,18 +80,41 @@ def user_create(
     return user, link
 
 
-def user_update(*, actor, user: User, changes: dict[str, Any]) -> User:
+def user_update(
+    *, actor, user: User, changes: dict[str, Any], expected: dict[str, Any] | None = None
+) -> User:
+    """Change a person's name, e-mail or role. `expected`: the values the editor saw; when
+    any of them changed meanwhile, nothing is saved (StaleVersion, `current` the person as
+    they are now), so two editors never overwrite each other unseen."""
     ensure_can_manage_people(actor)
     unknown = sorted(set(changes) - PERSON_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
     values = _validated(changes)
-    if values.get("product_role", user.product_role) != User.ProductRole.SCRUM_MASTER:
-        _keep_one_scrum_master(user)
-    for field, value in values.items():
-        setattr(user, field, value)
-    user.save(update_fields=list(values) or None)
+    with transaction.atomic():
+        current = User.objects.select_for_update().get(pk=user.pk)
+        _refuse_changed_meanwhile(current, expected or {})
+        if values.get("product_role", current.product_role) != User.ProductRole.SCRUM_MASTER:
+            _keep_one_scrum_master(user)
+        for field, value in values.items():
+            setattr(user, field, value)
+        user.save(update_fields=list(values) or None)
     return user
+
+
+def _refuse_changed_meanwhile(current: User, expected: dict[str, Any]) -> None:
+    changed = [
+        field
+        for field, seen in expected.items()
+        if field in PERSON_FIELDS and (getattr(current, field) or "") != (seen or "")
+    ]
+    if changed:
+        words = ", ".join(field.replace("_", " ") for field in changed)
+        raise StaleVersion(
+            f"Someone else changed {current.username}'s {words} meanwhile; nothing was saved.",
+            current=current,
+            field=changed[0],
+        )
 
 
 def user_set_active(*, actor, user: User, active: bool) -> User:

@@ -27,9 +27,16 @@ class SprintSerializer(StrictModelSerializer):
         help_text='Participating teams by key prefix, e.g. ["LAB", "ML"]; none: every team.',
     )
 
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Grows with every change. On PATCH, optional: the version you edited; a "
+        "sprint changed meanwhile is then refused with 409 and the current sprint.",
+    )
+
     class Meta:
         model = Sprint
-        fields = ["id", "name", "start_date", "end_date", "state", "goal", "teams"]
+        fields = ["id", "name", "start_date", "end_date", "state", "goal", "teams", "version"]
         read_only_fields = ["id"]
         extra_kwargs = {"goal": {"max_length": SPRINT_GOAL_MAX_LENGTH}}
 
@@ -45,6 +52,8 @@ class SprintSerializer(StrictModelSerializer):
 
 class SprintCreateSerializer(SprintSerializer):
     """A new sprint starts in planning; its state changes by commit or PATCH."""
+
+    version = serializers.IntegerField(read_only=True)
 
     class Meta(SprintSerializer.Meta):
         read_only_fields = ["id", "state"]
@@ -154,9 +163,18 @@ class SprintViewSet(
         return Response(SprintGraphSerializer(selectors.sprint_graph(self.get_object())).data)
 
     def perform_update(self, serializer):
+        changes = dict(serializer.validated_data)
+        expected = changes.pop("version", None)
         serializer.instance = services.sprint_update(
-            actor=self.request.user, sprint=serializer.instance, changes=serializer.validated_data
+            actor=self.request.user,
+            sprint=serializer.instance,
+            changes=changes,
+            expected_version=expected,
         )
+
+    def stale_current(self, current) -> dict:
+        """A stale edit's 409 carries the sprint as it is now (the API's exception handler)."""
+        return SprintSerializer(Sprint.objects.prefetch_related("teams").get(pk=current.pk)).data
 
     # --- closing a sprint -------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ class Sprint(models.Model):
     # sprint without any (made before teams were chosen) counts every team in.
     teams = models.ManyToManyField("teams.Team", blank=True, related_name="sprints")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Grows with every change, so an edit made on an old copy is refused, not overwritten.
+    version = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         # The table keeps the name it had when sprints lived in the planning app.

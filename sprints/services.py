@@ -6,9 +6,11 @@ work in the same transaction."""
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from accounts.policy import ensure_can_manage_sprints
-from sprintplan.errors import Conflict, InvalidInput
+from sprintplan import derived
+from sprintplan.errors import Conflict, InvalidInput, StaleVersion
 from teams.models import Team
 
 from .models import Sprint
@@ -30,20 +32,36 @@ def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "", tea
     return sprint
 
 
-def sprint_update(*, actor, sprint: Sprint, changes: dict[str, Any]) -> Sprint:
+def sprint_update(
+    *, actor, sprint: Sprint, changes: dict[str, Any], expected_version: int | None = None
+) -> Sprint:
+    """Rename, re-date, re-goal or re-state a sprint. With `expected_version` (the version
+    the editor saw) a sprint changed meanwhile is refused with StaleVersion, whose `current`
+    is the sprint as it is now; without it the change applies to the latest version."""
     ensure_can_manage_sprints(actor)
     unknown = sorted(set(changes) - SPRINT_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", code="unknown_field")
     changes = dict(changes)
     teams = changes.pop("teams", None)
-    values = _validated(changes, current=sprint)
-    for field, value in values.items():
-        setattr(sprint, field, value)
     with transaction.atomic():
+        current = Sprint.objects.select_for_update().get(pk=sprint.pk)
+        if expected_version is not None and expected_version != current.version:
+            raise StaleVersion(
+                f"{current.name} was changed by someone else (now version {current.version}, "
+                f"you edited version {expected_version}); nothing was saved.",
+                current=current,
+                field="version",
+            )
+        values = _validated(changes, current=current)
+        for field, value in values.items():
+            setattr(sprint, field, value)
+        sprint.version = current.version + 1
         sprint = _saved(sprint)
         if teams is not None:
             sprint_set_teams(actor=actor, sprint=sprint, teams=teams)
+        if {"start_date", "end_date"} & set(values):
+            derived.changed("sprint", [sprint.pk])  # its forecast's horizon moved
     return sprint
 
 
@@ -108,9 +126,12 @@ def _team_ids(teams) -> list[int]:
 def sprint_state_advance(*, sprint: Sprint, from_state: str, to_state: str) -> bool:
     """Move the sprint from `from_state` to `to_state` if it is still there (one conditional
     UPDATE, so two concurrent commits cannot both win). The caller checks permissions."""
-    moved = Sprint.objects.filter(pk=sprint.pk, state=from_state).update(state=to_state)
+    moved = Sprint.objects.filter(pk=sprint.pk, state=from_state).update(
+        state=to_state, version=F("version") + 1
+    )
     if moved:
         sprint.state = to_state
+        sprint.version = Sprint.objects.values_list("version", flat=True).get(pk=sprint.pk)
     return bool(moved)
 
 

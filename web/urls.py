@@ -22,7 +22,18 @@ from accounts.api import ObtainTokenView, RevokeTokenView
 from sprintplan.api import ApiRouter
 from sprintplan.views import health
 
-from .views import board, ceremonies, create, forecast, home, people, sprints, start, tickets
+from .views import (
+    board,
+    ceremonies,
+    create,
+    forecast,
+    home,
+    people,
+    sprint_edit,
+    sprints,
+    start,
+    tickets,
+)
 
 # Swagger UI adds one fixed <style> element of its own; only that one is let through (CSP).
 SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
@@ -48,6 +59,7 @@ pages = [
     path("sprints/", sprints.sprint_list, name="sprint-list"),
     path("sprints/<int:sprint_id>/", sprints.sprint_detail, name="sprint-detail"),
     path("sprints/<int:sprint_id>/graph/", sprints.sprint_graph, name="sprint-graph"),
+    path("sprints/<int:sprint_id>/edit/", sprint_edit.sprint_edit, name="sprint-edit"),
     path("sprints/<int:sprint_id>/live/", sprints.sprint_live, name="sprint-live"),
     path(
         "sprints/<int:sprint_id>/adjustments/", sprints.adjustment_add, name="sprint-adjustment-add"
@@ -149,6 +161,7 @@ pages = [
     ),
     path("people/", people.people, name="people"),
     path("people/<str:username>/", people.person_change, name="person-change"),
+    path("people/<str:username>/edit/", people.person_edit, name="person-edit"),
     path("teams/<str:prefix>/board/", board.team_board, name="team-board"),
     path("teams/<str:prefix>/board/live/", board.team_board_live, name="team-board-live"),
     path(

@@ -70,3 +70,28 @@ class MembershipForm(forms.Form):
     part_time_percent = forms.IntegerField(
         min_value=1, max_value=100, initial=100, label="Part time %"
     )
+
+
+class PersonDetailsForm(forms.Form):
+    """A person's name and e-mail, with the values the page showed (to refuse an edit made
+    on top of someone else's unseen change)."""
+
+    FIELDS = ("first_name", "last_name", "email")
+
+    first_name = forms.CharField(max_length=150, required=False, label="First name")
+    last_name = forms.CharField(max_length=150, required=False, label="Last name")
+    email = forms.CharField(max_length=254, required=False, label="E-mail")
+    seen_first_name = forms.CharField(required=False, widget=forms.HiddenInput)
+    seen_last_name = forms.CharField(required=False, widget=forms.HiddenInput)
+    seen_email = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    @classmethod
+    def for_person(cls, person) -> "PersonDetailsForm":
+        values = {name: getattr(person, name) for name in cls.FIELDS}
+        return cls(initial={**values, **{f"seen_{k}": v for k, v in values.items()}})
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.FIELDS}
+
+    def seen(self) -> dict:
+        return {name: self.cleaned_data[f"seen_{name}"] for name in self.FIELDS}

@@ -107,3 +107,24 @@ class SprintForm(forms.Form):
         required=False,
         help_text="Only they get capacity, boards and forecasts in it (none ticked: every team).",
     )
+
+
+class SprintEditForm(forms.Form):
+    """Rename, re-date or re-goal a sprint, at the version the page showed."""
+
+    name = forms.CharField(max_length=100)
+    start_date = forms.DateField(label="Starts", widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label="Ends", widget=forms.DateInput(attrs={"type": "date"}))
+    goal = forms.CharField(
+        label="Sprint goal",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The written goals the forecast judges live in the planning room.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    FIELDS = ("name", "start_date", "end_date", "goal")
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.FIELDS}

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as people_services
 from accounts.models import User
@@ -15,7 +15,13 @@ from accounts.policy import can_change_capacity, can_manage_people, can_manage_t
 from sprintplan import pages
 from teams import services as team_services
 from teams.models import Membership, Team
-from web.forms.people import ROLE_CHOICES, MembershipForm, PersonForm, TeamForm
+from web.forms.people import (
+    ROLE_CHOICES,
+    MembershipForm,
+    PersonDetailsForm,
+    PersonForm,
+    TeamForm,
+)
 
 # --- teams ------------------------------------------------------------------------------------
 
@@ -244,3 +250,50 @@ def person_change(request, username: str):
         done=reverse("people"),
         said=lambda said: f"{person.display_name} {said}.",
     )
+
+
+@require_http_methods(["GET", "POST"])
+def person_edit(request, username: str):
+    """A person's name and e-mail (Scrum master); an edit on top of a change made meanwhile
+    shows theirs and keeps what was typed."""
+    person = get_object_or_404(User, username=username)
+    if request.method == "GET":
+        return _person_page(request, person, PersonDetailsForm.for_person(person))
+    form = PersonDetailsForm(request.POST)
+    if not form.is_valid():
+        return _person_page(request, person, form, status=400)
+    _, error = pages.attempt(
+        lambda: people_services.user_update(
+            actor=request.user, user=person, changes=form.changes(), expected=form.seen()
+        ),
+        fields=form.fields,
+    )
+    if error is None:
+        messages.success(request, f"{person.username} saved.")
+        return redirect("people")
+    if error.stale:
+        return _person_page(
+            request, person, _on_top_of(request, error.current), error.status, error.current
+        )
+    error.add_to(form)
+    return _person_page(request, person, form, status=error.status)
+
+
+def _on_top_of(request, current: User) -> PersonDetailsForm:
+    """What was typed, now with their values as the ones seen: saving again applies it."""
+    data = request.POST.copy()
+    for name in PersonDetailsForm.FIELDS:
+        data[f"seen_{name}"] = getattr(current, name)
+    form = PersonDetailsForm(data)
+    form.is_valid()
+    return form
+
+
+def _person_page(request, person, form, status: int = 200, theirs: User | None = None):
+    context = {
+        "person": person,
+        "form": form,
+        "theirs": theirs,
+        "may_manage": can_manage_people(request.user),
+    }
+    return render(request, "people/person.html", context, status=status)
