@@ -10,6 +10,7 @@ from imports.models import ImportedIssue, ImportedSprint, ImportJob
 from sprints.models import Sprint
 from tickets.models import Ticket, TicketEvent
 
+from ..factories import TicketFactory
 from .conftest import SYNTHETIC, committed, run_csv_import, upload
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +115,17 @@ def test_closed_issues_bring_a_done_event_at_their_resolution_time(scenario):
     progress = TicketEvent.objects.get(ticket=ds1, field="progress")
     assert progress.at.date() == date(2026, 11, 10)
     assert (progress.old_value, progress.new_value) == ("0", "3")
+
+
+def test_an_imported_tickets_page_names_its_jira_key(scenario, client):
+    """A team lead who knows the issue by its Jira key finds it on the ticket page (a
+    re-sync updates the ticket by that key); a ticket made here shows no such line."""
+    run_csv_import(scenario.users["sm"], SMALL, mapping={"today": "2026-11-20"})
+    imported = tickets_by_jira_key()["DS-2"]
+    client.force_login(scenario.users["sm"])
+
+    html = client.get(f"/tickets/{imported.key}/").content.decode()
+
+    assert "Imported from Jira" in html and "DS-2" in html
+    made_here = TicketFactory(team=imported.team)
+    assert "Imported from Jira" not in client.get(f"/tickets/{made_here.key}/").content.decode()

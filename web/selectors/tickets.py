@@ -94,6 +94,7 @@ def ticket_detail(key: str) -> Ticket:
     events = TicketEvent.objects.select_related("actor").order_by("-at", "-id")
     return (
         ticket_queryset()
+        .select_related("imported_from")  # where it came from, if imported (same query)
         .prefetch_related(
             Prefetch("blocked_by_links", queryset=links_in),
             Prefetch("blocks_links", queryset=links_out),
