@@ -40,7 +40,7 @@ from tickets.formatting import display_value
 from tickets.models import Ticket
 from tickets.services import ticket_history_import, tickets_import
 
-from . import jira, plan, sprintplan_format
+from . import jira, plan, restore, sprintplan_format
 from .client import JiraClient, JiraError
 from .models import ImportedEvent, ImportedIssue, ImportedSprint, ImportJob
 
@@ -50,7 +50,7 @@ TICKET_CHUNK = 500
 LINK_CHUNK = 5000
 EVENT_CHUNK = 5000
 PREVIEW_ROWS = 10
-PHASES = ("teams", "sprints", "tickets", "parents", "links", "events")
+PHASES = ("teams", "sprints", "tickets", "parents", "links", "events", "extras")
 STATUS_WORDS = dict(Ticket.Status.choices)
 
 
@@ -261,6 +261,7 @@ def catalogue(source: jira.Source) -> dict:
         "people": {k: list(v) for k, v in plan.people_catalogue(source).items()},
         "has_points": any(issue.points for issue in source.issues),
         "team_specs": getattr(source, "team_specs", {}),
+        "extras": getattr(source, "extras", {}),
     }
 
 
@@ -870,6 +871,25 @@ def _apply_events(run: _Run) -> None:
         )
         if sprint_ids:
             derived.changed("sprint", sprint_ids)
+        _next_phase(run, "events")
+
+
+def _apply_extras(run: _Run) -> None:
+    """What a Sprintplan export carries beyond issues (goals, capacity, the Definition of
+    Done); every step is safe to repeat, so a resumed run does not double anything."""
+    extras = run.job.catalogue.get("extras") or {}
+    if not extras:
+        return
+    sprints = dict(ImportedSprint.objects.filter(site=run.site).values_list("ref", "sprint_id"))
+    tickets = dict(ImportedIssue.objects.filter(site=run.site).values_list("key", "ticket__key"))
+    with transaction.atomic():
+        report = restore.extras_apply(
+            actor=run.actor,
+            extras=extras,
+            sprint_ids={int(ref[3:]): pk for ref, pk in sprints.items() if ref.startswith("id:")},
+            ticket_keys=tickets,
+        )
+        _step(run, "extras", 0, 0, report)
 
 
 def _words(field: str, value: str) -> str:

@@ -22,6 +22,16 @@ CATEGORY = {
     "done": "done",
 }
 STATE_TO_JIRA = {"planning": "future", "active": "active", "closed": "closed"}
+# What a Sprintplan export carries beyond a Jira project's issues; sprints are referred to
+# by their exported id, tickets by their exported key.
+EXTRA_SECTIONS = (
+    "goals",
+    "capacity",
+    "capacity_changes",
+    "holidays",
+    "definition_of_done",
+    "evidence",
+)
 JIRA_DATE = "%d/%b/%y %I:%M %p"
 
 
@@ -93,6 +103,9 @@ def read(data: bytes) -> Source:
         "points_field": "size",
     }
     source.team_specs = {team["key_prefix"]: team for team in document.get("teams", [])}  # type: ignore[attr-defined]
+    source.extras = {  # type: ignore[attr-defined]
+        name: document.get(name) for name in EXTRA_SECTIONS if document.get(name)
+    }
     return source
 
 

@@ -18,6 +18,13 @@ def definition_in_force() -> DefinitionOfDone | None:
     return DefinitionOfDone.objects.order_by("-version").first()
 
 
+def criteria_of(definition: DefinitionOfDone | None) -> list[Criterion]:
+    """The criteria of a version, in order, with their teams."""
+    if definition is None:
+        return []
+    return list(definition.criteria.select_related("team").order_by("position", "id"))
+
+
 def evidence_key(criterion: Criterion) -> str:
     """DoD criteria share evidence across versions through their code."""
     if criterion.definition_id:

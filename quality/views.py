@@ -29,6 +29,7 @@ from tickets.models import Ticket
 from . import selectors, services
 from .forms import CriterionForm, SeenVersionForm
 from .models import Artifact, Criterion, DefinitionOfDone
+from .selectors import criteria_of
 
 TEMPLATE = "quality/dod.html"
 
@@ -47,12 +48,6 @@ def definition_history() -> list[DefinitionOfDone]:
         .annotate(criteria_count=Count("criteria"))
         .order_by("-version")
     )
-
-
-def criteria_of(definition: DefinitionOfDone | None) -> list[Criterion]:
-    if definition is None:
-        return []
-    return list(definition.criteria.select_related("team").order_by("position", "id"))
 
 
 @dataclass

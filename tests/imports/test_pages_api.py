@@ -242,3 +242,125 @@ def test_page_shows_the_message_beside_the_form_for_a_missing_file(client, scena
     assert answer.status_code == 400
     assert "Choose a file to upload." in answer.content.decode()
     assert not ImportJob.objects.exists()
+
+
+def test_the_json_export_carries_goals_capacity_and_the_dod_and_brings_them_back(client, scenario):
+    """A full export has what a team planned with, not only its tickets: goals, focus
+    factors and days off, capacity changes, holidays, the Definition of Done and its
+    evidence. Imported into an empty site, all but the evidence come back (evidence is
+    dated when recorded; the report counts what was left out)."""
+    from datetime import timedelta
+
+    from planning import options_services
+    from planning import services as planning
+    from planning.models import (
+        CapacityAdjustment,
+        MemberAvailability,
+        PublicHoliday,
+        SprintGoal,
+        TeamCapacity,
+    )
+    from quality import services as quality
+    from quality.models import Criterion, DefinitionOfDone, Evidence
+    from teams.models import Membership, Team
+
+    sm = scenario.users["sm"]
+    run_csv_import(sm, SMALL, mapping={"status:Waiting": "todo"})
+    sprint = Sprint.objects.get(name="Sprint B")
+    ticket = Ticket.objects.filter(sprint=sprint).order_by("number").first()
+    team = ticket.team
+    Membership.objects.create(team=team, user=scenario.users["lab_member"], role="member")
+    planning.goal_create(actor=sm, sprint=sprint, text="Ship the batch", ticket_keys=[ticket.key])
+    day_off = next(
+        sprint.start_date + timedelta(days=n)
+        for n in range(7)
+        if (sprint.start_date + timedelta(days=n)).weekday() < 5
+    )
+    planning.capacity_update(
+        actor=sm,
+        sprint=sprint,
+        team=team,
+        focus_factor="0.6",
+        availability=[{"user": "lab_member", "days_off": [day_off.isoformat()]}],
+    )
+    planning.adjustment_create(
+        actor=sm,
+        team=team,
+        from_date=sprint.start_date,
+        to_date=sprint.end_date,
+        factor="0.5",
+        reason="Annotation tool outage",
+        sprint=sprint,
+    )
+    options_services.holiday_set(actor=sm, team=team, day=sprint.end_date, name="Founders' day")
+    quality.definition_revise(
+        actor=sm, criteria=[{"text": "Reviewed by a second person", "kind": "manual", "team": team}]
+    )
+    criterion = Criterion.objects.get()
+    lead = scenario.users["lab_lead"]
+    Membership.objects.create(team=team, user=lead, role="lead")
+    quality.evidence_record(actor=lead, criterion=criterion, ticket=ticket, passed=True)
+    client.force_login(sm)
+
+    document = json.loads(client.get(reverse("export-json")).content)
+
+    assert document["goals"][0]["text"] == "Ship the batch"
+    assert document["goals"][0]["tickets"] == [ticket.key]
+    [capacity] = [c for c in document["capacity"] if c["team"] == team.key_prefix]
+    assert capacity["focus_factor"] == "0.60"
+    assert capacity["members"] == [
+        {"user": "lab_member", "days_off": [day_off.isoformat()], "part_time_percent": 100}
+    ]
+    assert [c["reason"] for c in document["capacity_changes"]] == ["Annotation tool outage"]
+    assert document["holidays"][0]["name"] == "Founders' day"
+    assert [c["text"] for c in document["definition_of_done"]["criteria"]] == [
+        "Reviewed by a second person"
+    ]
+    assert [(e["ticket"], e["passed"]) for e in document["evidence"]] == [(ticket.key, True)]
+
+    # An empty site (the teams and people stay: they are the target's own).
+    for model in (Evidence, Criterion, DefinitionOfDone, PublicHoliday, CapacityAdjustment):
+        model.objects.all().delete()
+    MemberAvailability.objects.all().delete()
+    TeamCapacity.objects.all().delete()
+    SprintGoal.objects.all().delete()
+    TicketEvent.objects.all().delete()
+    DependencyLink.objects.all().delete()
+    ImportedIssue.objects.all().delete()
+    Ticket.objects.all().delete()
+    Sprint.objects.exclude(name="Sprint 14").delete()
+    from imports.models import ImportedSprint
+
+    ImportedSprint.objects.all().delete()
+    from .conftest import map_and_apply
+
+    with committed():
+        from imports import services
+
+        job = services.import_create(
+            actor=sm,
+            source="sprintplan",
+            upload=SimpleUploadedFile("export.json", json.dumps(document).encode()),
+        )
+    job.refresh_from_db()
+    job = map_and_apply(sm, job)
+    assert job.state == ImportJob.State.DONE, job.error
+
+    sprint = Sprint.objects.get(name="Sprint B")
+    team = Team.objects.get(key_prefix=team.key_prefix)
+    goal = SprintGoal.objects.get(sprint=sprint)
+    assert goal.text == "Ship the batch"
+    assert [t.title for t in goal.tickets.all()] == [ticket.title]
+    restored = TeamCapacity.objects.get(sprint=sprint, team=team)
+    assert str(restored.focus_factor) == "0.60"
+    assert list(
+        MemberAvailability.objects.filter(capacity=restored).values_list(
+            "user__username", "days_off"
+        )
+    ) == [("lab_member", [day_off.isoformat()])]
+    assert CapacityAdjustment.objects.get().reason == "Annotation tool outage"
+    assert PublicHoliday.objects.get().name == "Founders' day"
+    assert list(Criterion.objects.values_list("text", flat=True)) == ["Reviewed by a second person"]
+    assert not Evidence.objects.exists()
+    assert job.report["evidence_not_restored"] == 1
+    assert job.report["goals_added"] == 1 and job.report["definition_of_done_restored"] == 1

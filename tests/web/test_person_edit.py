@@ -31,9 +31,7 @@ def test_the_scrum_master_corrects_a_name_and_the_people_page_shows_it(scenario,
     assert "Ana López" in client.get("/people/").content.decode()
 
 
-def test_an_edit_on_top_of_an_unseen_change_is_refused_and_keeps_what_was_typed(
-    scenario, client
-):
+def test_an_edit_on_top_of_an_unseen_change_is_refused_and_keeps_what_was_typed(scenario, client):
     person = scenario.users["lab_member"]
     client.force_login(scenario.users["sm"])
     seen = _form(person)

@@ -88,11 +88,11 @@ def test_the_api_patch_refuses_a_stale_version_with_the_current_sprint(scenario,
     sprint = scenario.sprint
     sm = api("sm")
     seen = sm.get(f"/api/v1/sprints/{sprint.pk}/").json()["version"]
-    assert sm.patch(f"/api/v1/sprints/{sprint.pk}/", {"goal": "A"}, format="json").status_code == 200
-
-    stale = sm.patch(
-        f"/api/v1/sprints/{sprint.pk}/", {"goal": "B", "version": seen}, format="json"
+    assert (
+        sm.patch(f"/api/v1/sprints/{sprint.pk}/", {"goal": "A"}, format="json").status_code == 200
     )
+
+    stale = sm.patch(f"/api/v1/sprints/{sprint.pk}/", {"goal": "B", "version": seen}, format="json")
 
     assert stale.status_code == 409
     body = stale.json()

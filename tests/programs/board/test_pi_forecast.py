@@ -216,9 +216,10 @@ def test_the_stored_result_reads_back_as_typed_records_without_loss(program, cha
     assert forecast.to_json() == run.result
     ml = chain.features["ml"]
     assert forecast.features[ml.pk].p85 is None or forecast.features[ml.pk].p85.year >= 2000
-    assert forecast.milestone(program.release.pk).p_met == run.result["milestones"][
-        str(program.release.pk)
-    ]["p_met"]
+    assert (
+        forecast.milestone(program.release.pk).p_met
+        == run.result["milestones"][str(program.release.pk)]["p_met"]
+    )
     assert forecast.milestone(-1).p_met is None  # unknown to the run: no figure, not 0 %
 
 
