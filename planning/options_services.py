@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,6 +37,24 @@ def sprint_options(*, sprint: Sprint, today: date | None = None) -> options.Opti
     if data is None:
         return None
     return options.ranked_options(data, current, seed=seed)
+
+
+OPTIONS_CACHE_SECONDS = 600
+
+
+def current_options(sprint: Sprint) -> options.OptionsReport | None:
+    """The ranked options as of now, computed once per forecast inputs (the panel and the
+    API ask often; the options only change when the inputs do)."""
+    data = forecast_adapter.load_sprint_data(sprint, services.forecast_today())
+    if data is None:
+        return None
+    version = forecast_adapter.inputs_version(data, forecast_adapter.build_input(data))
+    key = f"sprint-options:{sprint.pk}:{version}"
+    report = cache.get(key)
+    if report is None:
+        report = sprint_options(sprint=sprint)
+        cache.set(key, report, OPTIONS_CACHE_SECONDS)
+    return report
 
 
 def _baseline(sprint: Sprint, today: date | None):

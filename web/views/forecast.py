@@ -4,38 +4,21 @@ planning's services."""
 
 import json
 
-from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.policy import can_manage_sprints
-from planning import dashboard, forecast_adapter, options_services, panel, services
+from planning import dashboard, options_services, panel
 from planning.selectors import sprint_capacity
 from quality.selectors import sprint_dod_matrix
 from sprintplan import pages
 from sprintplan.errors import InvalidInput
 from sprints.models import Sprint
 
-OPTIONS_CACHE_SECONDS = 600
-
-
-def _report(sprint: Sprint):
-    """The ranked options, computed once per forecast inputs (nothing to save)."""
-    data = forecast_adapter.load_sprint_data(sprint, services.forecast_today())
-    if data is None:
-        return None
-    version = forecast_adapter.inputs_version(data, forecast_adapter.build_input(data))
-    key = f"sprint-options:{sprint.pk}:{version}"
-    report = cache.get(key)
-    if report is None:
-        report = options_services.sprint_options(sprint=sprint)
-        cache.set(key, report, OPTIONS_CACHE_SECONDS)
-    return report
-
 
 def panel_context(request, sprint: Sprint, **extra) -> dict:
-    report = _report(sprint)
+    report = options_services.current_options(sprint)
     names = {s.team_key: s.team_name for s in sprint_capacity(sprint)}
     forecast = dashboard.forecast_for(sprint, names)
     rows = []

@@ -1,214 +1,20 @@
-from django.shortcuts import get_object_or_404
+"""Nested under a sprint: /api/v1/sprints/{sprint_pk}/<resource>/ for capacity,
+capacity changes, goals, the forecast, what-if previews and velocity. Reads are open to every
+signed-in user; every write is checked by the service (accounts.policy)."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api import UserRefField
 from sprintplan import derived
 from sprintplan.api import StrictModelSerializer, StrictSerializer
 from sprintplan.errors import InvalidInput
-from sprints.models import Sprint
-from teams.api import TeamRefField
 
-from . import selectors, services
-from .forecast_adapter import unknown_teams
-from .models import CapacityAdjustment, Risk, SprintCommitment, SprintGoal
-
-# The sprint goal is free text on the model; its limit is kept here and in the page's form.
-SPRINT_GOAL_MAX_LENGTH = 2000
-
-
-class SprintSerializer(StrictModelSerializer):
-    teams = TeamRefField(
-        many=True,
-        required=False,
-        help_text='Participating teams by key prefix, e.g. ["LAB", "ML"]; none: every team.',
-    )
-
-    version = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        help_text="Grows with every change. On PATCH, optional: the version you edited; a "
-        "sprint changed meanwhile is then refused with 409 and the current sprint.",
-    )
-
-    class Meta:
-        model = Sprint
-        fields = ["id", "name", "start_date", "end_date", "state", "goal", "teams", "version"]
-        read_only_fields = ["id"]
-        extra_kwargs = {"goal": {"max_length": SPRINT_GOAL_MAX_LENGTH}}
-
-    def validate(self, attrs):
-        start = attrs.get("start_date", getattr(self.instance, "start_date", None))
-        end = attrs.get("end_date", getattr(self.instance, "end_date", None))
-        if start and end and start > end:
-            raise serializers.ValidationError(
-                {"end_date": f"The sprint cannot end ({end}) before it starts ({start})."}
-            )
-        return attrs
-
-
-class SprintCreateSerializer(SprintSerializer):
-    """A new sprint starts in planning; its state changes by commit or PATCH."""
-
-    version = serializers.IntegerField(read_only=True)
-
-    class Meta(SprintSerializer.Meta):
-        read_only_fields = ["id", "state"]
-
-
-class SprintCommitmentSerializer(StrictModelSerializer):
-    sprint = serializers.CharField(source="sprint.name")
-    committed_by = serializers.CharField(source="committed_by.username", default=None)
-    definition_of_done_version = serializers.IntegerField(
-        source="definition_of_done.version", default=None
-    )
-
-    class Meta:
-        model = SprintCommitment
-        fields = [
-            "sprint",
-            "committed_by",
-            "committed_at",
-            "scope",
-            "capacity",
-            "definition_of_done_version",
-        ]
-
-
-class SprintGraphSerializer(StrictSerializer):
-    """Nodes, links with their SAFe health colour, and the critical path of a sprint."""
-
-    nodes = serializers.SerializerMethodField()
-    links = serializers.SerializerMethodField()
-    critical_path = serializers.SerializerMethodField()
-    critical_path_days = serializers.FloatField(source="critical.length_days")
-
-    def get_nodes(self, sprint_graph) -> list[dict]:
-        critical = sprint_graph.critical_ids
-        slack = sprint_graph.critical.slack_days
-        return [
-            {
-                "key": t.key,
-                "title": t.title,
-                "team": t.team_name,
-                "status": t.status,
-                "in_sprint": t.in_sprint,
-                "sprint": t.sprint_name or None,
-                "remaining": t.remaining,
-                "remaining_days": round(t.node.remaining_days, 3),
-                "critical": t.id in critical,
-                "slack_days": slack.get(t.id),
-            }
-            for t in sorted(sprint_graph.tickets.values(), key=lambda t: t.key)
-        ]
-
-    def get_links(self, sprint_graph) -> list[dict]:
-        return [
-            {
-                "blocker": link.blocker.key,
-                "blocked": link.blocked.key,
-                "health": link.health,
-                "problem": link.problem or None,
-            }
-            for link in sprint_graph.links
-        ]
-
-    def get_critical_path(self, sprint_graph) -> list[str]:
-        return [sprint_graph.tickets[i].key for i in sprint_graph.critical.path]
-
-
-class SprintCloseSerializer(serializers.Serializer):
-    carry_to = serializers.PrimaryKeyRelatedField(
-        queryset=Sprint.objects.all(), required=False, allow_null=True
-    )
-
-
-class SprintCloseResultSerializer(serializers.Serializer):
-    sprint = SprintSerializer()
-    moved = serializers.ListField(child=serializers.CharField())
-
-
-class SprintViewSet(
-    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
-):
-    serializer_class = SprintSerializer
-    queryset = Sprint.objects.prefetch_related("teams").order_by("start_date", "id")
-    filterset_fields = ["state"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
-
-    def get_serializer_class(self):
-        return SprintCreateSerializer if self.action == "create" else SprintSerializer
-
-    def perform_create(self, serializer):
-        serializer.instance = services.sprint_create(
-            actor=self.request.user, **serializer.validated_data
-        )
-
-    @extend_schema(request=None, responses={201: SprintCommitmentSerializer})
-    @action(detail=True, methods=["post"])
-    def commit(self, request, pk=None):
-        """End planning: snapshot scope, capacity and the Definition of Done version in force,
-        and make the sprint active. 409 unless the sprint is in planning; 400 if empty."""
-        commitment = services.sprint_commit(actor=request.user, sprint=self.get_object())
-        return Response(SprintCommitmentSerializer(commitment).data, status=201)
-
-    @extend_schema(responses={200: SprintGraphSerializer})
-    @action(detail=True, methods=["get"])
-    def graph(self, request, pk=None):
-        """The sprint's dependency graph: link health (red: blocker planned later or not
-        at all; orange: same sprint; green: earlier or done) and the critical path."""
-        return Response(SprintGraphSerializer(selectors.sprint_graph(self.get_object())).data)
-
-    def perform_update(self, serializer):
-        changes = dict(serializer.validated_data)
-        expected = changes.pop("version", None)
-        serializer.instance = services.sprint_update(
-            actor=self.request.user,
-            sprint=serializer.instance,
-            changes=changes,
-            expected_version=expected,
-        )
-
-    def stale_current(self, current) -> dict:
-        """A stale edit's 409 carries the sprint as it is now (the API's exception handler)."""
-        return SprintSerializer(Sprint.objects.prefetch_related("teams").get(pk=current.pk)).data
-
-    # --- closing a sprint -------------------------------------------------------------------
-
-    @extend_schema(request=SprintCloseSerializer, responses={200: SprintCloseResultSerializer})
-    @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
-        """Scrum master: close an active sprint. Unfinished tickets move to `carry_to` (the id
-        of an open sprint sharing a team) or, when it is null, back to the backlog."""
-        sprint = self.get_object()
-        data = SprintCloseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        moved = services.sprint_close(
-            actor=request.user, sprint=sprint, carry_to=data.validated_data.get("carry_to")
-        )
-        sprint.refresh_from_db()
-        return Response({"sprint": SprintSerializer(sprint).data, "moved": moved})
-
-
-def register(router) -> None:
-    router.register("sprints", SprintViewSet, basename="sprint")
-    _register_forecasting(router)  # nested under sprints/{id}/
-    router.register(f"{SPRINT_PREFIX}/risks", RiskViewSet, basename="sprint-risk")
-
-
-# --- capacity, adjustments, goals, forecast, what-if --------------------------------------
-# Nested under a sprint: /api/v1/sprints/{sprint_pk}/<resource>/. Reads are open to every
-# signed-in user; every write is checked by the service (accounts.policy).
-
-SPRINT_PREFIX = r"sprints/(?P<sprint_pk>[0-9]+)"
-
-
-class _SprintScoped:
-    def sprint(self) -> Sprint:
-        return get_object_or_404(Sprint, pk=self.kwargs["sprint_pk"])
+from .. import selectors, services
+from ..forecast_adapter import unknown_teams
+from ..models import CapacityAdjustment, SprintGoal
+from .scope import SPRINT_PREFIX, SprintScoped
 
 
 class MemberCapacitySerializer(StrictSerializer):
@@ -245,7 +51,7 @@ class CapacityInputSerializer(StrictSerializer):
     availability = AvailabilityInputSerializer(many=True, required=False)
 
 
-class CapacityViewSet(_SprintScoped, viewsets.ViewSet):
+class CapacityViewSet(SprintScoped, viewsets.ViewSet):
     """Each team's capacity in the sprint (team's unit) against its committed size. The
     detail route takes the team's key prefix, e.g. /sprints/3/capacity/LAB/. PATCH sets the
     focus factor and named members' availability (rows replace that member's row)."""
@@ -298,7 +104,7 @@ class AdjustmentSerializer(StrictModelSerializer):
 
 
 class AdjustmentViewSet(
-    _SprintScoped,
+    SprintScoped,
     mixins.CreateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.ReadOnlyModelViewSet,
@@ -346,7 +152,7 @@ class GoalSerializer(StrictModelSerializer):
 
 
 class GoalViewSet(
-    _SprintScoped,
+    SprintScoped,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
@@ -385,7 +191,7 @@ class GoalViewSet(
         services.goal_delete(actor=self.request.user, goal=instance)
 
 
-class ForecastViewSet(_SprintScoped, viewsets.ViewSet):
+class ForecastViewSet(SprintScoped, viewsets.ViewSet):
     """The latest stored forecast: per ticket P50/P85/P95 finish dates and P(done by the
     sprint's end), per team P(all done) and history confidence, per goal P(met) and the
     bottleneck. {"status": "pending"} until the first run is stored; "updating" says a
@@ -454,7 +260,7 @@ class WhatIfSerializer(StrictSerializer):
         return super().to_internal_value(data)
 
 
-class WhatIfViewSet(_SprintScoped, viewsets.ViewSet):
+class WhatIfViewSet(SprintScoped, viewsets.ViewSet):
     """Preview a scope or capacity change: the forecast with it, the current forecast and
     the delta. Saves nothing. Body: add_tickets / remove_tickets (keys), change_size
     {key: size}, move_capacity {from_team, to_team, person_days} (or a list),
@@ -500,7 +306,7 @@ def _teams_by_ref(refs: list[str]) -> dict:
     return teams
 
 
-class VelocityViewSet(_SprintScoped, viewsets.ViewSet):
+class VelocityViewSet(SprintScoped, viewsets.ViewSet):
     """Committed vs completed size per team, this sprint and the five before it."""
 
     # A list action: the schema wraps this item schema in an array.
@@ -509,118 +315,10 @@ class VelocityViewSet(_SprintScoped, viewsets.ViewSet):
         return Response(selectors.sprint_velocity(self.sprint()))
 
 
-def _register_forecasting(router) -> None:
+def register(router) -> None:
     router.register(f"{SPRINT_PREFIX}/capacity", CapacityViewSet, basename="sprint-capacity")
     router.register(f"{SPRINT_PREFIX}/adjustments", AdjustmentViewSet, basename="sprint-adjustment")
     router.register(f"{SPRINT_PREFIX}/goals", GoalViewSet, basename="sprint-goal")
     router.register(f"{SPRINT_PREFIX}/forecast", ForecastViewSet, basename="sprint-forecast")
     router.register(f"{SPRINT_PREFIX}/what-if", WhatIfViewSet, basename="sprint-what-if")
     router.register(f"{SPRINT_PREFIX}/velocity", VelocityViewSet, basename="sprint-velocity")
-
-
-# --- pre-mortem risks ---------------------------------------------------------------------------
-
-
-class RiskSerializer(serializers.ModelSerializer):
-    """Levels read as words ("low", "medium", "high"); the owner by username and name."""
-
-    likelihood = serializers.ChoiceField(choices=["low", "medium", "high"], default="medium")
-    impact = serializers.ChoiceField(choices=["low", "medium", "high"], default="medium")
-    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
-    owner_name = serializers.CharField(source="owner.display_name", read_only=True, default=None)
-    state_label = serializers.CharField(source="get_state_display", read_only=True)
-    mitigating = serializers.SlugRelatedField(
-        source="mitigating_tickets", slug_field="key", many=True, read_only=True
-    )
-
-    class Meta:
-        model = Risk
-        fields = [
-            "id",
-            "title",
-            "likelihood",
-            "impact",
-            "state",
-            "state_label",
-            "owner",
-            "owner_name",
-            "follow_up",
-            "note",
-            "mitigating",
-            "raised_at",
-        ]
-        read_only_fields = ["id", "state", "follow_up", "note", "raised_at"]
-
-    def to_representation(self, risk):
-        body = super().to_representation(risk)
-        body["likelihood"] = _LEVEL_WORDS[risk.likelihood]
-        body["impact"] = _LEVEL_WORDS[risk.impact]
-        return body
-
-    def to_internal_value(self, data):
-        values = super().to_internal_value(data)
-        for name in ("likelihood", "impact"):
-            if name in values:
-                values[name] = _LEVELS[values[name]]
-        return values
-
-
-class RiskRoamSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=Risk.State.choices)
-    owner = UserRefField(required=False, allow_null=True)
-    follow_up = serializers.DateField(required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True)
-    mitigating = serializers.ListField(child=serializers.CharField(), required=False)
-
-
-_LEVELS = {"low": 1, "medium": 2, "high": 3}
-_LEVEL_WORDS = {number: word for word, number in _LEVELS.items()}
-
-
-class RiskViewSet(_SprintScoped, viewsets.ModelViewSet):
-    """`/sprints/{id}/risks/`: list, raise (POST), reword (PATCH title/likelihood/impact),
-    delete; `POST .../risks/{id}/roam/` records how it is handled. Writes: the Scrum master,
-    the PO or a team lead."""
-
-    serializer_class = RiskSerializer
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no sprint
-            return Risk.objects.none()
-        return (
-            Risk.objects.filter(sprint_id=self.kwargs["sprint_pk"])
-            .select_related("owner")
-            .prefetch_related("mitigating_tickets")
-        )
-
-    def perform_create(self, serializer):
-        serializer.instance = services.risk_raise(
-            actor=self.request.user, sprint=self.sprint(), **serializer.validated_data
-        )
-
-    def perform_update(self, serializer):
-        serializer.instance = services.risk_edit(
-            actor=self.request.user, risk=serializer.instance, changes=serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        services.risk_delete(actor=self.request.user, risk=instance)
-
-    @extend_schema(request=RiskRoamSerializer, responses={200: RiskSerializer})
-    @action(detail=True, methods=["post"])
-    def roam(self, request, sprint_pk=None, pk=None):
-        risk = self.get_object()
-        data = RiskRoamSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        services.risk_roam(
-            actor=request.user,
-            risk=risk,
-            state=values["state"],
-            owner=values.get("owner"),
-            follow_up=values.get("follow_up"),
-            note=values.get("note", ""),
-            mitigating_keys=values.get("mitigating", ()),
-        )
-        return Response(RiskSerializer(self.get_queryset().get(pk=risk.pk)).data)
