@@ -85,6 +85,23 @@ def test_api_refuses_other_roles(scenario):
     assert not ImportJob.objects.exists()
 
 
+def import_export(actor, document: dict) -> ImportJob:
+    """A Sprintplan JSON export brought in as a person would: upload, map, apply."""
+    from imports import services
+
+    from .conftest import map_and_apply
+
+    with committed():
+        job = services.import_create(
+            actor=actor,
+            source="sprintplan",
+            upload=SimpleUploadedFile("export.json", json.dumps(document).encode()),
+        )
+    job.refresh_from_db()
+    assert job.state == ImportJob.State.MAPPING, job.error
+    return map_and_apply(actor, job)
+
+
 def test_json_export_reimports_into_an_empty_database_with_the_same_tickets_links_and_sprints(
     client, scenario, django_db_blocker
 ):
@@ -129,19 +146,7 @@ def test_json_export_reimports_into_an_empty_database_with_the_same_tickets_link
     ImportedIssue.objects.all().delete()
     Ticket.objects.all().delete()
     Sprint.objects.exclude(name="Sprint 14").delete()
-    with committed():
-        from imports import services
-
-        job = services.import_create(
-            actor=sm,
-            source="sprintplan",
-            upload=SimpleUploadedFile("export.json", json.dumps(document).encode()),
-        )
-    job.refresh_from_db()
-    assert job.state == ImportJob.State.MAPPING, job.error
-    from .conftest import map_and_apply
-
-    job = map_and_apply(sm, job)
+    job = import_export(sm, document)
     assert job.state == ImportJob.State.DONE, job.error
     assert snapshot() == before
 
@@ -332,18 +337,7 @@ def test_the_json_export_carries_goals_capacity_and_the_dod_and_brings_them_back
     from imports.models import ImportedSprint
 
     ImportedSprint.objects.all().delete()
-    from .conftest import map_and_apply
-
-    with committed():
-        from imports import services
-
-        job = services.import_create(
-            actor=sm,
-            source="sprintplan",
-            upload=SimpleUploadedFile("export.json", json.dumps(document).encode()),
-        )
-    job.refresh_from_db()
-    job = map_and_apply(sm, job)
+    job = import_export(sm, document)
     assert job.state == ImportJob.State.DONE, job.error
 
     sprint = Sprint.objects.get(name="Sprint B")
