@@ -163,6 +163,15 @@ class Stack:
             "CACHE_PREFIX": queue,
             "LOG_LEVEL": "INFO",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Plain HTTP on the loopback: without it a production-like environment (a
+            # database URL, no DEBUG) answers every request with a redirect to HTTPS.
+            "SECURE_SSL_REDIRECT": "0",
+            # Every client is one user from one address: the API's per-user and per-address
+            # throttles (120 a minute) would answer most requests 429. Still checked, each
+            # request, so their cost (and their Redis calls) stays in the figures.
+            "API_THROTTLE_USER_BURST": "1000000/min",
+            "API_THROTTLE_USER_SUSTAINED": "100000000/hour",
+            "API_THROTTLE_ADDRESS": "1000000/min",
         }
         celery = [sys.executable, "-m", "celery", "-A", "sprintplan"]
         quiet = ["--without-gossip", "--without-mingle"]

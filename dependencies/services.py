@@ -31,9 +31,10 @@ logger = logging.getLogger(__name__)
 # otherwise close a cycle together, and two recomputes could interleave their writes).
 INSIGHTS = "insights"
 GRAPH_LOCK_ID = derived.lock_id(INSIGHTS)
-# A run takes milliseconds (seconds for a full one at 100k tickets): a flag left by a lost run
-# should not hold the insights back for long (sprintplan.derived.DerivedKind.flag_seconds).
-INSIGHTS_FLAG_SECONDS = 60
+# A run takes milliseconds (seconds for a full one at 100k tickets): a flag left up by a lost
+# run or by a Redis freeze (the delete timed out) should not hold the insights back for long
+# (sprintplan.derived.DerivedKind.flag_seconds); one expiring early costs a second run.
+INSIGHTS_FLAG_SECONDS = 10
 
 
 # --- change markers (the insights' part of sprintplan.derived) --------------------------------

@@ -199,6 +199,9 @@ def clear_flag(name: str) -> None:
         cache.delete(flag)
         _doubtful_flags.discard(flag)
     except Exception:
+        # Still up, maybe (a frozen Redis runs the delete when it wakes, or not): this
+        # process's next request clears it first; else it expires (flag_seconds).
+        _doubtful_flags.add(flag)
         logger.debug("Cache unreachable while clearing the %s flag.", name, exc_info=True)
 
 
