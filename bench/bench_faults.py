@@ -12,7 +12,8 @@ bench/bench_recompute.py (10,000 tickets, ~23,600 links, 3 teams, 6 sprints). St
 private redis-server on 127.0.0.1:--redis-port (so it can be stopped and frozen without
 touching anyone else's Redis), and the production set of processes on it: gunicorn
 (3 sync workers) on 127.0.0.1:--port, the general Celery worker (prefork, 2 processes,
-every queue but the graph queue), the graph worker (1 process, graph queue) and beat, as
+every queue but the graph and background queues), the graph worker (1 process, graph
+queue), the background worker (1 process under `nice -n 10`, the forecasts) and beat, as
 docker-compose.yml runs them. The bench plays the supervisor: a process that exits is
 restarted, and counted.
 
@@ -25,7 +26,8 @@ and keep the load running --after seconds past the fault's end:
   load               no fault, --duration seconds
   kill-worker        kill -9 of the general worker (its whole process group); restarted as
   kill-graph-worker  soon as /health/ answers 503 (or after 60 s), so the report shows both
-  kill-beat          the detection time and the recovery
+  kill-background-worker  the detection time and the recovery
+  kill-beat
   redis-stop         Redis shut down (no save: every queued message is lost) for
                      --fault-seconds, then started again, empty
   redis-freeze       Redis SIGSTOPped for --fault-seconds, then SIGCONTinued
@@ -36,7 +38,9 @@ Reported per scenario: updates/s acknowledged, latency percentiles of every requ
 by status (`conn` = no HTTP answer), lost writes (a client's last acknowledged value that
 the database does not hold), processes that died without being killed, seconds from the
 last write until every stored insight equals a from-scratch `graph.compute_insights` and
-until no forecast marker is pending, and for kills the seconds until /health/ said 503.
+until no forecast marker is pending, for kills the seconds until /health/ said 503, and the
+insight recomputes by path (from the graph worker's log: "mirror" and "below" are the fast
+paths, "region" and "whole graph" the slow ones) with the share on the fast path.
 The load average is printed before and after each scenario.
 """
 
@@ -46,6 +50,7 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +68,7 @@ SCENARIOS = [
     "load",
     "kill-worker",
     "kill-graph-worker",
+    "kill-background-worker",
     "kill-beat",
     "redis-stop",
     "redis-freeze",
@@ -157,6 +163,15 @@ class Stack:
             "CACHE_PREFIX": queue,
             "LOG_LEVEL": "INFO",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Plain HTTP on the loopback: without it a production-like environment (a
+            # database URL, no DEBUG) answers every request with a redirect to HTTPS.
+            "SECURE_SSL_REDIRECT": "0",
+            # Every client is one user from one address: the API's per-user and per-address
+            # throttles (120 a minute) would answer most requests 429. Still checked, each
+            # request, so their cost (and their Redis calls) stays in the figures.
+            "API_THROTTLE_USER_BURST": "1000000/min",
+            "API_THROTTLE_USER_SUSTAINED": "100000000/hour",
+            "API_THROTTLE_ADDRESS": "1000000/min",
         }
         celery = [sys.executable, "-m", "celery", "-A", "sprintplan"]
         quiet = ["--without-gossip", "--without-mingle"]
@@ -179,14 +194,20 @@ class Stack:
             ),
             "worker": Service(
                 "worker",
-                [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "-X", f"{queue}.graph",
-                 "-n", f"worker-{queue}@%h", *quiet],
+                [*celery, "worker", "--loglevel=INFO", "--concurrency=2",
+                 "-X", f"{queue}.graph,{queue}.background", "-n", f"worker-{queue}@%h", *quiet],
                 " ready.",
             ),
             "graph-worker": Service(
                 "graph-worker",
                 [*celery, "worker", "--loglevel=INFO", "--concurrency=1", "-Q", f"{queue}.graph",
                  "-n", f"graph-{queue}@%h", *quiet],
+                " ready.",
+            ),
+            "background-worker": Service(
+                "background-worker",
+                ["nice", "-n", "10", *celery, "worker", "--loglevel=INFO", "--concurrency=1",
+                 "-Q", f"{queue}.background", "-n", f"background-{queue}@%h", *quiet],
                 " ready.",
             ),
             "beat": Service(
@@ -269,6 +290,18 @@ class Stack:
 
     def tail(self, service: Service, chars: int = 3000) -> str:
         return service.log_path.read_text()[-chars:] if service.log_path else ""
+
+    def log_size(self, name: str) -> int:
+        path = self.services[name].log_path
+        return path.stat().st_size if path and path.exists() else 0
+
+    def log_since(self, name: str, offset: int) -> str:
+        path = self.services[name].log_path
+        if not path or not path.exists():
+            return ""
+        with open(path, errors="replace") as text:
+            text.seek(offset if offset <= path.stat().st_size else 0)
+            return text.read()
 
     # probes
 
@@ -423,6 +456,27 @@ def pending_forecasts() -> int:
     return DerivedChange.objects.filter(kind__in=["sprint_forecast", "pi_forecast"]).count()
 
 
+# What dependencies.services.insights_run logs after each run that consumed changes.
+RECOMPUTE_LINE = re.compile(r"insight recompute: \d+ change\(s\), \d+ row\(s\) written in "
+                            r"[\d.]+ ms \(([a-z ]+)\)")
+FAST_PATHS = ("mirror", "below")
+
+
+def recompute_paths(log: str) -> dict[str, int]:
+    """Insight recomputes by path, from the graph worker's log."""
+    paths: dict[str, int] = {}
+    for match in RECOMPUTE_LINE.finditer(log):
+        paths[match.group(1)] = paths.get(match.group(1), 0) + 1
+    return dict(sorted(paths.items()))
+
+
+def fast_share(paths: dict[str, int]) -> float | None:
+    """Share of incremental recomputes on a fast path (the periodic full one left out)."""
+    incremental = {path: n for path, n in paths.items() if path != "full"}
+    total = sum(incremental.values())
+    return round(sum(incremental.get(p, 0) for p in FAST_PATHS) / total, 3) if total else None
+
+
 def seconds_until(predicate, *, since: float, timeout: float = SETTLE_TIMEOUT) -> float | None:
     """Seconds from `since` (time.monotonic()) until `predicate()` is true, or None."""
     from django.db import Error, connection
@@ -491,6 +545,7 @@ def run_scenario(stack: Stack, name: str, args, token: str, database: str) -> di
     for client in clients:
         client.start()
     deaths_before = {s.name: s.deaths for s in stack.services.values()}
+    graph_log_at = stack.log_size("graph-worker")
     result: dict = {"scenario": name}
     if name != "load":
         time.sleep(args.fault_at)
@@ -502,7 +557,10 @@ def run_scenario(stack: Stack, name: str, args, token: str, database: str) -> di
     result["insights_correct_s"] = seconds_until(lambda: wrong_insights() == 0, since=last_write)
     result["forecasts_fresh_s"] = seconds_until(lambda: pending_forecasts() == 0, since=last_write)
     beliefs = [belief for hand in hands for belief in hand]
+    paths = recompute_paths(stack.log_since("graph-worker", graph_log_at))
     result.update(
+        recompute_paths=paths,
+        fast_path_share=fast_share(paths),
         updates_per_s=round(tally.acknowledged / elapsed, 1),
         requests=len(tally.latencies),
         p50_ms=round(percentile(tally.latencies, 0.50) * 1000),
@@ -582,8 +640,9 @@ def settle(stack: Stack) -> None:
 def table(results: list[dict]) -> str:
     lines = [
         "| scenario | updates/s | p50 ms | p95 ms | p99 ms | max ms | answers | 5xx+conn | "
-        "lost | died | insights ok (s) | forecasts fresh (s) | /health/ 503 after (s) | load |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|---|",
+        "lost | died | insights ok (s) | forecasts fresh (s) | /health/ 503 after (s) | "
+        "fast path | load |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for r in results:
         answers = ", ".join(f"{status}: {n}" for status, n in r["statuses"].items())
@@ -593,7 +652,7 @@ def table(results: list[dict]) -> str:
             f"{r['p99_ms']} | {r['max_ms']} | {answers} | {r['server_errors']} | "
             f"{r['lost_writes']} | {died} | {r['insights_correct_s']} | "
             f"{r['forecasts_fresh_s']} | {r.get('health_503_after_s', '')} | "
-            f"{r['load_before']} → {r['load_after']} |"
+            f"{r['fast_path_share']} | {r['load_before']} → {r['load_after']} |"
         )
     return "\n".join(lines)
 

@@ -11,7 +11,12 @@ class DependenciesConfig(AppConfig):
         from . import services, tasks  # noqa: F401 (tasks: the worker's signal handlers)
 
         derived.register(
-            derived.DerivedKind(services.INSIGHTS, services.insights_run, queue="graph")
+            derived.DerivedKind(
+                services.INSIGHTS,
+                services.insights_run,
+                queue=derived.GRAPH,
+                flag_seconds=services.INSIGHTS_FLAG_SECONDS,
+            )
         )
         derived.subscribe("ticket", services.tickets_changed)
         derived.subscribe("ticket_removed", services.tickets_removed)

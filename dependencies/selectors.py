@@ -48,6 +48,38 @@ ORDER BY t.key
 """
 
 
+# The given tickets and every unfinished ticket waiting on one of them through unfinished
+# tickets only: whoever reads "my unfinished blockers, and theirs" (the forecasts) reads one
+# of the given tickets exactly when it reads one of these. Portable SQL; UNION stops at
+# tickets already reached (the graph has no cycle).
+_WAITING_ON_SQL = """
+WITH RECURSIVE down(id) AS (
+    SELECT t.id FROM tickets_ticket t WHERE t.id IN ({ids})
+    UNION
+    SELECT l.blocked_id FROM down d
+    JOIN dependencies_dependencylink l ON l.blocker_id = d.id
+    JOIN tickets_ticket t ON t.id = l.blocked_id
+    WHERE t.status <> 'done'
+)
+SELECT id FROM down
+"""
+_WAITING_ON_CHUNK = 500  # ids per statement (SQLite's limit on parameters is far above)
+
+
+def waiting_on(ticket_ids: Iterable[int]) -> set[int]:
+    """The tickets given (those that exist) and every unfinished ticket downstream of one
+    of them through unfinished tickets: the tickets whose own unfinished upstream may hold
+    one of the given tickets. One statement per 500 ids."""
+    ids = sorted(set(ticket_ids))
+    reached: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _WAITING_ON_CHUNK):
+            chunk = ids[start : start + _WAITING_ON_CHUNK]
+            cursor.execute(_WAITING_ON_SQL.format(ids=", ".join(["%s"] * len(chunk))), chunk)
+            reached.update(ticket_id for (ticket_id,) in cursor.fetchall())
+    return reached
+
+
 def unfinished_upstream_keys(ticket_id: int) -> list[str]:
     """Keys of every unfinished ticket this one waits on, directly or further up."""
     with connection.cursor() as cursor:

@@ -5,7 +5,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 # otherwise close a cycle together, and two recomputes could interleave their writes).
 INSIGHTS = "insights"
 GRAPH_LOCK_ID = derived.lock_id(INSIGHTS)
+# A run takes milliseconds (seconds for a full one at 100k tickets): a flag left up by a lost
+# run or by a Redis freeze (the delete timed out) should not hold the insights back for long
+# (sprintplan.derived.DerivedKind.flag_seconds); one expiring early costs a second run.
+INSIGHTS_FLAG_SECONDS = 10
 
 
 # --- change markers (the insights' part of sprintplan.derived) --------------------------------
@@ -217,6 +221,9 @@ class RecomputeReport:
     # How it read the graph: "mirror" (this process's), "below" (a status change, the region
     # below it from the database), "region", "whole graph", "full"; "" when nothing was pending.
     path: str = ""
+    # The tickets whose changes it consumed, announced as derived.changed("insights", ids):
+    # the forecasts of the sprints and PIs reading them go stale.
+    changed_ids: tuple[int, ...] = ()
 
 
 def insights_recompute(*, full: bool = False) -> RecomputeReport:
@@ -261,12 +268,14 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         _write_downstream_counts(outcome.downstream_counts, version)
         recorded_done = {}
         if not full:
-            recorded_done = _write_done(outcome.changed_done, consumed)
+            recorded_done = _write_done(outcome.changed_done, consumed, outcome.seen_done)
         duration_ms = (time.perf_counter() - started) * 1000
         rows = len(outcome.insights) + len(outcome.downstream_counts) + outcome.bumped
         new_token = _finish_run(consumed, version, duration_ms, rows)
         _MIRROR.after_run(outcome, recorded_done, new_token, pending, stamp)
-    return RecomputeReport(len(pending), rows, version, duration_ms, full, outcome.path)
+    return RecomputeReport(
+        len(pending), rows, version, duration_ms, full, outcome.path, tuple(sorted(changed_ids))
+    )
 
 
 @dataclass
@@ -278,6 +287,9 @@ class _Outcome:
     done_of: Mapping[int, bool]  # done-state read, per ticket of `insights`
     changed_done: dict[int, bool]  # done-state read of the changed tickets that exist
     bumped: int = 0  # rows whose downstream_count moved by the +/-1 of a status change
+    # Done-state read from the database for the other tickets the computation used (none
+    # from the mirror, which holds their stored states): see _write_done.
+    seen_done: Mapping[int, bool] = field(default_factory=dict)
     # How this process's mirror follows the run: the changed tickets' state as read, when the
     # run computed from the mirror; or a mirror built from the whole graph a full run read.
     mirrored: Mapping[int, graph.TicketState] | None = None
@@ -336,7 +348,9 @@ def _recompute_below(
         insights = graph.recompute_below(region.tickets, region.links, changed_ids, region.stored)
     bumped = _bump_ancestor_counts(flipped, region.below, version)
     changed_done = {ticket_id: done_now[ticket_id] for ticket_id in changed_ids}
-    return _Outcome(insights, {}, done_now, changed_done, bumped, path="below")
+    return _Outcome(
+        insights, {}, done_now, changed_done, bumped, seen_done=done_now, path="below"
+    )
 
 
 def _recompute_below_mirrored(
@@ -398,7 +412,10 @@ def _recompute_region(changed_ids: set[int]) -> _Outcome | None:
         )
     done_of = {ticket.id: ticket.done for ticket in region.tickets}
     changed_done = {ticket_id: done_of[ticket_id] for ticket_id in changed_ids & done_of.keys()}
-    return _Outcome(delta.insights, delta.downstream_counts, done_of, changed_done, path="region")
+    return _Outcome(
+        delta.insights, delta.downstream_counts, done_of, changed_done, seen_done=done_of,
+        path="region",
+    )
 
 
 def _recompute_whole_graph(
@@ -427,7 +444,7 @@ def _recompute_whole_graph(
         return _Outcome(insights, {}, done_of, {}, rebuilt=rebuilt, path="full")
     insights = graph.recompute_incremental(nodes, links, changed_ids, previous)
     changed_done = {ticket_id: done_of[ticket_id] for ticket_id in changed_ids & done_of.keys()}
-    return _Outcome(insights, {}, done_of, changed_done, path="whole graph")
+    return _Outcome(insights, {}, done_of, changed_done, seen_done=done_of, path="whole graph")
 
 
 # One statement whatever the number of rows: eight arrays, unnested server-side. Several
@@ -628,23 +645,32 @@ def _bump_ancestor_counts(flipped: dict[int, int], below: frozenset[int], versio
         return len(cursor.fetchall())  # rowcount: not set by SQLite for WITH ... UPDATE
 
 
-# Records the done-state the insights now reflect for the changed tickets. Last read of the
-# run, so it also sees every change committed since the markers were read (READ COMMITTED:
-# each statement sees the latest commits): the region read may have seen some of those half
-# (one ticket's new status in some counts, not in its other ancestors'); their tickets'
-# done-state becomes unknown, which sends their own recompute to the exact path.
+# Records the done-state the insights now reflect for the changed tickets: exactly the state
+# the run read for each of them, whether or not it changed again since (its next run compares
+# that state with the new one). Last statement of the run, so `fresh` (markers committed
+# since the run read its own) holds every change whose new state the run may have read. A
+# ticket of `fresh` that the run read from the database (`seen`: tickets other than the
+# changed ones) with a done-state other than its stored one was counted in the insights read
+# here and not in its other ancestors': its done-state becomes unknown, which sends its own
+# recompute to the exact path. A run from the worker's mirror reads no such ticket (it holds
+# their stored states), so concurrent changes are simply folded into the next run.
 _WRITE_DONE_SQL = {
     "postgresql": """
         WITH fresh(ticket_id) AS (
             SELECT DISTINCT g.object_id FROM sprintplan_derivedchange g
             WHERE g.kind = 'insights' AND NOT g.id = ANY(%(consumed)s::bigint[])
+        ),
+        seen(id, done) AS (
+            SELECT * FROM unnest(%(seen_ids)s::bigint[], %(seen_dones)s::boolean[])
         )
         UPDATE dependencies_ticketinsight i SET done = v.done
         FROM (
             SELECT u.id, u.done FROM unnest(%(ids)s::bigint[], %(dones)s::boolean[]) AS u(id, done)
-            WHERE u.id NOT IN (SELECT ticket_id FROM fresh)
             UNION ALL
-            SELECT ticket_id, CAST(NULL AS BOOLEAN) FROM fresh
+            SELECT s.id, CAST(NULL AS BOOLEAN) FROM seen s
+            JOIN fresh f ON f.ticket_id = s.id
+            JOIN dependencies_ticketinsight o ON o.ticket_id = s.id
+            WHERE o.done IS DISTINCT FROM s.done
         ) v
         WHERE i.ticket_id = v.id AND i.done IS DISTINCT FROM v.done
         RETURNING i.ticket_id, i.done
@@ -653,13 +679,18 @@ _WRITE_DONE_SQL = {
         WITH fresh(ticket_id) AS (
             SELECT DISTINCT g.object_id FROM sprintplan_derivedchange g
             WHERE g.kind = 'insights' AND g.id NOT IN (SELECT value FROM json_each(%(consumed)s))
+        ),
+        seen(id, done) AS (
+            SELECT CAST(u.key AS INTEGER), u.value FROM json_each(%(seen)s) u
         )
         UPDATE dependencies_ticketinsight SET done = v.done
         FROM (
             SELECT CAST(u.key AS INTEGER) AS id, u.value AS done FROM json_each(%(states)s) u
-            WHERE CAST(u.key AS INTEGER) NOT IN (SELECT ticket_id FROM fresh)
             UNION ALL
-            SELECT ticket_id, NULL FROM fresh
+            SELECT s.id, NULL FROM seen s
+            JOIN fresh f ON f.ticket_id = s.id
+            JOIN dependencies_ticketinsight o ON o.ticket_id = s.id
+            WHERE o.done IS NOT s.done
         ) v
         WHERE dependencies_ticketinsight.ticket_id = v.id
             AND dependencies_ticketinsight.done IS NOT v.done
@@ -668,14 +699,20 @@ _WRITE_DONE_SQL = {
 }
 
 
-def _write_done(changed_done: dict[int, bool], consumed: list[int]) -> dict[int, bool | None]:
-    """Record the changed tickets' done-state as read; unknown for tickets changed since.
-    Returns the done-states written, by ticket."""
+def _write_done(
+    changed_done: dict[int, bool], consumed: list[int], seen_done: Mapping[int, bool]
+) -> dict[int, bool | None]:
+    """Record the changed tickets' done-state as read; unknown for a ticket changed since whose
+    new state the run may have half seen (see above). `seen_done`: the done-state the run read
+    from the database for tickets other than the changed ones. Returns the done-states
+    written, by ticket."""
+    seen = {t: done for t, done in seen_done.items() if t not in changed_done}
     if connection.vendor == "postgresql":
         params = {"ids": list(changed_done), "dones": list(changed_done.values())}
-        params["consumed"] = consumed
+        params.update(consumed=consumed, seen_ids=list(seen), seen_dones=list(seen.values()))
     else:
         params = {"states": json.dumps(changed_done), "consumed": json.dumps(consumed)}
+        params["seen"] = json.dumps(seen)
     with connection.cursor() as cursor:
         cursor.execute(_WRITE_DONE_SQL[connection.vendor], params)
         return {

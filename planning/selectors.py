@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from dependencies import graph
 from dependencies.models import DependencyLink, RecomputeState
+from dependencies.selectors import waiting_on
 from quality.models import Evidence
 from sprintplan import derived
 from sprintplan.errors import InvalidInput
@@ -31,6 +32,24 @@ from .models import (
     SprintGoal,
     TeamCapacity,
 )
+
+
+def sprints_reading(ticket_ids) -> list[int]:
+    """The open sprints whose forecast reads one of these tickets: their own tickets, their
+    goals' tickets, and those tickets' unfinished blockers, followed upstream through
+    unfinished ones (planning.forecast_adapter.load_sprint_data). Walked downstream from the
+    given tickets in one statement (dependencies.selectors.waiting_on), then two small reads."""
+    reached = waiting_on(ticket_ids)
+    if not reached:
+        return []
+    open_sprints = Sprint.objects.exclude(state=Sprint.State.CLOSED)
+    planned = Ticket.objects.filter(pk__in=reached, sprint__in=open_sprints)
+    goals = SprintGoal.tickets.through.objects.filter(
+        ticket_id__in=reached, sprintgoal__sprint__in=open_sprints
+    )
+    sprint_ids = set(planned.values_list("sprint_id", flat=True))
+    sprint_ids.update(goals.values_list("sprintgoal__sprint_id", flat=True))
+    return sorted(sprint_ids)
 
 
 def current_sprint(team_ids=None) -> Sprint | None:

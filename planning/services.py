@@ -39,7 +39,7 @@ from .models import (
     TeamCapacity,
 )
 from .roam import roam_problem
-from .selectors import sprint_capacity
+from .selectors import sprint_capacity, sprints_reading
 
 
 def sprint_create(*, actor, name: str, start_date, end_date, goal: str = "", teams=None) -> Sprint:
@@ -392,9 +392,19 @@ def forecast_today() -> date:
 
 
 def sprints_changed(sprint_ids) -> None:
-    """Subscriber (sprintplan.derived): the sprints' plan changed (None: tickets, links or a
-    team changed, so every open sprint's forecast may move)."""
+    """Subscriber (sprintplan.derived): the sprints' plan changed (None: every open sprint's
+    forecast may move)."""
     derived.mark(SPRINT_FORECAST, sprint_ids)
+
+
+def tickets_changed(ticket_ids) -> None:
+    """Subscriber of the insights run, which announces the tickets whose changes it consumed
+    (status, size, progress, team, sprint, links): only the forecasts reading one of them go
+    stale (None: every open sprint's)."""
+    if ticket_ids is None:
+        sprints_changed(None)
+    else:
+        sprints_changed(sprints_reading(ticket_ids))
 
 
 def every_sprint_changed(_ids) -> None:

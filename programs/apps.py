@@ -10,9 +10,13 @@ class ProgramsConfig(AppConfig):
 
         from .services import board
 
-        derived.register(derived.DerivedKind(board.PI_FORECAST, board.pi_forecasts_recompute))
-        # A PI forecast runs the sprint forecasts' engine over the PI's sprints: it goes stale
-        # whenever theirs does.
+        derived.register(
+            derived.DerivedKind(
+                board.PI_FORECAST, board.pi_forecasts_recompute, queue=derived.BACKGROUND
+            )
+        )
+        # A PI forecast runs the sprint forecasts' engine over the PI's sprints and features:
+        # it goes stale whenever theirs does, and when a ticket it reads changed.
         derived.subscribe("sprint", board.sprints_changed)
-        derived.subscribe("insights", board.every_pi_changed)
+        derived.subscribe("insights", board.tickets_changed)
         derived.subscribe("team", board.every_pi_changed)

@@ -34,4 +34,4 @@ echo "== Packaging: the wheel, installed outside the checkout, on PostgreSQL"
 scripts/check_wheel.sh "$pg_url"
 DATABASE_URL="$pg_url" REDIS_URL="$redis_url" \
   CELERY_QUEUE="sprintplan-test-$$" CACHE_PREFIX="sprintplan-test-$$" \
-  .venv/bin/python -m pytest -m "not e2e and not faults" "$@"
+  .venv/bin/python -m pytest -m "not e2e" "$@"

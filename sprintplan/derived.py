@@ -8,11 +8,13 @@ A service says what changed, in its own transaction:
 Each kind of derived data registers in its app's `AppConfig.ready`: how to recompute it
 (`register`) and which changes make it stale (`subscribe`). A subscriber turns a change into
 durable markers of its kind (`mark`: one `DerivedChange` row per stale object, same
-transaction). After commit one run per kind is queued, coalesced: while a run is queued,
-further changes queue nothing, and the run clears its flag first thing, so a change committed
-while it runs queues the next one and the last change is always reflected. A run consumes the
-markers it read and no others. When a run consumed changes it announces `changed(kind)`, so
-data derived from derived data (forecasts from insights) follows.
+transaction). After commit one run per kind is queued, coalesced: while a run is queued or
+running, further changes queue nothing (a flag in the cache, held to the end of the run);
+when the run ends it lowers the flag and queues the next one if changes were committed
+meanwhile, so the last change is always reflected. A run consumes the markers it read and no
+others. When a run consumed changes it announces `changed(kind, ids)` (ids: the objects whose
+changes it consumed, when its report says so), so data derived from derived data (forecasts
+from insights) follows, for the objects concerned only.
 
 Nothing is lost: without a broker the run happens in-process after commit (the embedded
 default); with the broker or cache down the markers wait for the periodic catch-up
@@ -31,6 +33,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Min, Q
+from django.utils import timezone
 
 from . import redis_guard
 from .models import DerivedChange
@@ -38,20 +41,33 @@ from .models import DerivedChange
 logger = logging.getLogger(__name__)
 
 RECOMPUTE_TASK = "sprintplan.tasks.recompute_derived"
-# A lost flag (crashed worker) stops blocking new runs after this many seconds.
-QUEUED_FLAG_TTL = 30
+REFRESH_TASK = "sprintplan.tasks.refresh_derived"
+# The flag is held from the request to the end of the run, so it must outlive a run and its
+# wait in the queue. One nobody lowers (a run's message lost with its worker) stops blocking
+# after this many seconds; the catch-up also lowers it then (see catch_up).
+DEFAULT_FLAG_SECONDS = 300
+# Queues a kind may ask for (DerivedKind.queue), besides the default one.
+GRAPH = "graph"
+BACKGROUND = "background"
+# A marker that refresh_marked writes back for an object whose refresh failed: the catch-up
+# retries it, the run that wrote it does not queue another at once.
+RETRY_DETAIL = "retry"
 
 
 @dataclass(frozen=True)
 class DerivedKind:
     """One kind of derived data. `recompute(full=...)` consumes this kind's markers and
-    returns a report with `changes_consumed`; `full=True` recomputes every open object
-    whether marked or not (the periodic refresh). `queue`: "graph" sends its runs to the
-    queue of the worker that keeps the dependency graph in memory."""
+    returns a report with `changes_consumed` (and, optionally, `changed_ids`: the objects
+    whose changes it consumed, announced to the kind's subscribers); `full=True` recomputes
+    every open object whether marked or not (the periodic refresh). `queue`: GRAPH sends its
+    runs to the worker that keeps the dependency graph in memory, BACKGROUND to the
+    low-priority worker (one process under `nice`: long computations that must not take the
+    CPU from web requests). `flag_seconds`: see DEFAULT_FLAG_SECONDS."""
 
     name: str
     recompute: Callable[..., object]
     queue: str = ""
+    flag_seconds: int = DEFAULT_FLAG_SECONDS
 
 
 _KINDS: dict[str, DerivedKind] = {}
@@ -141,9 +157,9 @@ _doubtful_flags: set[str] = set()
 
 
 def request(name: str) -> None:
-    """Queue a run of `name` unless one is queued already. Never raises: the change is
-    committed and its markers wait for the next run or the catch-up. Redis is a kick, never
-    a wall: short timeouts and a back-off after a failure (sprintplan.redis_guard)."""
+    """Queue a run of `name` unless one is queued or running already. Never raises: the
+    change is committed and its markers wait for the next run or the catch-up. Redis is a
+    kick, never a wall: short timeouts and a back-off after a failure (sprintplan.redis_guard)."""
     recompute_derived = current_app.tasks[RECOMPUTE_TASK]
     if settings.CELERY_TASK_ALWAYS_EAGER:
         try:
@@ -156,7 +172,7 @@ def request(name: str) -> None:
         if flag in _doubtful_flags:
             redis_guard.call(cache.delete, flag)
             _doubtful_flags.discard(flag)
-        if redis_guard.call(cache.add, flag, 1, timeout=QUEUED_FLAG_TTL):
+        if redis_guard.call(cache.add, flag, 1, timeout=flag_seconds(name)):
             # The short delay gathers a burst of changes into one run.
             redis_guard.publish(
                 recompute_derived,
@@ -170,50 +186,92 @@ def request(name: str) -> None:
         _doubtful_flags.add(flag)
 
 
+def flag_seconds(name: str) -> int:
+    known = _KINDS.get(name)
+    return known.flag_seconds if known else DEFAULT_FLAG_SECONDS
+
+
 def clear_flag(name: str) -> None:
-    """Called by the run as it starts. Not through the back-off: a run that skipped it would
-    leave the flag up, and changes made during the run would queue nothing."""
+    """Lower the flag (the run ended). Not through the back-off: a run that skipped it would
+    leave the flag up, and the next changes would queue nothing until it expired."""
     flag = _flag_key(name)
     try:
         cache.delete(flag)
         _doubtful_flags.discard(flag)
     except Exception:
+        # Still up, maybe (a frozen Redis runs the delete when it wakes, or not): this
+        # process's next request clears it first; else it expires (flag_seconds).
+        _doubtful_flags.add(flag)
         logger.debug("Cache unreachable while clearing the %s flag.", name, exc_info=True)
 
 
 def route_task(task_name, args, kwargs, options, task=None, **_):
-    """Celery router: a kind's runs go to its own queue when it has one."""
-    if task_name != RECOMPUTE_TASK:
+    """Celery router: a kind's runs (queued and periodic) go to its own queue when it has
+    one."""
+    if task_name not in (RECOMPUTE_TASK, REFRESH_TASK):
         return None
     name = (kwargs or {}).get("name") or (args[0] if args else "")
-    if name in _KINDS and _KINDS[name].queue == "graph":
+    queue = _KINDS[name].queue if name in _KINDS else ""
+    if queue == GRAPH:
         return {"queue": settings.GRAPH_QUEUE}
+    if queue == BACKGROUND:
+        return {"queue": settings.BACKGROUND_QUEUE}
     return None
 
 
 # --- running ----------------------------------------------------------------------------------
 
 
-def run(name: str, *, full: bool = False):
+def run(name: str, *, full: bool = False, queued: bool = False):
     """One run of kind `name` (the task's body). Announces the kind's change when the run
-    consumed any, in a transaction of its own (the run's work is committed already)."""
-    clear_flag(name)  # from now on a new change queues the next run
-    report = _KINDS[name].recompute(full=full)
+    consumed any, in a transaction of its own (the run's work is committed already).
+
+    `queued`: this is the run `request` queued, which holds the kind's flag: changes
+    committed while it runs queued nothing, so when it ends it lowers the flag and, if such
+    changes wait, queues the next run (one for all of them)."""
+    try:
+        report = _KINDS[name].recompute(full=full)
+    except Exception:
+        if queued:
+            clear_flag(name)  # the catch-up retries the markers left
+        raise
     if getattr(report, "changes_consumed", 0):
         try:
             with transaction.atomic():
-                changed(name)
+                changed(name, getattr(report, "changed_ids", None))
         except Exception:
             logger.exception("Could not announce the %s change; the catch-up will.", name)
+    if queued:
+        clear_flag(name)
+        if not settings.CELERY_TASK_ALWAYS_EAGER and _changed_meanwhile(name):
+            request(name)
     return report
 
 
-def catch_up() -> None:
-    """Queue a run of every kind with markers waiting (beat, worker start)."""
-    waiting = set(DerivedChange.objects.values_list("kind", flat=True).distinct())
-    for name in _KINDS:
-        if name in waiting:
-            request(name)
+def _changed_meanwhile(name: str) -> bool:
+    """Whether markers wait that this run did not read (a run consumes all it read), other
+    than those it wrote back for a failed object (the catch-up retries those)."""
+    return DerivedChange.objects.filter(kind=name).exclude(detail=RETRY_DETAIL).exists()
+
+
+def catch_up(*, restarted: bool = False) -> None:
+    """Queue a run of every kind with markers waiting (beat, worker start). A kind whose
+    oldest marker has waited longer than its flag may live has lost its run (a message lost
+    with its worker): its flag is lowered first; so is every waiting kind's after a worker
+    (re)start (`restarted`: a run killed with its worker leaves its flag up; at worst a
+    second run is queued, and runs of one kind are serialised)."""
+    oldest = dict(
+        DerivedChange.objects.values("kind").annotate(at=Min("created_at")).values_list(
+            "kind", "at"
+        )
+    )
+    now = timezone.now()
+    for name, kind in _KINDS.items():
+        if name not in oldest:
+            continue
+        if restarted or (now - oldest[name]).total_seconds() > kind.flag_seconds:
+            clear_flag(name)
+        request(name)
 
 
 def lock(name: str) -> None:
@@ -266,5 +324,7 @@ def refresh_marked(
                 logger.exception("Recompute of %s %s failed; it stays marked.", name, obj.pk)
                 failed.append(obj.pk)
         DerivedChange.objects.filter(pk__in=[pk for pk, _ in markers]).delete()
-        DerivedChange.objects.bulk_create(DerivedChange(kind=name, object_id=pk) for pk in failed)
+        DerivedChange.objects.bulk_create(
+            DerivedChange(kind=name, object_id=pk, detail=RETRY_DETAIL) for pk in failed
+        )
     return RefreshReport(len(markers), len(objects), created, len(failed))

@@ -25,6 +25,8 @@ def roles_of_queues(queue_names) -> list[str]:
         roles.append("worker")
     if settings.GRAPH_QUEUE in queue_names:
         roles.append("graph")
+    if settings.BACKGROUND_QUEUE in queue_names:
+        roles.append("background")
     return roles or ["worker"]
 
 

@@ -12,17 +12,29 @@ while Redis is down or frozen: after one failure this process skips Redis for
 import logging
 import time
 
+import redis
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+
+def give_up_on_timeout(error, _interval) -> None:
+    """kombu's errback before it reconnects to publish again: a timeout means Redis is there
+    but does not answer (frozen, stalled host), and reconnecting then publishing again would
+    add two more timeouts to the request's wait (measured: 1.5 s instead of 0.5 s). Give up at
+    once; a connection refused or reset (Redis restarted) is retried."""
+    if isinstance(error, (redis.exceptions.TimeoutError, TimeoutError)):
+        raise error
+
+
 # One publish retry (no wait): enough to replace a pooled connection that Redis closed
-# while restarting, bounded by the socket timeouts when Redis is really away.
+# while restarting; none after a timeout (give_up_on_timeout).
 REQUEST_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0,
     "interval_max": 0,
+    "errback": give_up_on_timeout,
 }
 
 

@@ -198,7 +198,14 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "sprintplan")
 # dependency graph in memory between runs (dependencies.mirror). Pool processes taking turns
 # at it would each find their copy stale. A worker started without -Q consumes both queues.
 GRAPH_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.graph"
-CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(GRAPH_QUEUE))
+# Long computations (the sprint and PI forecasts' Monte Carlo) have a queue of their own,
+# served by one process at low CPU priority (`nice`), so web requests keep the CPU.
+BACKGROUND_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.background"
+CELERY_TASK_QUEUES = (
+    Queue(CELERY_TASK_DEFAULT_QUEUE),
+    Queue(GRAPH_QUEUE),
+    Queue(BACKGROUND_QUEUE),
+)
 CELERY_TASK_ROUTES = ("sprintplan.derived.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -234,7 +241,9 @@ HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "10"))
 HEALTH_HEARTBEAT_MAX_AGE = float(os.environ.get("HEALTH_HEARTBEAT_MAX_AGE", "30"))
 HEALTH_DERIVED_MAX_AGE = float(os.environ.get("HEALTH_DERIVED_MAX_AGE", "180"))
 # Roles that must be alive. With tasks in-process (no REDIS_URL) there is no process to wait for.
-HEALTH_REQUIRED_ROLES = env_list("HEALTH_REQUIRED_ROLES", "worker,graph,beat" if REDIS_URL else "")
+HEALTH_REQUIRED_ROLES = env_list(
+    "HEALTH_REQUIRED_ROLES", "worker,graph,background,beat" if REDIS_URL else ""
+)
 # Changes within this window share one recompute (coalescing); it bounds the added latency.
 RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", "0.2"))
 # Integrations (docs/integrations.md): webhook bodies up to this size (a 5,000-task Label

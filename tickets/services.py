@@ -117,6 +117,9 @@ def ticket_update(
             _record_override(current, actor, held_back, override_reason)
         if GRAPH_FIELDS & changed.keys():
             derived.changed("ticket", [current.id])
+        if "sprint" in changed:  # the sprint it left no longer plans it
+            moved = {current.sprint_id, getattr(changed["sprint"], "pk", None)} - {None}
+            derived.changed("sprint", sorted(moved))
     current.refresh_from_db()
     return current
 

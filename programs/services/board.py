@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.policy import ensure_can_plan_program
+from dependencies.selectors import waiting_on
 from planning import services as planning_services
 from sprintplan import derived
 from sprintplan.errors import InvalidInput, StaleVersion
@@ -530,6 +531,33 @@ def sprints_changed(sprint_ids) -> None:
     pi_ids = sorted(set(pis.values_list("id", flat=True)))
     if pi_ids:
         pi_forecast_changed(pi_ids=pi_ids)
+
+
+def tickets_changed(ticket_ids) -> None:
+    """Subscriber of the insights run (the tickets whose changes it consumed; None: all):
+    the open PIs whose forecast reads one of them go stale: those whose sprints or features
+    hold one of them or a ticket waiting on one (through unfinished tickets, as the PI
+    forecast follows blockers)."""
+    if ticket_ids is None:
+        sprints_changed(None)
+        return
+    reached = waiting_on(ticket_ids)
+    if not reached:
+        return
+    open_pis = PlanningInterval.objects.exclude(state=PlanningInterval.State.CLOSED)
+    sprint_ids = Ticket.objects.filter(pk__in=reached, sprint__isnull=False).values("sprint_id")
+    pi_ids = set(
+        Iteration.objects.filter(pi__in=open_pis, sprint_id__in=sprint_ids).values_list(
+            "pi_id", flat=True
+        )
+    )
+    pi_ids.update(
+        FeatureTicket.objects.filter(ticket_id__in=reached, feature__pi__in=open_pis).values_list(
+            "feature__pi_id", flat=True
+        )
+    )
+    if pi_ids:
+        pi_forecast_changed(pi_ids=sorted(pi_ids))
 
 
 def every_pi_changed(_ids) -> None:

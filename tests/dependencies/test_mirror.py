@@ -12,6 +12,7 @@ from dependencies import graph, selectors, services, tasks
 from dependencies.mirror import GraphMirror
 from dependencies.models import DependencyLink, RecomputeState, TicketInsight
 from dependencies.services import insights_recompute, link_create
+from sprintplan.models import DerivedChange
 from tickets.models import Ticket
 
 from ..factories import TicketFactory
@@ -149,6 +150,38 @@ def test_a_diamond_moves_its_top_by_one_through_the_mirror(scenario, keeper, rec
     assert selectors.stored_insights() == from_scratch()
     set_status(scenario, bottom, "done")
     assert recompute().path == "mirror"
+
+
+def test_changes_committed_during_a_mirrored_run_are_folded_into_the_next_one_on_the_mirror(
+    scenario, keeper, recompute, monkeypatch
+):
+    """Many tickets changing at once: tickets changed while a run computes from the mirror
+    keep a known done-state (the run used their mirrored, stored state), so the next run
+    takes the mirror path again; nothing is turned into unknown state."""
+    monkeypatch.setattr(services, "REGION_MAX_SHARE", 1.0)  # five tickets: any cone is large
+    top, left, _, bottom, _ = diamond(scenario)
+    recompute(full=True)
+    set_status(scenario, left, "done")
+    read = selectors.ticket_states
+
+    def read_then_concurrent_changes(ticket_ids):
+        states = read(ticket_ids)
+        for ticket in (bottom, top):  # committed by other requests meanwhile
+            Ticket.objects.filter(pk=ticket.pk).update(status="done")
+            DerivedChange.objects.create(kind="insights", object_id=ticket.pk, detail="ticket")
+        monkeypatch.setattr(selectors, "ticket_states", read)
+        return states
+
+    monkeypatch.setattr(selectors, "ticket_states", read_then_concurrent_changes)
+    first = recompute()
+    assert (first.path, first.changes_consumed) == ("mirror", 1)
+    stored_done = dict(TicketInsight.objects.values_list("ticket_id", "done"))
+    assert (stored_done[bottom.pk], stored_done[top.pk]) == (False, False)
+    second = recompute()
+    assert (second.path, second.changes_consumed) == ("mirror", 2)
+    assert selectors.stored_insights() == from_scratch()
+    assert stored_done_matches_the_tickets()
+    assert_mirror_equals_the_database(keeper)
 
 
 def test_after_another_process_recomputed_the_database_is_read_instead(

@@ -375,7 +375,9 @@ def test_a_change_committed_while_the_region_is_read_is_recounted_exactly(
 ):
     """READ COMMITTED: a status change committed after the markers were read may show in the
     region read, half counted. Its done-state is then recorded as unknown, so its own recompute
-    counts exactly instead of adding +/-1 again."""
+    counts exactly instead of adding +/-1 again. Unless the ticket is one of the run's own
+    changed tickets (the link's ends): the run then counted its state as read everywhere (its
+    ancestors are in the region) and records that state."""
     sm = scenario.users["sm"]
     a, b, c = (TicketFactory(team=scenario.lab, status="todo") for _ in range(3))
     link_create(actor=sm, blocker=a, blocked=b)
@@ -396,9 +398,39 @@ def test_a_change_committed_while_the_region_is_read_is_recounted_exactly(
 
     monkeypatch.setattr(selectors, "graph_region", concurrent_change_then_read)
     insights_recompute()
-    assert TicketInsight.objects.get(ticket=c).done is None
+    assert TicketInsight.objects.get(ticket=c).done is (None if path == "below" else True)
     assert DerivedChange.objects.filter(kind="insights", object_id=c.pk).exists()
     assert_recompute_matches_from_scratch()  # a's and b's counts lose c once, not twice
+
+
+@pytest.mark.usefixtures("any_region_size")
+def test_a_change_committed_after_the_region_was_read_keeps_its_known_done_state(
+    scenario, monkeypatch, below_calls, region_calls
+):
+    """Many tickets changing at once: a change the run did not read (committed after its
+    region read) is simply the next run's; its done-state stays known, so that run takes the
+    status path instead of recounting exactly."""
+    sm = scenario.users["sm"]
+    a, b, c = (TicketFactory(team=scenario.lab, status="todo") for _ in range(3))
+    link_create(actor=sm, blocker=a, blocked=b)
+    link_create(actor=sm, blocker=b, blocked=c)
+    insights_recompute(full=True)
+    set_status(scenario, b, "in_progress")
+    read = selectors.graph_region
+
+    def read_then_concurrent_change(*args, **kwargs):
+        region = read(*args, **kwargs)
+        Ticket.objects.filter(pk=c.pk).update(status="done")
+        DerivedChange.objects.create(kind="insights", object_id=c.pk, detail="ticket")
+        monkeypatch.setattr(selectors, "graph_region", read)
+        return region
+
+    monkeypatch.setattr(selectors, "graph_region", read_then_concurrent_change)
+    insights_recompute()
+    assert TicketInsight.objects.get(ticket=c).done is False  # what the run counted with
+    report = assert_recompute_matches_from_scratch()
+    assert report.path == "below"
+    assert len(below_calls) == 2 and not region_calls
 
 
 def test_a_feeder_never_computed_sends_the_recompute_to_the_whole_graph(scenario, region_calls):

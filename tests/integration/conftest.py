@@ -48,6 +48,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    worker.log_path = log_path  # tests read what the worker says it did
     try:
         _wait_until_ready(worker, log_path)
         yield worker

@@ -17,6 +17,11 @@ pytestmark = [
     pytest.mark.faults,
     pytest.mark.services,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
+    # Declares the database: pytest-django creates (and migrates) the test database only for
+    # the aliases its collected tests declare, so without it a session of these tests alone
+    # ran against the database DATABASE_URL names. Transactional: the stack's processes
+    # write and this test reads what they committed; the data is flushed after each test.
+    pytest.mark.django_db(transaction=True),
 ]
 
 FAULTS = ["kill-worker", "redis-stop", "redis-freeze", "pg-terminate"]
@@ -31,11 +36,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def stack(django_db_setup, django_db_blocker, tmp_path_factory):
     import bench_faults
-    from bench_recompute import seed
 
-    with django_db_blocker.unblock():
-        seed(300)
-        token = bench_faults.make_token()
     stack = bench_faults.Stack(
         database_url=_test_database_url(),
         redis_port=free_port(),
@@ -45,33 +46,39 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
     )
     # Quick heartbeats, so a killed worker shows in /health/ within seconds.
     stack.env.update(HEARTBEAT_SECONDS="1", HEALTH_HEARTBEAT_MAX_AGE="5")
-    stack.start()
+    with django_db_blocker.unblock():
+        stack.start()
     try:
-        yield stack, token
+        yield stack
     finally:
         stack.stop()
-        with django_db_blocker.unblock():
-            from django.core.management import call_command
 
-            call_command("flush", interactive=False, verbosity=0)
+
+@pytest.fixture
+def token(stack):
+    """The small backlog, seeded again for each test (the previous one's was flushed), and
+    the clients' API token."""
+    import bench_faults
+    from bench_recompute import seed
+
+    seed(300)
+    yield bench_faults.make_token()
+    # pytest-django flushes the tables next (TRUNCATE): let the stack's background work end
+    # first, or a recompute holding one table while waiting for another deadlocks with it.
+    bench_faults.settle(stack)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_under_a_fault_no_request_fails_no_write_is_lost_and_insights_heal(
-    stack, fault, django_db_blocker
-):
+def test_under_a_fault_no_request_fails_no_write_is_lost_and_insights_heal(stack, token, fault):
     import bench_faults
     from django.db import connection
 
-    stack, token = stack
     args = argparse.Namespace(clients=4, duration=8, fault_at=2, fault_seconds=5, after=4)
-    # Outside a test transaction: the stack's processes write, and this test reads what they
-    # committed (and survives its own connection being terminated).
-    with django_db_blocker.unblock():
-        bench_faults.settle(stack)
-        result = bench_faults.run_scenario(
-            stack, fault, args, token, connection.settings_dict["NAME"]
-        )
+    bench_faults.settle(stack)
+    result = bench_faults.run_scenario(stack, fault, args, token, connection.settings_dict["NAME"])
+    print(result)  # shown when the test fails
+    if result["server_errors"]:
+        print(stack.tail(stack.services["web"], 6000))
     assert result["server_errors"] == 0, result
     assert result["lost_writes"] == 0, result
     assert result["died"] == {}, result

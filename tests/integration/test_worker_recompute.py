@@ -2,6 +2,8 @@
 the API, commits, is queued, and the worker's recompute becomes visible through the API."""
 
 import random
+import re
+import threading
 
 import pytest
 from django.db import connection
@@ -109,6 +111,62 @@ def test_a_burst_of_updates_coalesces_and_ends_equal_to_a_full_recompute(scenari
     wait_for(lambda: not DerivedChange.objects.filter(kind="insights").exists(), timeout=20)
     runs = RecomputeState.objects.get().runs - runs_before
     assert 1 <= runs < updates / 2, f"{runs} recomputes for {updates} updates"
+    expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
+    assert selectors.stored_insights() == expected
+
+
+RECOMPUTE_PATH = re.compile(r"insight recompute: .* \(([a-z ]+)\)")
+
+
+def test_concurrent_updates_are_folded_into_the_next_runs_on_the_fast_path(scenario, api, worker):
+    """Many tickets changing at once (six clients in threads): what changes while a run
+    computes is the next run's, on the worker's mirror; no run falls back to recounting the
+    region or reading the whole graph, and the end equals a recompute from scratch."""
+    rng = random.Random(11)
+    tickets = [TicketFactory(team=rng.choice([scenario.lab, scenario.ml])) for _ in range(120)]
+    # Twenty small epics: what lies below any few changed tickets stays well under the share
+    # of the graph past which the whole graph is read (a change of everything's root would).
+    for start in range(0, len(tickets), 6):
+        epic = tickets[start : start + 6]
+        for index, ticket in enumerate(epic[1:], start=1):
+            link_create(
+                actor=scenario.users["sm"], blocker=epic[rng.randrange(index)], blocked=ticket
+            )
+    wait_for(lambda: not DerivedChange.objects.filter(kind="insights").exists(), timeout=20)
+    runs = RecomputeState.objects.get().runs
+    recompute_derived.delay("insights", full=True)  # the worker's mirror, built from it
+    wait_for(lambda: RecomputeState.objects.get().runs > runs, timeout=20)
+    log_at = worker.log_path.stat().st_size
+    failures = []
+
+    def client(own):
+        session = api("sm")
+        versions = {t.key: t.version for t in own}
+        for step in range(15):
+            ticket = own[step % len(own)]
+            response = session.patch(
+                f"/api/v1/tickets/{ticket.key}/",
+                {"status": rng.choice(["done", "in_progress", "todo"]),
+                 "version": versions[ticket.key], "override_reason": "burst"},
+                format="json",
+            )
+            if response.status_code != 200:
+                failures.append(response.status_code)
+                return
+            versions[ticket.key] = response.json()["version"]
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(tickets[n::6],)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    wait_for(lambda: not DerivedChange.objects.filter(kind="insights").exists(), timeout=30)
+    with open(worker.log_path) as log:
+        log.seek(log_at)
+        paths = RECOMPUTE_PATH.findall(log.read())
+    assert paths and set(paths) == {"mirror"}, paths
     expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
     assert selectors.stored_insights() == expected
 

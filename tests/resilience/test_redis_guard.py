@@ -131,3 +131,40 @@ def test_a_flag_left_by_a_failed_publish_is_cleared_at_the_next_chance(
     derived.request(KIND)
     assert len(task.published) == 1
     cache.delete(FLAG)
+
+
+def test_a_publish_that_timed_out_is_not_retried_but_a_dropped_connection_is():
+    """A frozen Redis accepts connections and answers nothing: reconnecting and publishing
+    again would make the request wait three timeouts. A connection Redis closed while
+    restarting fails at once, and one retry replaces it."""
+    import redis
+
+    policy = redis_guard.REQUEST_PUBLISH_RETRY_POLICY
+    errback = policy["errback"]
+    for timeout in (redis.exceptions.TimeoutError("Timeout reading from socket"), TimeoutError()):
+        with pytest.raises(type(timeout)):
+            errback(timeout, 0)
+    assert errback(redis.exceptions.ConnectionError("Connection reset by peer"), 0) is None
+    assert policy["max_retries"] == 1
+
+
+def test_a_failing_cache_lets_api_requests_through_unthrottled(
+    scenario, api, settings, monkeypatch
+):
+    """The throttles count in the cache: a frozen Redis must not turn every API request into
+    a 500 (or a half-second wait each): it is tried once, then left alone for the back-off."""
+    import redis
+    from rest_framework import throttling
+
+    settings.REDIS_BACKOFF_SECONDS = 60
+    calls = []
+
+    def frozen_get(key, default=None):
+        calls.append(key)
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(throttling.SimpleRateThrottle.cache, "get", frozen_get)
+    client = api("viewer")
+    answers = [client.get("/api/v1/teams/").status_code for _ in range(3)]
+    assert answers == [200, 200, 200]
+    assert len(calls) == 1  # then resting: not tried by the next throttles and requests
