@@ -79,6 +79,27 @@ document.addEventListener("drop", (event) => {
   });
 });
 
+// === Phones: the top bar's menu =============================================================
+// Below 900 px the main menu and the account controls fold behind the "Menu" button, a
+// disclosure (aria-expanded). Escape folds it again and gives the focus back to the button.
+// Without script, noscript.css shows the menu unfolded.
+function setSiteMenu(button, open) {
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+  const bar = button.closest(".topbar");
+  if (bar) bar.classList.toggle("menu-open", open);
+}
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-menu-toggle]");
+  if (button) setSiteMenu(button, button.getAttribute("aria-expanded") !== "true");
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const button = document.querySelector("[data-menu-toggle][aria-expanded='true']");
+  if (!button) return;
+  setSiteMenu(button, false);
+  button.focus();
+});
+
 // Projector mode: larger type and stronger contrast for a shared screen. The choice is kept
 // in localStorage, so the planning room and the boards stay in it across pages and reloads.
 const PROJECTOR_KEY = "sprintplan.projector";
