@@ -6,9 +6,11 @@ python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out docs/screens
 
 Sprint level (seed scenarios 1-2): login, sprint, sprint-graph, burnup, ticket, planning,
 planning-projector, sprint-list, board, board-projector, board-close-anyway, dod,
-integrations. Program level (scenario 3): program-list, program-detail, program-board,
-program-objectives, program-risks, program-raci, program-raci-refused, program-decisions,
-program-scrum-of-scrums, program-indicators.
+integrations. On a phone (390 px wide) and at 1440 px: sprint-390, planning-390,
+board-390, sprint-1440, planning-1440, board-1440 (each also as -screen: the first screen
+only), board-390-menu (the top bar's menu unfolded). Program level (scenario 3):
+program-list, program-detail, program-board, program-objectives, program-risks, program-raci,
+program-raci-refused, program-decisions, program-scrum-of-scrums, program-indicators.
 
 Two pictures change the demo data, so they are taken last: integrations sets up three
 integrations on an empty page (each adds a service user to its team), board-close-anyway
@@ -31,6 +33,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1440, "height": 900}
 PROJECTOR = {"width": 1920, "height": 1080}
 # Demo logins (README): who looks at which page.
 SCRUM_MASTER, PRODUCT_OWNER, LABELING_LEAD = "sam", "paula", "lena"
@@ -134,11 +138,39 @@ def sprint_pages(s: Shooter) -> None:
         page.get_by_text("Record a capacity change").first.click()
         s.shot(page, "board")
         s.close(page)
+    phone_pages(s)
     if s.wanted("board-projector"):
         page = s.page(LABELING_LEAD, viewport=PROJECTOR, projector=True)
         s.go(page, "/teams/LAB/board/")
         s.shot(page, "board-projector", full_page=False)
         s.close(page)
+
+
+def phone_pages(s: Shooter) -> None:
+    """The sprint page, the planning room and the board at 390 px: the first screen (what a
+    phone shows on opening) and the whole page, the top bar's menu unfolded; and the same
+    three pages at 1440 px to compare."""
+    for width, viewport in (("390", PHONE), ("1440", WIDE)):
+        if s.wanted(f"sprint-{width}", f"planning-{width}"):
+            page = s.page(SCRUM_MASTER, viewport=viewport)
+            s.go(page, "/")
+            if s.wanted(f"sprint-{width}"):
+                s.shot(page, f"sprint-{width}-screen", full_page=False)
+                s.shot(page, f"sprint-{width}")
+            if s.wanted(f"planning-{width}"):
+                s.go(page, "/planning/")
+                s.shot(page, f"planning-{width}-screen", full_page=False)
+                s.shot(page, f"planning-{width}")
+            s.close(page)
+        if s.wanted(f"board-{width}"):
+            page = s.page(LABELING_LEAD, viewport=viewport)
+            s.go(page, "/teams/LAB/board/")
+            s.shot(page, f"board-{width}-screen", full_page=False)
+            s.shot(page, f"board-{width}")
+            if viewport is PHONE:
+                page.get_by_role("button", name="Menu").click()
+                s.shot(page, "board-390-menu", full_page=False)
+            s.close(page)
 
 
 # --- program level (scenario 3) --------------------------------------------------------------

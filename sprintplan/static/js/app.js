@@ -79,6 +79,241 @@ document.addEventListener("drop", (event) => {
   });
 });
 
+// === Phones: the top bar's menu =============================================================
+// Below 900 px the main menu and the account controls fold behind the "Menu" button, a
+// disclosure (aria-expanded). Escape folds it again and gives the focus back to the button.
+// Without script, noscript.css shows the menu unfolded.
+function setSiteMenu(button, open) {
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+  const bar = button.closest(".topbar");
+  if (bar) bar.classList.toggle("menu-open", open);
+}
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-menu-toggle]");
+  if (button) setSiteMenu(button, button.getAttribute("aria-expanded") !== "true");
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const button = document.querySelector("[data-menu-toggle][aria-expanded='true']");
+  if (!button) return;
+  setSiteMenu(button, false);
+  button.focus();
+});
+
+// === Team board: drag a card to another column ==============================================
+// A drop posts what the card's ← / → forms post, to the same endpoint, so the server answers
+// as it does for them: the whole board when the card moved (a column now over its WIP limit
+// is said on the moved card), or the card itself with the refusal when a gate held it back.
+// A refused card stays where it was and its refusal is moved into the lane it was dropped
+// on. Mouse: native HTML5 drag and drop. Touch and pen: hold the card still for a moment,
+// then drag; a quick swipe still scrolls the lanes. The buttons stay for the keyboard.
+const BOARD_CARD = ".board-card[data-move-url]";
+const BOARD_CELL = "ol.board-cell[data-status]";
+const BOARD_HOLD_MS = 350; // a touch held this long on a card picks it up
+const BOARD_SWIPE_PX = 8; // a touch moving further before that is a swipe (scroll)
+const BOARD_EDGE_PX = 36; // a card held this near a side of the lanes brings the next lane
+let boardDragged = null; // the card in a mouse (HTML5) drag
+let boardTouch = null; // the touch or pen drag in progress: see boardTouchStart
+
+function boardCellAt(x, y) {
+  const hit = document.elementFromPoint(x, y);
+  return hit && hit.closest(BOARD_CELL);
+}
+
+function boardAccepts(card, cell) {
+  return Boolean(
+    card && cell && cell.dataset.status !== card.dataset.column
+      && cell.closest(".board-grid") === card.closest(".board-grid"),
+  );
+}
+
+function boardMarkTarget(cell) {
+  for (const marked of document.querySelectorAll(`${BOARD_CELL}.drop-target`)) {
+    if (marked !== cell) marked.classList.remove("drop-target");
+  }
+  if (cell) cell.classList.add("drop-target");
+}
+
+function boardMove(card, cell) {
+  if (typeof htmx === "undefined") return;
+  for (const old of document.querySelectorAll(".board-drop-refusal")) old.remove();
+  const key = card.dataset.key;
+  htmx.ajax("POST", card.dataset.moveUrl, {
+    source: cell,
+    target: `#${CSS.escape(card.id)}`,
+    swap: "outerHTML",
+    values: { version: card.dataset.version, column: card.dataset.column, status: cell.dataset.status },
+  }).then(() => boardShowRefusalAt(key, cell));
+}
+
+// Refused: the card came back where it was, its refusal inside. Put the refusal (with its
+// "Close anyway" form) at the top of the lane the card was dropped on, and the focus on it.
+function boardShowRefusalAt(key, cell) {
+  const card = document.getElementById(`card-${key}`);
+  const refusal = card && card.querySelector(":scope > .card-error");
+  if (!refusal || !cell.isConnected) return; // moved: the board was drawn afresh
+  const home = card.closest(BOARD_CELL);
+  const item = document.createElement("li");
+  item.className = "board-drop-refusal";
+  item.dataset.key = key;
+  const what = document.createElement("p");
+  what.className = "board-drop-what";
+  const link = Object.assign(document.createElement("a"), { href: `#${card.id}`, textContent: key });
+  what.append(link, ` stays in ${home ? home.dataset.label : "its column"}:`);
+  item.append(what, refusal);
+  const quickAdd = cell.querySelector(":scope > .quick-add");
+  if (quickAdd) quickAdd.after(item);
+  else cell.prepend(item);
+  // htmx readies swapped-in content when it settles, after this: ready the moved part now.
+  htmx.process(item);
+  refusal.focus();
+}
+// A request from that refusal ("Close anyway" without a reason) answers with the card again:
+// its new refusal goes back to the same lane.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const elt = event.detail && event.detail.elt;
+  const item = elt && elt.closest && elt.closest(".board-drop-refusal");
+  if (!item) return;
+  const cell = item.closest(BOARD_CELL);
+  item.remove();
+  if (cell) boardShowRefusalAt(item.dataset.key, cell);
+});
+
+// Mouse: HTML5 drag and drop.
+function boardEndDrag() {
+  if (boardDragged) boardDragged.classList.remove("dragging");
+  boardDragged = null;
+  boardMarkTarget(null);
+}
+document.addEventListener("dragstart", (event) => {
+  const card = event.target.closest && event.target.closest(BOARD_CARD);
+  if (!card) return;
+  boardDragged = card;
+  event.dataTransfer.setData("text/plain", card.dataset.key);
+  event.dataTransfer.effectAllowed = "move";
+  card.classList.add("dragging");
+});
+document.addEventListener("dragover", (event) => {
+  if (!boardDragged) return;
+  const cell = event.target.closest && event.target.closest(BOARD_CELL);
+  if (!boardAccepts(boardDragged, cell)) {
+    boardMarkTarget(null);
+    return;
+  }
+  event.preventDefault();
+  event.dataTransfer.dropEffect = "move";
+  boardMarkTarget(cell);
+});
+document.addEventListener("drop", (event) => {
+  if (!boardDragged) return;
+  const card = boardDragged;
+  const cell = event.target.closest && event.target.closest(BOARD_CELL);
+  boardEndDrag();
+  if (!boardAccepts(card, cell)) return;
+  event.preventDefault();
+  boardMove(card, cell);
+});
+document.addEventListener("dragend", boardEndDrag);
+
+// A press decides how the card may be dragged: a mouse drags it natively (except from a text
+// field on it, which keeps selecting text); touch and pen use the hold-and-drag below.
+document.addEventListener("pointerdown", (event) => {
+  const card = event.target.closest && event.target.closest(BOARD_CARD);
+  if (!card) return;
+  const inField = Boolean(event.target.closest("input, textarea, select"));
+  card.draggable = event.pointerType === "mouse" && !inField;
+  if (event.pointerType !== "mouse") boardTouchStart(card, event);
+});
+
+// Touch and pen.
+function boardTouchStart(card, event) {
+  boardTouchEnd();
+  if (event.target.closest("a, button, input, select, textarea, summary, label")) return;
+  const touch = {
+    card,
+    id: event.pointerId,
+    startX: event.clientX,
+    startY: event.clientY,
+    x: event.clientX,
+    y: event.clientY,
+    ghost: null,
+    lastLaneJump: 0,
+  };
+  touch.timer = setTimeout(() => boardTouchPickUp(touch), BOARD_HOLD_MS);
+  boardTouch = touch;
+}
+
+function boardTouchPickUp(touch) {
+  if (boardTouch !== touch || !touch.card.isConnected) return;
+  const box = touch.card.getBoundingClientRect();
+  const ghost = touch.card.cloneNode(true);
+  for (const withId of [ghost, ...ghost.querySelectorAll("[id]")]) withId.removeAttribute("id");
+  ghost.removeAttribute("draggable");
+  ghost.setAttribute("aria-hidden", "true");
+  ghost.classList.add("board-ghost");
+  ghost.style.width = `${box.width}px`;
+  ghost.style.left = `${box.left}px`;
+  ghost.style.top = `${box.top}px`;
+  touch.card.closest(".board").append(ghost); // inside the board: the card's own styles apply
+  touch.ghost = ghost;
+  touch.card.classList.add("dragging");
+  if (navigator.vibrate) navigator.vibrate(15);
+}
+
+function boardTouchFollow(touch) {
+  if (!touch.card.isConnected) { // a live refresh redrew the board meanwhile
+    boardTouchEnd();
+    return;
+  }
+  touch.ghost.style.transform = `translate(${touch.x - touch.startX}px, ${touch.y - touch.startY}px)`;
+  const cell = boardCellAt(touch.x, touch.y);
+  boardMarkTarget(boardAccepts(touch.card, cell) ? cell : null);
+  // Held near a side of the lanes: the next lane slides in (one lane per moment).
+  const lanes = touch.card.closest(".board-grid");
+  const box = lanes.getBoundingClientRect();
+  const side = touch.x < box.left + BOARD_EDGE_PX ? -1 : touch.x > box.right - BOARD_EDGE_PX ? 1 : 0;
+  if (side && Date.now() - touch.lastLaneJump > 700) {
+    touch.lastLaneJump = Date.now();
+    lanes.scrollBy({ left: side * lanes.clientWidth * 0.8, behavior: "smooth" });
+  }
+}
+
+function boardTouchEnd() {
+  const touch = boardTouch;
+  if (!touch) return;
+  boardTouch = null;
+  clearTimeout(touch.timer);
+  if (touch.ghost) touch.ghost.remove();
+  touch.card.classList.remove("dragging");
+  boardMarkTarget(null);
+}
+
+document.addEventListener("pointermove", (event) => {
+  const touch = boardTouch;
+  if (!touch || event.pointerId !== touch.id) return;
+  touch.x = event.clientX;
+  touch.y = event.clientY;
+  if (touch.ghost) boardTouchFollow(touch);
+  else if (Math.hypot(touch.x - touch.startX, touch.y - touch.startY) > BOARD_SWIPE_PX) boardTouchEnd();
+});
+document.addEventListener("pointerup", (event) => {
+  const touch = boardTouch;
+  if (!touch || event.pointerId !== touch.id) return;
+  const cell = touch.ghost ? boardCellAt(event.clientX, event.clientY) : null;
+  boardTouchEnd();
+  if (boardAccepts(touch.card, cell)) boardMove(touch.card, cell);
+});
+document.addEventListener("pointercancel", (event) => {
+  if (boardTouch && event.pointerId === boardTouch.id) boardTouchEnd();
+});
+// While a card is held the finger drags it, not the page; and no long-press menu opens.
+document.addEventListener("touchmove", (event) => {
+  if (boardTouch && boardTouch.ghost) event.preventDefault();
+}, { passive: false });
+document.addEventListener("contextmenu", (event) => {
+  if (boardTouch) event.preventDefault();
+});
+
 // Projector mode: larger type and stronger contrast for a shared screen. The choice is kept
 // in localStorage, so the planning room and the boards stay in it across pages and reloads.
 const PROJECTOR_KEY = "sprintplan.projector";
