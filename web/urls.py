@@ -49,6 +49,8 @@ pages = [
     path("sprints/<int:sprint_id>/", sprints.sprint_detail, name="sprint-detail"),
     path("sprints/<int:sprint_id>/graph/", sprints.sprint_graph, name="sprint-graph"),
     path("sprints/<int:sprint_id>/live/", sprints.sprint_live, name="sprint-live"),
+    path("sprints/<int:sprint_id>/burn/", sprints.sprint_burn, name="sprint-burn"),
+    path("sprints/<int:sprint_id>/rows/", sprints.sprint_rows, name="sprint-rows"),
     path(
         "sprints/<int:sprint_id>/adjustments/", sprints.adjustment_add, name="sprint-adjustment-add"
     ),

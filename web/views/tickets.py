@@ -30,7 +30,7 @@ from tickets.presenters import field_name, history_sentence, present_ticket, val
 from web.forms.tickets import AddBlockerForm, CommentForm, InlineTicketForm, TicketForm
 from web.selectors import tickets as selectors
 
-ROW_TEMPLATE = "planning/sprint_detail.html#ticket-row"
+ROW_TEMPLATE = "planning/sprint_detail.html#row-answer"
 DETAIL_TEMPLATE = "tickets/ticket_detail.html"
 
 
@@ -268,7 +268,12 @@ def _conflict(mine: dict, current: Ticket) -> dict:
 @require_http_methods(["GET", "POST"])
 def ticket_inline_edit(request, key: str):
     ticket = _fresh(key)
-    context: dict = {"statuses": Ticket.Status.choices}
+    # The row with its editors (the sprint page draws them on demand); `edit`: the one to focus.
+    context: dict = {
+        "statuses": Ticket.Status.choices,
+        "editing": True,
+        "focus": request.GET.get("edit", ""),
+    }
     status = 200
     if request.method == "POST":
         form = InlineTicketForm(request.POST)
@@ -307,6 +312,8 @@ def ticket_inline_edit(request, key: str):
     context["ticket"] = _present(request, ticket)
     if ticket.sprint_id:
         mark_link_health(ticket.sprint, [ticket])
+        if request.method == "POST" and status == 200:  # the lane's done figure follows
+            context["lane"] = selectors.lane_totals(ticket.sprint_id, ticket.team)
     return render(request, ROW_TEMPLATE, context, status=status)
 
 
