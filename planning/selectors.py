@@ -294,7 +294,7 @@ class TeamCapacitySummary:
         return round(self.available_person_days * 100 / self.calendar_person_days)
 
 
-def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
+def sprint_capacity(sprint: Sprint, team_ids=None, *, calendars=None) -> list[TeamCapacitySummary]:
     """Every team's (or the given teams') capacity and committed size: this sprint's share
     of each team's capacity calendar (planning/capacity_calendar.py). Constant queries.
 
@@ -302,7 +302,8 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
     capacity changes in force day by day, wherever they were raised: "labeling x 0.5 from
     Tuesday" lowers every sprint running then, and over-commitment is judged against what
     is left. A day shared with a concurrent sprint counts only this sprint's share. Only the
-    sprint's participating teams count unless `team_ids` names others."""
+    sprint's participating teams count unless `team_ids` names others. `calendars`: the
+    teams' calendars over the sprint when the caller has them already (team_calendars)."""
     if team_ids is None:  # the sprint's participating teams only
         team_ids = participant_ids(sprint)
     teams = Team.objects.order_by("name", "id").filter(pk__in=team_ids)
@@ -337,7 +338,8 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
         .annotate(total=Sum("size"))
         .values_list("team_id", "total")
     )
-    calendars = calendar_selectors.team_calendars(ids, sprint.start_date, sprint.end_date)
+    if calendars is None or not set(ids) <= set(calendars):
+        calendars = calendar_selectors.team_calendars(ids, sprint.start_date, sprint.end_date)
     days = capacity.working_days(sprint.start_date, sprint.end_date)
     summaries = []
     for team_id, key, name, unit, unit_label, rate in team_rows:

@@ -16,13 +16,14 @@ from dependencies import layout
 from dependencies.selectors import insight_freshness
 from planning import dashboard, selectors, services
 from planning.burn import sprint_burn_charts
-from planning.calendar_selectors import over_allocations
+from planning.calendar_selectors import over_allocations, team_calendars
 from planning.models import CapacityAdjustment, Risk, SprintGoal
 from programs.selectors.governance import decisions_for_sprint
 from sprintplan import derived, pages
 from sprintplan.errors import InvalidInput
 from sprintplan.filters import valid_id
 from sprints.models import Sprint
+from sprints.services import participant_ids
 from teams.models import Team
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
@@ -433,14 +434,17 @@ def _scope_context(request, target: Sprint) -> dict:
 
 
 def _capacity_and_forecast(target: Sprint, scope_count: int) -> dict:
-    """What follows every change of scope: capacity bars, over-allocation, forecast line."""
-    capacity = selectors.sprint_capacity(target)
+    """What follows every change of scope: capacity bars, over-allocation, forecast line.
+    Both read the teams' capacity calendars over the sprint: computed once, for both."""
+    calendars = team_calendars(participant_ids(target), target.start_date, target.end_date)
+    capacity = selectors.sprint_capacity(target, calendars=calendars)
     names = {summary.team_key: summary.team_name for summary in capacity}
+    committed = [s.team_id for s in capacity if s.committed]
     return {
         "scope_count": scope_count,
         "capacity": capacity,
         "overallocation": over_allocations(
-            [s.team_id for s in capacity if s.committed], target.start_date, target.end_date
+            committed, target.start_date, target.end_date, calendars=calendars
         ),
         "forecast": dashboard.forecast_for(target, names),
         # When the oldest change the forecast has not taken in was made (None: up to date).
