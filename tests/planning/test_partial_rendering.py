@@ -3,7 +3,7 @@ the moved row placed by rank and out-of-band swaps of what depends on it (capaci
 forecast line, backlog count, linked rows' warnings), never the whole room, in a number of
 queries that does not grow with backlog or sprint. The sprint page is light first: its
 first rows at once, the rest in server-side slices (with search), the burn-up charts lazily
-from a cache kept per data version, and the row editors on demand."""
+from a cache kept per data version."""
 
 import re
 
@@ -242,7 +242,7 @@ class TestQueryCountsStayConstant:
 
 
 class TestSprintPageIsLightFirst:
-    def test_first_rows_at_once_the_rest_in_slices_and_no_editor_until_asked(
+    def test_first_rows_at_once_the_rest_in_slices(
         self, scenario, client, django_capture_on_commit_callbacks
     ):
         from web.views.sprints import FIRST_ROWS
@@ -254,8 +254,6 @@ class TestSprintPageIsLightFirst:
         shown = re.findall(r'<tbody class="ticket[^"]*" id="ticket-([^"]+)"', html)
         assert shown == [t.key for t in rows[:FIRST_ROWS]]
         assert f"after={rows[FIRST_ROWS - 1].key}" in html  # where the next slice starts
-        assert '<select name="status"' not in html  # editors on demand
-        assert f'aria-label="Status of {rows[0].key}"' in html  # the button that asks
         assert f'hx-get="/sprints/{sprint.pk}/burn/"' in html and "burn-svg" not in html
         rest = client.get(
             f"/sprints/{sprint.pk}/rows/?team={scenario.lab.pk}&after={rows[FIRST_ROWS - 1].key}",
@@ -263,9 +261,6 @@ class TestSprintPageIsLightFirst:
         ).content.decode()
         assert re.findall(r'id="ticket-([^"]+)"', rest) == [t.key for t in rows[FIRST_ROWS:]]
         assert "lazy-rows" not in rest  # the last slice
-        editor = client.get(f"/tickets/{rows[0].key}/inline/?edit=status", **HTMX)
-        assert '<select name="status"' in editor.content.decode()
-        assert "autofocus" in editor.content.decode()
 
     def test_search_narrows_the_team_tables_on_the_server(self, scenario, client):
         sprint = scenario.sprint

@@ -268,12 +268,7 @@ def _conflict(mine: dict, current: Ticket) -> dict:
 @require_http_methods(["GET", "POST"])
 def ticket_inline_edit(request, key: str):
     ticket = _fresh(key)
-    # The row with its editors (the sprint page draws them on demand); `edit`: the one to focus.
-    context: dict = {
-        "statuses": Ticket.Status.choices,
-        "editing": True,
-        "focus": request.GET.get("edit", ""),
-    }
+    context: dict = {"statuses": Ticket.Status.choices}
     status = 200
     if request.method == "POST":
         form = InlineTicketForm(request.POST)

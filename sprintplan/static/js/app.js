@@ -223,3 +223,10 @@ document.addEventListener("input", (event) => {
     delete event.target.dataset.dirty;
   }
 });
+// A live refresh asked for before the user opened a row's editor (or typed) arrives after
+// it: drop that answer rather than close the editor; the next refresh comes once it is sent.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const source = event.detail.elt;
+  const unless = source && source.dataset && source.dataset.pollUnless;
+  if (unless && document.querySelector(unless)) event.detail.shouldSwap = false;
+});
