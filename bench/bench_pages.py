@@ -428,8 +428,8 @@ def main() -> None:
             ),
             ("sprint page lazy: search the rows", f"/sprints/{sid}/rows/?q=feature+1", HTMX, None),
             (
-                "sprint page: one row's editors (click to edit)",
-                f"/tickets/{lab_keys[0]}/inline/?edit=status",
+                "sprint page: one row (what an inline edit answers)",
+                f"/tickets/{lab_keys[0]}/inline/",
                 HTMX,
                 None,
             ),
