@@ -200,8 +200,17 @@ class Stack:
             ),
             "graph-worker": Service(
                 "graph-worker",
-                [*celery, "worker", "--loglevel=INFO", "--concurrency=1", "-Q", f"{queue}.graph",
-                 "-n", f"graph-{queue}@%h", *quiet],
+                [
+                    *celery,
+                    "worker",
+                    "--loglevel=INFO",
+                    "--concurrency=1",
+                    "-Q",
+                    f"{queue}.graph",
+                    "-n",
+                    f"graph-{queue}@%h",
+                    *quiet,
+                ],
                 " ready.",
             ),
             "background-worker": Service(
@@ -212,8 +221,13 @@ class Stack:
             ),
             "beat": Service(
                 "beat",
-                [*celery, "beat", "--loglevel=INFO", "--schedule",
-                 str(self.workdir / "celerybeat-schedule")],
+                [
+                    *celery,
+                    "beat",
+                    "--loglevel=INFO",
+                    "--schedule",
+                    str(self.workdir / "celerybeat-schedule"),
+                ],
                 "beat: Starting",
             ),
         }
@@ -519,9 +533,7 @@ def load_beliefs(clients: int, seed: int) -> list[list[Belief]]:
     random.Random(seed).shuffle(rows)
     hands: list[list[Belief]] = [[] for _ in range(clients)]
     for number, (key, size, version, status, progress) in enumerate(rows):
-        hands[number % clients].append(
-            Belief(key, float(size), version, status, float(progress))
-        )
+        hands[number % clients].append(Belief(key, float(size), version, status, float(progress)))
     return hands
 
 
@@ -538,8 +550,14 @@ def run_scenario(stack: Stack, name: str, args, token: str, database: str) -> di
     started = time.monotonic()
     until = started + total
     clients = [
-        Client(port=stack.port, token=token, beliefs=hand, tally=tally, until=lambda: until,
-               seed=number)
+        Client(
+            port=stack.port,
+            token=token,
+            beliefs=hand,
+            tally=tally,
+            until=lambda: until,
+            seed=number,
+        )
         for number, hand in enumerate(hands)
     ]
     for client in clients:

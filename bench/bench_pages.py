@@ -1,7 +1,7 @@
 """Server time of the planning room and the sprint page, next to a minimal Django page.
 
     .venv/bin/python bench/bench_pages.py [--runs 3] [--requests 25] [--sprint-tickets 300]
-        [--backlog 2000]
+        [--backlog 2000] [--only moves|pages]
 
 Throwaway SQLite database in a temporary SPRINTPLAN_VAR_DIR (removed at exit), migrated,
 then seeded with bulk_create: 3 teams of 5, an active 10-working-day sprint of
@@ -13,7 +13,13 @@ No REDIS_URL: the embedded mode (in-process recompute, local-memory cache), DEBU
 Each page is requested in-process with Django's test Client as the Scrum master (the user
 who sees the most buttons): 3 warm-up requests, then `--requests` timed requests per run,
 `--runs` runs. Reported: the median of the run medians, the fastest and slowest run median,
-p90 over all requests, SQL queries per request and the response size.
+p90 over all requests, SQL queries per request, the response size and the median as a
+multiple of the /login/ page's median measured in the same run.
+
+Moves (pull in, take out, rank ▼/▲) are real htmx POSTs as the planning room's buttons send
+them, one ticket pulled and taken out again in turn, another moved down and up in turn. The
+recompute a move queues runs on a worker in production; here it goes to an in-memory broker
+that nobody reads, so a move's time is the request's own: the write and the answer.
 """
 
 import argparse
@@ -221,11 +227,14 @@ def derive(sprint) -> dict[str, float]:
     return {"insights_ms": insights_ms, "forecast_ms": forecast_ms}
 
 
-def time_page(client, url: str, *, runs: int, requests: int, headers=None) -> dict:
+def time_page(client, url: str, *, runs: int, requests: int, headers=None, prepare=None) -> dict:
+    """`prepare()`: called before each request, outside the timing (e.g. a cache clear)."""
     from django.db import connection
 
     headers = headers or {}
+    prepare = prepare or (lambda: None)
     for _ in range(3):  # warm-up: template compile, imports, caches
+        prepare()
         response = client.get(url, headers=headers)
         assert response.status_code in (200, 204), (url, response.status_code)
     queries = []  # counted by a wrapper: request_started resets connection.queries_log
@@ -234,25 +243,98 @@ def time_page(client, url: str, *, runs: int, requests: int, headers=None) -> di
         queries.append(sql)
         return execute(sql, params, many, context)
 
+    prepare()
     with connection.execute_wrapper(count):
         response = client.get(url, headers=headers)
     medians, every = [], []
     for _ in range(runs):
         timings = []
         for _ in range(requests):
+            prepare()
             started = time.perf_counter()
             client.get(url, headers=headers)
             timings.append((time.perf_counter() - started) * 1000)
         medians.append(statistics.median(timings))
         every += timings
+    return _summary(medians, every, len(queries), response)
+
+
+def _summary(medians: list, every: list, queries: int, response) -> dict:
     return {
         "median": statistics.median(medians),
         "run_min": min(medians),
         "run_max": max(medians),
         "p90": statistics.quantiles(every, n=10)[-1],
-        "queries": len(queries),
+        "queries": queries,
         "kb": len(response.content) / 1024,
         "status": response.status_code,
+    }
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def time_moves(client, sprint, *, runs: int, requests: int) -> dict[str, dict]:
+    """Pull in / take out / rank ▼ / rank ▲ as htmx POSTs; each action's summary."""
+    from django.db import connection
+
+    from tickets.models import Ticket
+
+    backlog = list(
+        Ticket.objects.filter(sprint__isnull=True)
+        .exclude(status="done")
+        .order_by("rank", "id")
+        .values_list("key", flat=True)[:60]
+    )
+    pulled, ranked = backlog[50], backlog[20]
+
+    def data(key: str, **extra) -> dict:
+        version = Ticket.objects.filter(key=key).values_list("version", flat=True).get()
+        return {"ticket": key, "version": version, "sprint": sprint.pk, **extra}
+
+    cycle = [
+        ("pull", "/planning/pull/", pulled, {}),
+        ("take out", "/planning/remove/", pulled, {}),
+        ("rank ▼", "/planning/rank/", ranked, {"direction": "down"}),
+        ("rank ▲", "/planning/rank/", ranked, {"direction": "up"}),
+    ]
+
+    def post(url: str, body: dict):
+        response = client.post(url, body, headers=HTMX)
+        assert response.status_code == 200, (url, response.status_code, response.content[:300])
+        return response
+
+    for _ in range(3):  # warm-up
+        for _, url, key, extra in cycle:
+            post(url, data(key, **extra))
+    queries: dict[str, int] = {}
+    last: dict = {}
+    for name, url, key, extra in cycle:
+        counted = []
+
+        def count(execute, sql, params, many, context, counted=counted):
+            counted.append(sql)
+            return execute(sql, params, many, context)
+
+        body = data(key, **extra)
+        with connection.execute_wrapper(count):
+            last[name] = post(url, body)
+        queries[name] = len(counted)
+    medians: dict[str, list] = {name: [] for name, *_ in cycle}
+    every: dict[str, list] = {name: [] for name, *_ in cycle}
+    for _ in range(runs):
+        timings: dict[str, list] = {name: [] for name, *_ in cycle}
+        for _ in range(requests):
+            for name, url, key, extra in cycle:
+                body = data(key, **extra)
+                started = time.perf_counter()
+                post(url, body)
+                timings[name].append((time.perf_counter() - started) * 1000)
+        for name in timings:
+            medians[name].append(statistics.median(timings[name]))
+            every[name] += timings[name]
+    return {
+        name: _summary(medians[name], every[name], queries[name], last[name]) for name in medians
     }
 
 
@@ -262,6 +344,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=25, help="timed requests per run")
     parser.add_argument("--sprint-tickets", type=int, default=300)
     parser.add_argument("--backlog", type=int, default=2000)
+    parser.add_argument("--only", choices=("moves", "pages"), help="only these (and /login/)")
     args = parser.parse_args()
     requests = max(args.requests, 20)
     var_dir = setup_django()
@@ -285,38 +368,100 @@ def main() -> None:
         f"{derived['forecast_ms']:.0f} ms",
         flush=True,
     )
+    from django.conf import settings
+    from django.core.cache import cache
+
+    # A move's recompute goes to a broker nobody reads (see the module docstring).
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     client = Client()
     client.force_login(data["sm"])
     token = selectors.sprint_change_token(sprint)
     anonymous = Client()
-    pages = [
-        ("minimal page: /health/", "/health/", None),
-        ("small template page: /login/ (anonymous)", "/login/", None),
-        ("planning room: /planning/?sprint=<id>", f"/planning/?sprint={sprint.pk}", None),
-        (
-            "planning room, htmx partial (after a pull)",
-            f"/planning/?sprint={sprint.pk}",
-            {"HX-Request": "true"},
-        ),
-        ("sprint page: /sprints/<id>/", f"/sprints/{sprint.pk}/", None),
-        ("live poll, nothing changed (204)", f"/sprints/{sprint.pk}/live/?since={token}", None),
+    lab = data["teams"]["LAB"]
+    lab_keys = list(
+        Ticket.objects.filter(sprint=sprint, team=lab)
+        .order_by("rank", "id")
+        .values_list("key", flat=True)
+    )
+    from web.views.sprints import FIRST_ROWS
+
+    after = lab_keys[FIRST_ROWS - 1]
+    backlog_keys = list(
+        Ticket.objects.filter(sprint__isnull=True)
+        .exclude(status="done")
+        .order_by("rank", "id")
+        .values_list("key", flat=True)
+    )
+    sid = sprint.pk
+    pages = [  # /login/ first: every other figure is also given as a multiple of it
+        ("small template page: /login/ (anonymous)", "/login/", None, None),
+        ("minimal page: /health/", "/health/", None, None),
     ]
+    if args.only != "moves":
+        pages += [
+            ("planning room: /planning/?sprint=<id>", f"/planning/?sprint={sid}", None, None),
+            ("planning room, filter change (htmx room)", f"/planning/?sprint={sid}", HTMX, None),
+            (
+                "planning room, next backlog slice (htmx)",
+                f"/planning/?sprint={sid}&after={backlog_keys[selectors.BACKLOG_SHOWN - 1]}",
+                HTMX,
+                None,
+            ),
+            ("sprint page: /sprints/<id>/ (first response)", f"/sprints/{sid}/", None, None),
+            (
+                "sprint page lazy: burn-up charts, cached",
+                f"/sprints/{sid}/burn/",
+                HTMX,
+                None,
+            ),
+            (
+                "sprint page lazy: burn-up charts, cache cold",
+                f"/sprints/{sid}/burn/",
+                HTMX,
+                cache.clear,
+            ),
+            (
+                "sprint page lazy: next 100 rows of a team",
+                f"/sprints/{sid}/rows/?team={lab.pk}&after={after}",
+                HTMX,
+                None,
+            ),
+            ("sprint page lazy: search the rows", f"/sprints/{sid}/rows/?q=feature+1", HTMX, None),
+            (
+                "sprint page: one row (what an inline edit answers)",
+                f"/tickets/{lab_keys[0]}/inline/",
+                HTMX,
+                None,
+            ),
+            ("live poll, nothing changed (204)", f"/sprints/{sid}/live/?since={token}", None, None),
+        ]
     header = (
-        "| page | median ms | run medians ms | p90 ms | SQL queries | KB | x minimal |\n"
+        "| page | median ms | run medians ms | p90 ms | SQL queries | KB | x /login/ |\n"
         "|---|---:|---:|---:|---:|---:|---:|"
     )
     lines = []
-    minimal = None
-    for name, url, headers in pages:
-        who = anonymous if url == "/login/" else client
-        result = time_page(who, url, runs=args.runs, requests=requests, headers=headers)
-        minimal = minimal or result["median"]
+    login = None
+
+    def line(name: str, result: dict) -> None:
         lines.append(
             f"| {name} | {result['median']:.1f} | {result['run_min']:.1f}-{result['run_max']:.1f}"
-            f" | {result['p90']:.1f} | {result['queries']} | {result['kb']:.0f} | "
-            f"{result['median'] / minimal:.0f} |"
+            f" | {result['p90']:.1f} | {result['queries']} | {result['kb']:.1f} | "
+            f"{result['median'] / login:.1f} |"
         )
         print(lines[-1], flush=True)
+
+    for name, url, headers, prepare in pages:
+        who = anonymous if url == "/login/" else client
+        result = time_page(
+            who, url, runs=args.runs, requests=requests, headers=headers, prepare=prepare
+        )
+        if url == "/login/":
+            login = result["median"]
+        line(name, result)
+    if args.only != "pages":
+        moves = time_moves(client, sprint, runs=args.runs, requests=requests)
+        for name, result in moves.items():
+            line(f"planning room, htmx answer to {name}", result)
     print(f"\n{header}\n" + "\n".join(lines))
     print(f"\n{args.runs} runs x {requests} timed requests per page (3 warm-up), test Client.")
 

@@ -183,19 +183,26 @@ class OverAllocation:
 
 
 def over_allocations(
-    team_ids, start: date, end: date, today: date | None = None
+    team_ids, start: date, end: date, today: date | None = None, *, calendars=None
 ) -> list[OverAllocation]:
     """Per team, the weeks between start (at the earliest this week: the past cannot be
     re-planned) and end whose planned work (every sprint and PI iteration running then,
     each sprint's load spread over its days) exceeds the team's calendar. Teams without
-    such a week are left out."""
+    such a week are left out. `calendars`: the teams' calendars from `start` to `end` when
+    the caller has them already (weeks before this one are left out here)."""
     today = today or timezone.localdate()
     start = max(start, today - timedelta(days=today.weekday()))
     if start > end:
         return []
+    team_ids = list(team_ids)
+    if calendars is None or not set(team_ids) <= set(calendars):
+        calendars = team_calendars(team_ids, start, end)
+    first_week = start - timedelta(days=start.weekday())
     found = []
-    for calendar in sorted(team_calendars(team_ids, start, end).values(), key=lambda c: c.name):
-        over = tuple(week for week in calendar.weeks() if week.over)
+    chosen = [calendars[team_id] for team_id in team_ids]
+    for calendar in sorted(chosen, key=lambda c: c.name):
+        weeks = (week for week in calendar.weeks() if week.week_start >= first_week)
+        over = tuple(week for week in weeks if week.over)
         if over:
             found.append(OverAllocation(calendar.key, calendar.name, calendar.unit, over))
     return found

@@ -237,6 +237,27 @@ def mark_link_health(sprint: Sprint, tickets) -> SprintGraph:
     return dependency_graph
 
 
+def mark_link_problems(sprint: Sprint, tickets) -> None:
+    """Only the red links holding back the given tickets of the sprint (no critical path):
+    for answers that redraw a few rows. Three queries, whatever the sprint's size."""
+    ids = {ticket.id for ticket in tickets}
+    pairs = list(
+        DependencyLink.objects.filter(blocked_id__in=ids)
+        .values_list("blocker_id", "blocked_id")
+        .order_by("id")
+    )
+    ends = _graph_tickets(ids | {blocker for blocker, _ in pairs}, sprint)
+    problems: dict[int, list[GraphLink]] = defaultdict(list)
+    for blocker, blocked in pairs:
+        link = GraphLink(
+            ends[blocker], ends[blocked], graph.link_health(ends[blocker].node, ends[blocked].node)
+        )
+        if link.health == "red" and link.blocked.in_sprint:
+            problems[blocked].append(link)
+    for ticket in tickets:
+        ticket.link_problems = problems.get(ticket.id, [])
+
+
 # --- capacity, adjustments, goals, forecast -------------------------------------------------
 
 
@@ -292,7 +313,7 @@ class TeamCapacitySummary:
         return round(self.available_person_days * 100 / self.calendar_person_days)
 
 
-def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
+def sprint_capacity(sprint: Sprint, team_ids=None, *, calendars=None) -> list[TeamCapacitySummary]:
     """Every team's (or the given teams') capacity and committed size: this sprint's share
     of each team's capacity calendar (planning/capacity_calendar.py). Constant queries.
 
@@ -300,7 +321,8 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
     capacity changes in force day by day, wherever they were raised: "labeling x 0.5 from
     Tuesday" lowers every sprint running then, and over-commitment is judged against what
     is left. A day shared with a concurrent sprint counts only this sprint's share. Only the
-    sprint's participating teams count unless `team_ids` names others."""
+    sprint's participating teams count unless `team_ids` names others. `calendars`: the
+    teams' calendars over the sprint when the caller has them already (team_calendars)."""
     if team_ids is None:  # the sprint's participating teams only
         team_ids = participant_ids(sprint)
     teams = Team.objects.order_by("name", "id").filter(pk__in=team_ids)
@@ -335,7 +357,8 @@ def sprint_capacity(sprint: Sprint, team_ids=None) -> list[TeamCapacitySummary]:
         .annotate(total=Sum("size"))
         .values_list("team_id", "total")
     )
-    calendars = calendar_selectors.team_calendars(ids, sprint.start_date, sprint.end_date)
+    if calendars is None or not set(ids) <= set(calendars):
+        calendars = calendar_selectors.team_calendars(ids, sprint.start_date, sprint.end_date)
     days = capacity.working_days(sprint.start_date, sprint.end_date)
     summaries = []
     for team_id, key, name, unit, unit_label, rate in team_rows:
@@ -516,7 +539,9 @@ def sprint_change_token(sprint: Sprint) -> str:
 
 # --- planning room -----------------------------------------------------------------------------
 
-BACKLOG_SHOWN = 200
+# The backlog is shown in slices of this many rows; the next slice loads when the list's end
+# scrolls into view (keyset paging after the last row shown, so moves in between keep it right).
+BACKLOG_SHOWN = 100
 
 
 def planning_target(sprint_id=None) -> Sprint | None:
@@ -534,10 +559,32 @@ def open_sprints():
     return Sprint.objects.exclude(state=Sprint.State.CLOSED).order_by("start_date", "id")
 
 
-def backlog(filterset_data) -> tuple[list, int]:
-    """Unplanned, unfinished tickets in rank order, filtered; the first BACKLOG_SHOWN and the
-    total. Two queries plus the filter's."""
+def backlog(filterset_data, *, after: str = "") -> tuple[list, int, bool]:
+    """Unplanned, unfinished tickets in rank order, filtered: the BACKLOG_SHOWN after the
+    ticket keyed `after` (from the top without), the filtered total, and whether more
+    follow. Three queries at most plus the filter's."""
+    queryset = _backlog_queryset(filterset_data)
+    if after:
+        anchor = Ticket.objects.filter(key=after).values_list("rank", "id").first()
+        if anchor:
+            queryset = queryset.filter(_after(*anchor))
+    rows = list(queryset[: BACKLOG_SHOWN + 1])
+    return (
+        rows[:BACKLOG_SHOWN],
+        _backlog_queryset(filterset_data).count(),
+        len(rows) > BACKLOG_SHOWN,
+    )
 
+
+def _after(rank: int, ticket_id: int) -> Q:
+    return Q(rank__gt=rank) | Q(rank=rank, id__gt=ticket_id)
+
+
+def _before(rank: int, ticket_id: int) -> Q:
+    return Q(rank__lt=rank) | Q(rank=rank, id__lt=ticket_id)
+
+
+def _backlog_queryset(filterset_data):
     base = (
         ticket_queryset()
         .select_related("insight")
@@ -550,8 +597,60 @@ def backlog(filterset_data) -> tuple[list, int]:
     for key in ("team", "type", "q"):
         if filterset_data.get(key):
             data.setlist(key, [filterset_data.get(key)])
-    queryset = TicketFilter(data, queryset=base).qs
-    return list(queryset[:BACKLOG_SHOWN]), queryset.count()
+    return TicketFilter(data, queryset=base).qs
+
+
+def backlog_count(filterset_data) -> int:
+    return _backlog_queryset(filterset_data).count()
+
+
+def backlog_ticket(filterset_data, key: str):
+    """The backlog ticket keyed `key` if it is in the filtered backlog, else None."""
+    return _backlog_queryset(filterset_data).filter(key=key).first()
+
+
+def backlog_next_key(filterset_data, ticket: Ticket) -> str | None:
+    """The key of the ticket right below `ticket` in the filtered backlog (None: last)."""
+    later = _backlog_queryset(filterset_data).filter(_after(ticket.rank, ticket.id))
+    return later.values_list("key", flat=True).first()
+
+
+def backlog_rank_target(filterset_data, ticket: Ticket, direction: str):
+    """For the keyboard ▲ / ▼: (move?, the ticket to place `ticket` above, None = bottom).
+    ▲ goes above the ticket before it in the filtered backlog; ▼ above the one after its
+    successor (the bottom when the successor is last). At the top or bottom: no move."""
+    tickets = _backlog_queryset(filterset_data)
+    if direction == "up":
+        previous = tickets.filter(_before(ticket.rank, ticket.id)).reverse().first()
+        return (True, previous) if previous else (False, None)
+    following = list(tickets.filter(_after(ticket.rank, ticket.id))[:2])
+    if not following:
+        return False, None
+    return True, following[1] if len(following) == 2 else None
+
+
+def scope_next_key(sprint: Sprint, ticket: Ticket) -> str | None:
+    """The key of the ticket right below `ticket` in its team's lane of `sprint`."""
+    later = Ticket.objects.filter(sprint=sprint, team_id=ticket.team_id).filter(
+        _after(ticket.rank, ticket.id)
+    )
+    return later.order_by("rank", "id").values_list("key", flat=True).first()
+
+
+def scope_count(sprint: Sprint) -> int:
+    return Ticket.objects.filter(sprint=sprint).count()
+
+
+def lane_size(sprint: Sprint, team_id: int) -> int:
+    return Ticket.objects.filter(sprint=sprint, team_id=team_id).count()
+
+
+def linked_ticket_ids(ticket: Ticket) -> set[int]:
+    """The tickets on either end of `ticket`'s dependency links: their warnings follow it."""
+    pairs = DependencyLink.objects.filter(Q(blocker=ticket) | Q(blocked=ticket)).values_list(
+        "blocker_id", "blocked_id"
+    )
+    return {other for pair in pairs for other in pair} - {ticket.pk}
 
 
 def pull_warnings(tickets, target: Sprint) -> dict[int, list[str]]:

@@ -3,7 +3,7 @@ ticket endpoint. Query counts are asserted in tests."""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from dependencies.models import DependencyLink
 from dependencies.selectors import downstream_links, upstream_links
@@ -79,12 +79,47 @@ class TeamLane:
         return sum(t.progress for t in self.tickets)
 
 
-def sprint_lanes(sprint) -> list[TeamLane]:
-    """The sprint's tickets grouped by team (teams in name order, tickets by rank)."""
+@dataclass(frozen=True)
+class LaneTotals:
+    """A team's committed and completed size in a sprint, as its lane heading shows them."""
+
+    team: Team
+    committed: object
+    completed: object
+
+
+def lane_totals(sprint_id: int, team: Team) -> LaneTotals:
+    """One aggregate query."""
+    sums = Ticket.objects.filter(sprint_id=sprint_id, team=team).aggregate(
+        committed=Sum("size"), completed=Sum("progress")
+    )
+    return LaneTotals(team, sums["committed"] or 0, sums["completed"] or 0)
+
+
+def sprint_lanes(sprint, search: str = "") -> list[TeamLane]:
+    """The sprint's tickets grouped by team (teams in name order, tickets by rank); with
+    `search`, only those whose key or title contains it."""
     lanes: dict[int, TeamLane] = {}
-    for ticket in ticket_queryset().filter(sprint=sprint).order_by("team__name", "rank", "id"):
+    tickets = ticket_queryset().filter(sprint=sprint)
+    if search:
+        tickets = tickets.filter(Q(key__icontains=search) | Q(title__icontains=search))
+    for ticket in tickets.order_by("team__name", "rank", "id"):
         lanes.setdefault(ticket.team_id, TeamLane(team=ticket.team)).tickets.append(ticket)
     return list(lanes.values())
+
+
+def lane_slice(sprint, team_id: int, *, after: str, limit: int, search: str = ""):
+    """The next `limit` tickets of a team's lane after the ticket keyed `after` (rank order),
+    and whether more follow. Two queries."""
+    tickets = ticket_queryset().filter(sprint=sprint, team_id=team_id).order_by("rank", "id")
+    if search:
+        tickets = tickets.filter(Q(key__icontains=search) | Q(title__icontains=search))
+    anchor = Ticket.objects.filter(key=after).values_list("rank", "id").first() if after else None
+    if anchor:
+        rank, ticket_id = anchor
+        tickets = tickets.filter(Q(rank__gt=rank) | Q(rank=rank, id__gt=ticket_id))
+    rows = list(tickets[: limit + 1])
+    return rows[:limit], len(rows) > limit
 
 
 def ticket_detail(key: str) -> Ticket:

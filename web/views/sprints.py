@@ -2,11 +2,13 @@ import itertools
 from datetime import date, timedelta
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 from accounts.policy import can_manage_goals, can_manage_risks
@@ -14,36 +16,50 @@ from dependencies import layout
 from dependencies.selectors import insight_freshness
 from planning import dashboard, selectors, services
 from planning.burn import sprint_burn_charts
-from planning.calendar_selectors import over_allocations
+from planning.calendar_selectors import over_allocations, team_calendars
 from planning.models import CapacityAdjustment, Risk, SprintGoal
 from programs.selectors.governance import decisions_for_sprint
-from sprintplan import derived
-from sprintplan.errors import DomainError, InvalidInput
+from sprintplan import derived, pages
+from sprintplan.errors import InvalidInput
+from sprintplan.filters import valid_id
 from sprints.models import Sprint
+from sprints.services import participant_ids
 from teams.models import Team
 from tickets.models import Ticket
 from tickets.presenters import present_tickets
 from tickets.services import ticket_move_in_ranking, ticket_update
 from web.forms.sprints import AdjustmentForm, SprintForm, WhatIfForm
-from web.selectors.tickets import blocker_facts, sprint_lanes
+from web.selectors.tickets import blocker_facts, lane_slice, sprint_lanes
+from web.selectors.tickets import ticket_queryset as web_ticket_queryset
 from web.views.create import creatable_teams
 
 
 def sprint_list(request):
     """All sprints, recent velocity, and (Scrum master) a form for the next sprint; a new
     sprint opens in the planning room."""
-    form, status = SprintForm(), 200
-    if request.method == "POST":
-        form = SprintForm(request.POST)
-        if form.is_valid():
-            try:
-                sprint = services.sprint_create(actor=request.user, **form.cleaned_data)
-                return redirect(f"{reverse('planning-room')}?sprint={sprint.pk}")
-            except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                status = exc.status
-        else:
-            status = 400
+    if request.method != "POST":
+        return _render_sprint_list(request, SprintForm())
+    form = SprintForm(request.POST)
+    if not form.is_valid():
+        return _render_sprint_list(request, form, status=400)
+    return pages.submit(
+        request,
+        lambda: services.sprint_create(actor=request.user, **form.cleaned_data),
+        render=lambda error: _render_sprint_list(request, _with_error(form, error)),
+        done=_room_url,
+        fields=form.fields,
+        rerender=False,
+    )
+
+
+def _with_error(form, error):
+    """The form with a refusal beside the field it names (form-level otherwise)."""
+    if error is not None:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+    return form
+
+
+def _render_sprint_list(request, form, status: int = 200):
     sprints = list(selectors.sprint_list())
     started = [s for s in sprints if s.start_date <= timezone.localdate()]
     velocity = selectors.sprint_velocity(started[0]) if started else []
@@ -59,11 +75,88 @@ def sprint_list(request):
     return render(request, "planning/sprint_list.html", context, status=status)
 
 
+# The sprint page shows each team's first rows at once; the rest load in slices as the table
+# scrolls into view, and the burn-up charts when they do.
+FIRST_ROWS = 12
+ROW_SLICE = 100
+
+
 def sprint_detail(request, sprint_id: int):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
-    context = {**_sprint_context(request, sprint), "what_if_form": WhatIfForm(sprint=sprint)}
+    whole = request.GET.get("full") == "1"  # without JavaScript: every part at once
+    context = _sprint_context(request, sprint, all_rows=whole)
+    if whole:
+        context["burn_charts"] = sprint_burn_charts(sprint)
+        context["what_if_form"] = WhatIfForm(sprint=sprint)
     context["sprint_decisions"] = decisions_for_sprint(sprint)  # decision records linking it
     return render(request, "planning/sprint_detail.html", context)
+
+
+@require_GET
+def sprint_burn(request, sprint_id: int):
+    """The burn-up charts, loaded when they scroll into view. Cached per data version: the
+    change token moves with every ticket change and forecast run, and the day."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    key = f"sprint-burn:{sprint.pk}:{timezone.localdate()}:{selectors.sprint_change_token(sprint)}"
+    html = cache.get(key)
+    if html is None:
+        context = {"charts": sprint_burn_charts(sprint), "sprint": sprint}
+        html = render_to_string("planning/_burn_charts.html", context, request=request)
+        cache.set(key, html, timeout=BURN_CACHE_SECONDS)
+    return HttpResponse(html)
+
+
+BURN_CACHE_SECONDS = 3600  # a new version makes a new key; old ones just expire
+
+
+@require_GET
+def sprint_rows(request, sprint_id: int):
+    """Server-side slices and search of the sprint page's team tables: with `team`, the
+    next rows of that team after `after`; else every team's first rows matching `q`."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    search = request.GET.get("q", "").strip()
+    team_id = valid_id(request.GET.get("team"))
+    if team_id is None:
+        lanes = sprint_lanes(sprint, search=search)
+        tickets = _first_rows(lanes, all_rows=False)
+        _present_rows(request, sprint, tickets)
+        context = {"sprint": sprint, "lanes": lanes, "search": search}
+        return render(request, "planning/sprint_detail.html#lanes", _with_statuses(context))
+    rows, more = lane_slice(
+        sprint, team_id, after=request.GET.get("after", ""), limit=ROW_SLICE, search=search
+    )
+    _present_rows(request, sprint, rows)
+    context = {
+        "sprint": sprint,
+        "rows": rows,
+        "team_id": team_id,
+        "more_after": rows[-1].key if more else "",
+        "search": search,
+    }
+    return render(request, "planning/sprint_detail.html#lane-rows", _with_statuses(context))
+
+
+def _with_statuses(context: dict) -> dict:
+    return {**context, "statuses": Ticket.Status.choices}
+
+
+def _present_rows(request, sprint: Sprint, tickets) -> None:
+    """What a row of the sprint page shows beyond the ticket: edit rights, blockers, link
+    health and the stored forecast. A fixed number of queries."""
+    present_tickets(request.user, tickets, blocker_facts(tickets))
+    selectors.mark_link_health(sprint, tickets)
+    dashboard.attach_ticket_forecasts(tickets, dashboard.forecast_for(sprint, {}))
+
+
+def _first_rows(lanes, *, all_rows: bool) -> list:
+    """Mark in each lane the rows shown at once (`shown`) and where the next slice starts
+    (`more_after`, "" when none); returns the rows shown."""
+    shown = []
+    for lane in lanes:
+        lane.shown = lane.tickets if all_rows else lane.tickets[:FIRST_ROWS]
+        lane.more_after = lane.shown[-1].key if len(lane.tickets) > len(lane.shown) else ""
+        shown += lane.shown
+    return shown
 
 
 @require_GET
@@ -76,11 +169,12 @@ def sprint_live(request, sprint_id: int):
     return render(request, "planning/sprint_detail.html#sprint-body", context)
 
 
-def _sprint_context(request, sprint: Sprint) -> dict:
+def _sprint_context(request, sprint: Sprint, *, all_rows: bool = False) -> dict:
     change_token = selectors.sprint_change_token(
         sprint
     )  # read first: a change after it shows next time
     lanes = sprint_lanes(sprint)
+    _first_rows(lanes, all_rows=all_rows)
     tickets = [ticket for lane in lanes for ticket in lane.tickets]
     present_tickets(request.user, tickets, blocker_facts(tickets))
     dependency_graph = selectors.mark_link_health(sprint, tickets)
@@ -90,6 +184,7 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "change_token": change_token,
         "lanes": lanes,
         "ticket_count": len(tickets),
+        "first_rows": FIRST_ROWS,
         "blocked_count": sum(1 for t in tickets if t.is_blocked),
         "red_count": dependency_graph.red_count,
         "freshness": insight_freshness(),
@@ -99,7 +194,6 @@ def _sprint_context(request, sprint: Sprint) -> dict:
         "open_sprints": selectors.open_sprints(),
         # a callable: read only where the close dialog is shown (Scrum master, active sprint)
         "close_targets": lambda: services.close_targets(sprint),
-        "burn_charts": sprint_burn_charts(sprint),
         "recent_changes": selectors.recent_changes(sprint, timezone.now() - timedelta(days=1)),
         "risks": selectors.sprint_risks(sprint),
     }
@@ -156,17 +250,18 @@ def sprint_graph(request, sprint_id: int):
 def adjustment_add(request, sprint_id: int):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
     form = AdjustmentForm(request.POST)
-    status = 200
-    if form.is_valid():
-        try:
-            services.adjustment_create(actor=request.user, sprint=sprint, **form.cleaned_data)
-            form = AdjustmentForm()
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            status = exc.status
-    else:
-        status = 400
-    return _render_capacity(request, sprint, form, status)
+    if not form.is_valid():
+        return _render_capacity(request, sprint, form, status=400)
+    return pages.submit(
+        request,
+        lambda: services.adjustment_create(actor=request.user, sprint=sprint, **form.cleaned_data),
+        # done: an empty form for the next change; refused: this one, the error beside it
+        render=lambda error: _render_capacity(
+            request, sprint, _with_error(form, error) if error else AdjustmentForm()
+        ),
+        done=reverse("sprint-detail", args=[sprint.pk]),
+        fields=form.fields,
+    )
 
 
 @require_POST
@@ -175,40 +270,51 @@ def adjustment_remove(request, sprint_id: int, adjustment_id: int):
     adjustment = get_object_or_404(
         CapacityAdjustment.objects.select_related("team"), pk=adjustment_id, sprint=sprint
     )
-    status, error = 200, None
-    try:
-        services.adjustment_delete(actor=request.user, adjustment=adjustment)
-    except DomainError as exc:
-        status, error = exc.status, exc.message
-    return _render_capacity(request, sprint, AdjustmentForm(), status, capacity_error=error)
+    return pages.submit(
+        request,
+        lambda: services.adjustment_delete(actor=request.user, adjustment=adjustment),
+        render=lambda error: _render_capacity(
+            request, sprint, AdjustmentForm(), capacity_error=error and error.message
+        ),
+        done=reverse("sprint-detail", args=[sprint.pk]),
+    )
 
 
-def _render_capacity(request, sprint: Sprint, form, status: int, **extra):
-    if status == 200 and not (request.htmx and not request.htmx.boosted):
-        return redirect("sprint-detail", sprint_id=sprint.pk)
+def _render_capacity(request, sprint: Sprint, form, status: int = 200, **extra):
+    """The capacity card (htmx) or the whole sprint page with it."""
     context = {**_sprint_context(request, sprint), "adjustment_form": form, **extra}
     context["what_if_form"] = WhatIfForm(sprint=sprint)
     template = "planning/sprint_detail.html"
-    if request.htmx and not request.htmx.boosted:
+    if pages.is_partial(request):
         template += "#capacity"
     return render(request, template, context, status=status)
 
 
-@require_POST
-def what_if(request, sprint_id: int):
-    """Preview a change of scope or capacity; nothing is saved."""
+def _render_what_if(request, error, sprint_id: int, form=None, preview=None, status=400):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
-    form = WhatIfForm(request.POST, sprint=sprint)
-    context: dict = {"sprint": sprint, "what_if_form": form}
-    status = 400
-    if form.is_valid():
-        try:
-            context["preview"] = _dated(services.forecast_what_if(sprint=sprint, **form.proposal()))
-            status = 200
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            status = exc.status
+    if form is None:  # refused by the service: the posted form, the error beside its field
+        form = WhatIfForm(request.POST, sprint=sprint)
+        form.is_valid()
+        _with_error(form, error)
+    context = {"sprint": sprint, "what_if_form": form, "preview": preview, "what_if_open": True}
+    status = 200 if preview is not None else status
     return render(request, "planning/sprint_detail.html#what-if", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@pages.refusals(_render_what_if)
+def what_if(request, sprint_id: int):
+    """Preview a change of scope or capacity; nothing is saved. GET: the empty form, which
+    the sprint page loads when its "What if…?" section is opened (its ticket choices are
+    the sprint's whole scope: not drawn until asked for)."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    if request.method == "GET":
+        return _render_what_if(request, None, sprint_id, form=WhatIfForm(sprint=sprint), status=200)
+    form = WhatIfForm(request.POST, sprint=sprint)
+    if not form.is_valid():
+        return _render_what_if(request, None, sprint_id, form=form)
+    preview = _dated(services.forecast_what_if(sprint=sprint, **form.proposal()))
+    return _render_what_if(request, None, sprint_id, form=form, preview=preview)
 
 
 def _dated(preview: dict) -> dict:
@@ -224,23 +330,35 @@ def _dated(preview: dict) -> dict:
 def sprint_commit(request, sprint_id: int):
     """End planning (Scrum master): the scope, capacity and DoD version are snapshotted."""
     sprint = get_object_or_404(Sprint, pk=sprint_id)
-    try:
-        services.sprint_commit(actor=request.user, sprint=sprint)
-    except DomainError as exc:
-        context = {**_sprint_context(request, sprint), "commit_error": exc.message}
-        context["what_if_form"] = WhatIfForm(sprint=sprint)
-        return render(request, "planning/sprint_detail.html", context, status=exc.status)
-    return redirect("sprint-detail", sprint_id=sprint.pk)
+    return pages.submit(
+        request,
+        lambda: services.sprint_commit(actor=request.user, sprint=sprint),
+        render=lambda error: _render_commit_refused(request, sprint, error),
+        done=reverse("sprint-detail", args=[sprint.pk]),
+        rerender=False,
+    )
+
+
+def _render_commit_refused(request, sprint: Sprint, error):
+    """The sprint page with the refusal of a commit or close at its top."""
+    context = {**_sprint_context(request, sprint), "commit_error": error.message}
+    context["what_if_form"] = WhatIfForm(sprint=sprint)
+    context["sprint_decisions"] = decisions_for_sprint(sprint)
+    return render(request, "planning/sprint_detail.html", context)
 
 
 # --- planning room ------------------------------------------------------------------------------
 
 
 def planning_room(request):
-    """Backlog on the left, the sprint being planned on the right; pull, take out, rank."""
+    """Backlog on the left, the sprint being planned on the right; pull, take out, rank.
+    htmx asks for the room alone (a filter change) or, with `after`, the next backlog slice."""
     target = selectors.planning_target(request.GET.get("sprint"))
+    if pages.is_partial(request) and request.GET.get("after"):
+        context = _backlog_context(request, target, request.GET, after=request.GET["after"])
+        return render(request, "planning/backlog.html#backlog-slice", context)
     template = "planning/backlog.html"
-    if request.htmx and not request.htmx.boosted:
+    if pages.is_partial(request):
         template += "#planning-room"  # a filter change re-renders the room only
     return render(request, template, _planning_context(request, target))
 
@@ -250,108 +368,195 @@ PLANNING_ACTIONS = frozenset({"pull", "remove", "rank"})
 
 def _planning_context(request, target: Sprint | None, **extra) -> dict:
     filters = request.GET if request.method == "GET" else request.POST
-    tickets, total = selectors.backlog(filters)
-    present_tickets(request.user, tickets, blocker_facts(tickets))
+    after = filters.get("after", "")  # without JavaScript, "More tickets…" pages here
     context = {
-        "target": target,
+        **_backlog_context(request, target, filters, after=after),
         "sprints": list(selectors.open_sprints()),
-        "backlog": tickets,
-        "backlog_total": total,
-        "backlog_shown": selectors.BACKLOG_SHOWN,
         "teams": Team.objects.order_by("name"),
         "types": Ticket.Type.choices,
-        "filters": {key: filters.get(key, "") for key in ("team", "type", "q")},
         "quick_add_teams": creatable_teams(request.user),
         **extra,
     }
-    if target is None:
-        return context
-    _attach_ranking_neighbours(tickets)
-    warnings = selectors.pull_warnings(tickets, target)
+    if target is not None:
+        context.update(_scope_context(request, target))
+    return context
+
+
+def _backlog_context(request, target: Sprint | None, filters, *, after: str = "") -> dict:
+    """One slice of the filtered backlog, its rows ready to show (warnings for `target`)."""
+    tickets, total, more = selectors.backlog(filters, after=after)
+    _present_backlog_rows(request, target, tickets)
+    return {
+        "target": target,
+        "backlog": tickets,
+        "backlog_total": total,
+        "backlog_more": more,
+        "backlog_shown": selectors.BACKLOG_SHOWN,
+        "filters": {key: filters.get(key, "") for key in ("team", "type", "q")},
+    }
+
+
+def _present_backlog_rows(request, target: Sprint | None, tickets) -> None:
+    present_tickets(request.user, tickets, blocker_facts(tickets))
+    _attach_pull_warnings(target, tickets)
+
+
+def _attach_pull_warnings(target: Sprint | None, tickets) -> None:
+    """What pulling each backlog ticket into `target` would leave out of order."""
+    warnings = selectors.pull_warnings(tickets, target) if target and tickets else {}
     for ticket in tickets:
         ticket.pull_warnings = warnings.get(ticket.id, [])
+
+
+def _scope_context(request, target: Sprint) -> dict:
+    """The right-hand side: the sprint's lanes, capacity, forecast, goals and risks."""
     lanes = sprint_lanes(target)
     scope = [ticket for lane in lanes for ticket in lane.tickets]
     present_tickets(request.user, scope, blocker_facts(scope))
     selectors.mark_link_health(target, scope)
-    capacity = selectors.sprint_capacity(target)
-    names = {summary.team_key: summary.team_name for summary in capacity}
-    context.update(
-        goals=list(selectors.sprint_goals(target)),
-        risks=list(
+    return {
+        **_capacity_and_forecast(target, len(scope)),
+        "goals": list(selectors.sprint_goals(target)),
+        "risks": list(
             Risk.objects.filter(sprint=target)
             .select_related("owner")
             .prefetch_related("mitigating_tickets")
         ),
-        people=User.objects.exclude(product_role=User.ProductRole.INTEGRATION).order_by("username"),
-        may_manage_goals=can_manage_goals(request.user),
-        may_manage_risks=can_manage_risks(request.user),
-        risk_states=Risk.State.choices,
-        levels=Risk.Level.choices,
-        lanes=lanes,
-        capacity=capacity,
-        overallocation=over_allocations(
-            [s.team_id for s in capacity if s.committed], target.start_date, target.end_date
+        "people": User.objects.exclude(product_role=User.ProductRole.INTEGRATION).order_by(
+            "username"
         ),
-        forecast=dashboard.forecast_for(target, names),
+        "may_manage_goals": can_manage_goals(request.user),
+        "may_manage_risks": can_manage_risks(request.user),
+        "risk_states": Risk.State.choices,
+        "levels": Risk.Level.choices,
+        "lanes": lanes,
+    }
+
+
+def _capacity_and_forecast(target: Sprint, scope_count: int) -> dict:
+    """What follows every change of scope: capacity bars, over-allocation, forecast line.
+    Both read the teams' capacity calendars over the sprint: computed once, for both."""
+    calendars = team_calendars(participant_ids(target), target.start_date, target.end_date)
+    capacity = selectors.sprint_capacity(target, calendars=calendars)
+    names = {summary.team_key: summary.team_name for summary in capacity}
+    committed = [s.team_id for s in capacity if s.committed]
+    return {
+        "scope_count": scope_count,
+        "capacity": capacity,
+        "overallocation": over_allocations(
+            committed, target.start_date, target.end_date, calendars=calendars
+        ),
+        "forecast": dashboard.forecast_for(target, names),
         # When the oldest change the forecast has not taken in was made (None: up to date).
-        forecast_pending=derived.pending_since(services.SPRINT_FORECAST, target.pk),
-    )
-    return context
+        "forecast_pending": derived.pending_since(services.SPRINT_FORECAST, target.pk),
+    }
 
 
-def _attach_ranking_neighbours(tickets) -> None:
-    """For the keyboard buttons: ▲ puts a ticket above its predecessor; ▼ puts it above the
-    ticket after its successor (or last)."""
-    keys = [ticket.key for ticket in tickets]
-    for index, ticket in enumerate(tickets):
-        ticket.up_before = keys[index - 1] if index > 0 else None
-        if index + 1 < len(keys):
-            ticket.down_before = keys[index + 2] if index + 2 < len(keys) else ""
-        else:
-            ticket.down_before = None
+def _room_url(target: Sprint | None) -> str:
+    return reverse("planning-room") + (f"?sprint={target.pk}" if target else "")
 
 
 @require_POST
 def planning_move(request, action: str):
-    """Pull a ticket into the sprint being planned, take it out, or move it in the ranking."""
+    """Pull a ticket into the sprint being planned, take it out, or move it in the ranking
+    (above `before`, or one step `direction` up / down among the backlog as filtered).
+    htmx gets the moved row and what depends on it (room-changes), not the whole room."""
     if action not in PLANNING_ACTIONS:
         raise Http404(f"No planning action {action!r}.")
     target = selectors.planning_target(request.POST.get("sprint"))
     ticket = get_object_or_404(Ticket, key=request.POST.get("ticket", ""))
-    version = _int(request.POST.get("version"))
-    status, notice = 200, None
-    try:
-        if action == "pull" and target is not None:
-            ticket_update(
-                ticket=ticket,
-                actor=request.user,
-                changes={"sprint": target},
-                expected_version=version,
-            )
-        elif action == "remove":
-            ticket_update(
-                ticket=ticket,
-                actor=request.user,
-                changes={"sprint": None},
-                expected_version=version,
-            )
-        elif action == "rank":
-            before_key = request.POST.get("before") or ""
-            before = get_object_or_404(Ticket, key=before_key) if before_key else None
-            ticket_move_in_ranking(
-                ticket=ticket, actor=request.user, before=before, expected_version=version
-            )
-    except DomainError as exc:
-        status, notice = exc.status, exc.message
-    if status == 200 and not (request.htmx and not request.htmx.boosted):
-        suffix = f"?sprint={target.pk}" if target else ""
-        return redirect(f"{reverse('planning-room')}{suffix}")
-    context = _planning_context(request, target, notice=notice)
-    template = "planning/backlog.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#planning-room"
-    return render(request, template, context, status=status)
+    return pages.submit(
+        request,
+        lambda: _move(request, action, target, ticket),
+        render=lambda error: _move_answer(request, action, target, ticket.key, error),
+        done=_room_url(target),
+    )
+
+
+def _move(request, action: str, target: Sprint | None, ticket: Ticket) -> None:
+    version = pages.version(request.POST)
+    if action in ("pull", "remove"):
+        if action == "pull" and target is None:
+            return
+        sprint = target if action == "pull" else None
+        ticket_update(
+            ticket=ticket, actor=request.user, changes={"sprint": sprint}, expected_version=version
+        )
+        return
+    direction = request.POST.get("direction")
+    if direction in ("up", "down"):
+        moves, before = selectors.backlog_rank_target(request.POST, ticket, direction)
+        if not moves:
+            return  # already at the top (or bottom): nothing to do
+    else:
+        before_key = request.POST.get("before") or ""
+        before = get_object_or_404(Ticket, key=before_key) if before_key else None
+    ticket_move_in_ranking(
+        ticket=ticket, actor=request.user, before=before, expected_version=version
+    )
+
+
+def _move_answer(request, action: str, target: Sprint | None, key: str, error) -> HttpResponse:
+    notice = error.message if error else None
+    if not pages.is_partial(request):
+        return render(
+            request, "planning/backlog.html", _planning_context(request, target, notice=notice)
+        )
+    context = {"target": target, "notice": notice, **_room_changes(request, action, target, key)}
+    return render(request, "planning/backlog.html#room-changes", context)
+
+
+def _room_changes(request, action: str, target: Sprint | None, key: str) -> dict:
+    """Where the moved ticket now shows (its backlog or scope row, placed by rank), the rows
+    linked to it (their warnings follow it), the backlog count and, for the sprint being
+    planned, capacity and forecast. A list or lane that appears or empties is answered
+    whole. A fixed number of queries, whatever the size of backlog and sprint."""
+    filters = request.POST
+    moved = get_object_or_404(web_ticket_queryset(), key=key)
+    linked = list(
+        web_ticket_queryset().filter(
+            pk__in=selectors.linked_ticket_ids(moved), archived_at__isnull=True
+        )
+    )
+    present_tickets(request.user, [moved, *linked], blocker_facts([moved, *linked]))
+    total = selectors.backlog_count(filters)
+    in_backlog = moved.sprint_id is None and selectors.backlog_ticket(filters, key) is not None
+    _attach_pull_warnings(target, [t for t in [moved, *linked] if t.sprint_id is None])
+    changes = {
+        "moved": moved,
+        "backlog_total": total,
+        "backlog_shown": selectors.BACKLOG_SHOWN,
+        "filters": {name: filters.get(name, "") for name in ("team", "type", "q")},
+        "linked_backlog": [t for t in linked if t.sprint_id is None],
+    }
+    if total <= 1 and (in_backlog or action == "pull"):  # the list appears or empties
+        changes.update(_backlog_context(request, target, filters), backlog_body=True)
+    elif in_backlog:
+        below = selectors.backlog_next_key(filters, moved)
+        changes["backlog_place"] = f"#backlog-{below}" if below else "#backlog-end"
+    if target is not None and action != "rank":  # ranking moves backlog rows only
+        changes.update(_scope_changes(request, action, target, moved, linked), scope_changed=True)
+    return changes
+
+
+def _scope_changes(request, action: str, target: Sprint, moved: Ticket, linked: list) -> dict:
+    in_scope = moved.sprint_id == target.pk
+    lane_size = selectors.lane_size(target, moved.team_id)
+    lane_came = action == "pull" and in_scope and lane_size == 1
+    if lane_came or (action == "remove" and not in_scope and lane_size == 0):
+        return {**_scope_context(request, target), "scope_card": True}  # a lane came or went
+    scope_rows = [t for t in [moved, *linked] if t.sprint_id == target.pk]
+    selectors.mark_link_problems(target, scope_rows)
+    changes = {
+        **_capacity_and_forecast(target, selectors.scope_count(target)),
+        "linked_scope": [t for t in linked if t.sprint_id == target.pk],
+    }
+    if in_scope:
+        below = selectors.scope_next_key(target, moved)
+        changes["scope_place"] = (
+            f"beforebegin:#scope-{below}" if below else f"beforeend:#scope-lane-{moved.team_id}"
+        )
+    return changes
 
 
 def _int(value) -> int:
@@ -367,17 +572,21 @@ def sprint_close(request, sprint_id: int):
     sprint = get_object_or_404(Sprint, pk=sprint_id)
     carry_id = request.POST.get("carry_to") or ""
     carry_to = Sprint.objects.filter(pk=carry_id).first() if carry_id.isdigit() else None
-    try:
+
+    def close():
         moved = services.sprint_close(actor=request.user, sprint=sprint, carry_to=carry_to)
-    except DomainError as exc:
-        context = {**_sprint_context(request, sprint), "commit_error": exc.message}
-        context["what_if_form"] = WhatIfForm(sprint=sprint)
-        return render(request, "planning/sprint_detail.html", context, status=exc.status)
-    where = carry_to.name if carry_to else "the backlog"
-    messages.success(
-        request, f"{sprint.name} closed; {len(moved)} unfinished ticket(s) moved to {where}."
+        where = carry_to.name if carry_to else "the backlog"
+        messages.success(
+            request, f"{sprint.name} closed; {len(moved)} unfinished ticket(s) moved to {where}."
+        )
+
+    return pages.submit(
+        request,
+        close,
+        render=lambda error: _render_commit_refused(request, sprint, error),
+        done=reverse("sprint-detail", args=[sprint.pk]),
+        rerender=False,
     )
-    return redirect("sprint-detail", sprint_id=sprint.pk)
 
 
 @require_POST
@@ -386,19 +595,23 @@ def capacity_edit(request, sprint_id: int, team_key: str):
     share and days off for the sprint; capacity and the forecast follow."""
     sprint = get_object_or_404(Sprint, pk=sprint_id)
     team = get_object_or_404(Team, key_prefix=team_key)
-    status, error = 200, None
-    try:
-        services.capacity_update(
+    return pages.submit(
+        request,
+        lambda: services.capacity_update(
             actor=request.user,
             sprint=sprint,
             team=team,
             focus_factor=request.POST.get("focus_factor") or None,
             availability=_availability_rows(request.POST, team),
-        )
-    except DomainError as exc:
-        status, error = exc.status, exc.message
-    return _render_capacity(
-        request, sprint, AdjustmentForm(), status, capacity_error=error, open_team=team.pk
+        ),
+        render=lambda error: _render_capacity(
+            request,
+            sprint,
+            AdjustmentForm(),
+            capacity_error=error and error.message,
+            open_team=team.pk,
+        ),
+        done=reverse("sprint-detail", args=[sprint.pk]),
     )
 
 
@@ -487,15 +700,13 @@ def _date_or_none(value: str):
 
 
 def _planning_action(request, sprint: Sprint, action):
-    status, notice = 200, None
-    try:
-        action()
-    except DomainError as exc:
-        status, notice = exc.status, exc.message
-    if status == 200 and not (request.htmx and not request.htmx.boosted):
-        return redirect(f"{reverse('planning-room')}?sprint={sprint.pk}")
-    context = _planning_context(request, sprint, notice=notice)
-    template = "planning/backlog.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#planning-room"
-    return render(request, template, context, status=status)
+    """Goals and risks answer with the whole room (htmx) or go back to it."""
+
+    def answer(error):
+        context = _planning_context(request, sprint, notice=error and error.message)
+        template = "planning/backlog.html"
+        if pages.is_partial(request):
+            template += "#planning-room"
+        return render(request, template, context)
+
+    return pages.submit(request, action, render=answer, done=_room_url(sprint))

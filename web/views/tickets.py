@@ -30,7 +30,7 @@ from tickets.presenters import field_name, history_sentence, present_ticket, val
 from web.forms.tickets import AddBlockerForm, CommentForm, InlineTicketForm, TicketForm
 from web.selectors import tickets as selectors
 
-ROW_TEMPLATE = "planning/sprint_detail.html#ticket-row"
+ROW_TEMPLATE = "planning/sprint_detail.html#row-answer"
 DETAIL_TEMPLATE = "tickets/ticket_detail.html"
 
 
@@ -326,6 +326,8 @@ def ticket_inline_edit(request, key: str):
     context["ticket"] = _present(request, ticket)
     if ticket.sprint_id:
         mark_link_health(ticket.sprint, [ticket])
+        if request.method == "POST" and status == 200:  # the lane's done figure follows
+            context["lane"] = selectors.lane_totals(ticket.sprint_id, ticket.team)
     return render(request, ROW_TEMPLATE, context, status=status)
 
 

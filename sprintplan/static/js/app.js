@@ -63,12 +63,13 @@ document.addEventListener("drop", (event) => {
   const dragged = list.querySelector(`.backlog-item[data-key="${key}"]`);
   if (!dragged || dragged === target) return;
   const sprint = document.querySelector("#target-sprint");
-  // Keep the backlog filters across the re-render, as the ▲/▼ buttons do.
+  // Send the backlog filters, as the ▲/▼ buttons do. The answer moves the row itself
+  // (out-of-band swaps), so nothing is swapped into the room.
   const filters = document.querySelector("#planning-filters");
   const kept = filters ? Object.fromEntries(new FormData(filters)) : {};
   htmx.ajax("POST", list.dataset.rankUrl, {
     target: "#planning-room",
-    swap: "outerHTML",
+    swap: "none",
     values: {
       ...kept,
       ticket: key,
@@ -447,4 +448,20 @@ document.addEventListener("change", (event) => {
 });
 document.addEventListener("click", (event) => {
   if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});
+
+// === Partial re-renders and lazy parts (planning room, sprint page) ===
+// A search box that asks the server as you type holds back the live refresh only while it
+// has text (the refresh would redraw the lists unfiltered); cleared, refreshes resume.
+document.addEventListener("input", (event) => {
+  if (event.target.matches && event.target.matches("[data-search]") && !event.target.value) {
+    delete event.target.dataset.dirty;
+  }
+});
+// A live refresh asked for before the user opened a row's editor (or typed) arrives after
+// it: drop that answer rather than close the editor; the next refresh comes once it is sent.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const source = event.detail.elt;
+  const unless = source && source.dataset && source.dataset.pollUnless;
+  if (unless && document.querySelector(unless)) event.detail.shouldSwap = false;
 });
