@@ -117,6 +117,9 @@ def ticket_update(
             _record_override(current, actor, held_back, override_reason)
         if GRAPH_FIELDS & changed.keys():
             derived.changed("ticket", [current.id])
+        sprint_ids = {current.sprint_id, getattr(changed.get("sprint"), "pk", None)} - {None}
+        # After commit: the open pages of the sprints it was and is in (sprintplan.live).
+        events.publish("ticket.changed", ticket_ids=[current.id], sprint_ids=sorted(sprint_ids))
     current.refresh_from_db()
     return current
 
