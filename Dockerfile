@@ -1,4 +1,4 @@
-# Production image: gunicorn serving Django; the same image runs the Celery workers and beat.
+# Production image: uvicorn serving Django (ASGI: live pages hold a stream each); the same image runs the Celery workers and beat.
 # The whole project is copied (.dockerignore keeps out what is not shipped) and installed as
 # the wheel would be, so a new app needs no edit here.
 FROM python:3.12-slim
@@ -17,4 +17,5 @@ RUN pip install -c constraints.txt . \
 
 USER sprintplan
 EXPOSE 8000
-CMD ["gunicorn", "sprintplan.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["uvicorn", "sprintplan.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", \
+     "--timeout-graceful-shutdown", "5", "--no-server-header", "--lifespan", "off"]

@@ -10,4 +10,6 @@ class SprintplanConfig(AppConfig):
     def ready(self) -> None:
         # The registry queues its one task by name: make sure the task is registered in
         # every process, not only in a worker that autodiscovers it.
-        from . import tasks  # noqa: F401
+        from . import live, tasks  # noqa: F401
+
+        live.listen()  # committed changes reach the open pages' streams

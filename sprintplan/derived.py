@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from . import redis_guard
+from . import events, redis_guard
 from .models import DerivedChange
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ def changed(source: str, ids: Iterable[int] | None = None) -> None:
     ids = None if ids is None else sorted(set(ids))
     for handler in _SUBSCRIBERS.get(source, ()):
         handler(ids)
+    events.publish(events.DATA_CHANGED, source=source, ids=ids)  # after commit: live pages
 
 
 def mark(

@@ -21,6 +21,9 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., None]
+# Said by `derived.changed(source, ids)` for every change, with `source` and `ids`: live pages
+# (sprintplan.live) hear it after commit.
+DATA_CHANGED = "data.changed"
 _HANDLERS: dict[str, list[Handler]] = defaultdict(list)
 
 

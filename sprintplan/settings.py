@@ -130,7 +130,12 @@ if DATABASE_URL:
     # Health checks: a persistent connection that the server dropped (restart, terminated
     # backend) is noticed and replaced at the start of a request instead of failing it.
     DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        # Workers keep their connection a minute. The ASGI web tier sets DB_CONN_MAX_AGE=0
+        # (deploy/, docker-compose): there a connection belongs to one request's context, so
+        # a kept one would only wait for the garbage collector.
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Short OLTP queries only: compiling them (JIT) costs more than it saves; the
@@ -206,6 +211,14 @@ CELERY_TASK_QUEUES = (
     Queue(GRAPH_QUEUE),
     Queue(BACKGROUND_QUEUE),
 )
+
+# --- Live updates (sprintplan.live) ------------------------------------------------------
+# The Redis pub/sub channel (channels ignore the database number: named per installation).
+LIVE_CHANNEL = f"{os.environ.get('CACHE_PREFIX', 'sprintplan')}:live"
+# A comment line this often keeps proxies from closing an idle stream (most cut at 60 s).
+LIVE_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_HEARTBEAT_SECONDS", "15"))
+# A stream ends after this long; the browser reconnects, and so logs out and deploys show.
+LIVE_STREAM_MAX_SECONDS = float(os.environ.get("LIVE_STREAM_MAX_SECONDS", "3600"))
 CELERY_TASK_ROUTES = ("sprintplan.derived.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -1,15 +1,23 @@
 import sys
 
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import db
+from . import db, live
 from . import health as background
 
 
@@ -103,3 +111,25 @@ def server_error(request):
     from django.views.defaults import server_error as django_server_error
 
     return django_server_error(request)
+
+
+@login_not_required  # answers 403 itself: a stream is no page to send to the login form
+@require_GET
+@never_cache
+async def live_stream(request):
+    """Server-sent events for one open page (sprintplan.live): `?topics=sprint:12,...`.
+    Signed-in people only. Under a WSGI server (tests' live server, `runserver`) it answers
+    204, which tells the browser not to reconnect: the page keeps polling."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponseForbidden("Sign in to receive live updates.", content_type="text/plain")
+    try:
+        topics = live.parse_topics(request.GET.get("topics", ""))
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain")
+    if not isinstance(request, ASGIRequest):
+        return HttpResponse(status=204)
+    await sync_to_async(live.release_db_connections)()
+    response = StreamingHttpResponse(live.event_stream(topics), content_type="text/event-stream")
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response

@@ -117,9 +117,11 @@ def ticket_update(
             _record_override(current, actor, held_back, override_reason)
         if GRAPH_FIELDS & changed.keys():
             derived.changed("ticket", [current.id])
+        sprint_ids = {current.sprint_id, getattr(changed.get("sprint"), "pk", None)} - {None}
         if "sprint" in changed:  # the sprint it left no longer plans it
-            moved = {current.sprint_id, getattr(changed["sprint"], "pk", None)} - {None}
-            derived.changed("sprint", sorted(moved))
+            derived.changed("sprint", sorted(sprint_ids))
+        # After commit: the open pages of the sprints it was and is in (sprintplan.live).
+        events.publish("ticket.changed", ticket_ids=[current.id], sprint_ids=sorted(sprint_ids))
     current.refresh_from_db()
     return current
 

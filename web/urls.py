@@ -20,7 +20,7 @@ import teams.api
 import web.api
 from accounts.api import ObtainTokenView, RevokeTokenView
 from sprintplan.api import ApiRouter
-from sprintplan.views import health
+from sprintplan.views import health, live_stream
 
 from .views import (
     board,
@@ -187,6 +187,7 @@ pages = [
 
 urlpatterns = [
     path("health/", health, name="health"),
+    path("live/", live_stream, name="live-stream"),
     path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The one-time link a new person gets: choose a password (Django's reset view; the token

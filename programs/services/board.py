@@ -519,6 +519,7 @@ def forecast_today() -> date:
 def pi_forecast_changed(*, pi_ids) -> None:
     """Mark PI forecasts stale (durably, in the caller's transaction; sprintplan.derived)."""
     derived.mark(PI_FORECAST, pi_ids)
+    derived.changed("pi", pi_ids)  # the intervals' open boards hear it after commit
 
 
 def sprints_changed(sprint_ids) -> None:

@@ -16,10 +16,12 @@ document.addEventListener("change", (event) => {
 // Live refresh: an element with hx-trigger="poll" gets a "poll" event every 3 s, unless an
 // element matching its data-poll-unless selector is on the page (a field being edited, an
 // error or a conflict the user has to read). A script rather than htmx's trigger filter,
-// which needs eval (forbidden by the Content-Security-Policy).
+// which needs eval (forbidden by the Content-Security-Policy). While the page's live stream
+// is open the server says when to ask instead (see "Live updates" at the end of this file).
 setInterval(() => {
   if (typeof htmx === "undefined") return;
   for (const el of document.querySelectorAll("[data-poll-unless]")) {
+    if (liveStreamCovers(el)) continue;
     if (!document.querySelector(el.dataset.pollUnless)) htmx.trigger(el, "poll");
   }
 }, 3000);
@@ -465,3 +467,99 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   const unless = source && source.dataset && source.dataset.pollUnless;
   if (unless && document.querySelector(unless)) event.detail.shouldSwap = false;
 });
+
+// ==== Live updates: server-sent events ===================================================
+// A page's live blocks ([data-live-stream], each also a poll block above) share one stream
+// (an EventSource on the server's /live/ endpoint) for the union of their data-live-topics.
+// An event names the topics that may have changed ("*": any); each block that shows one asks
+// its own live endpoint with the version it shows, which answers 204 unless its fragment
+// moved. While the stream is open the 3-s poll rests; when it drops the poll takes over, and
+// when it opens again every block asks once (changes made meanwhile are not lost). A block
+// the user is busy in (its data-poll-unless matches) keeps the news and asks when free.
+const LIVE_COALESCE_MS = 25; // a burst of events (ticket, insights ...) becomes one ask
+const LIVE_SAFETY_MS = 60000; // and once a minute anyway: a writer that said nothing
+const LIVE_RECONNECT_MS = [15000, 300000]; // after the browser gave up: first, longest wait
+const liveState = {
+  source: null, url: "", open: false, flushTimer: null, retryMs: 0, retryTimer: null,
+};
+
+function liveBlocks() {
+  return [...document.querySelectorAll("[data-live-stream][data-live-topics]")];
+}
+
+function liveStreamUrl() {
+  const blocks = liveBlocks();
+  if (!blocks.length) return "";
+  const topics = new Set(blocks.flatMap((el) => el.dataset.liveTopics.split(/[ ,]+/)));
+  topics.delete("");
+  const query = encodeURIComponent([...topics].sort().join(","));
+  return `${blocks[0].dataset.liveStream}?topics=${query}`;
+}
+
+// Called by the poll above: true while the stream makes polling this block unnecessary.
+function liveStreamCovers(el) {
+  if (!liveState.open || !el.matches("[data-live-stream]")) return false;
+  return !el.dataset.livePending; // news it could not act on yet: let the poll ask
+}
+
+function liveFlush() {
+  liveState.flushTimer = null;
+  if (typeof htmx === "undefined") return;
+  for (const el of liveBlocks()) {
+    if (!el.dataset.livePending || document.querySelector(el.dataset.pollUnless)) continue;
+    delete el.dataset.livePending;
+    htmx.trigger(el, "poll");
+  }
+}
+
+function liveNotify(topics) {
+  for (const el of liveBlocks()) {
+    const mine = el.dataset.liveTopics.split(/[ ,]+/);
+    if (topics.includes("*") || topics.some((topic) => mine.includes(topic))) {
+      el.dataset.livePending = "1";
+    }
+  }
+  if (!liveState.flushTimer) liveState.flushTimer = setTimeout(liveFlush, LIVE_COALESCE_MS);
+}
+
+function liveConnect(force = false) {
+  const url = liveStreamUrl();
+  if (!force && url === liveState.url && liveState.source) return;
+  if (liveState.source) liveState.source.close();
+  clearTimeout(liveState.retryTimer);
+  Object.assign(liveState, { source: null, url, open: false });
+  if (!url || typeof EventSource === "undefined") return;
+  const source = new EventSource(url);
+  liveState.source = source;
+  const current = () => liveState.source === source; // not one replaced meanwhile
+  source.addEventListener("open", () => {
+    if (!current()) return;
+    liveState.open = true;
+    liveState.retryMs = 0;
+    liveNotify(["*"]); // whatever changed while there was no stream
+  });
+  source.addEventListener("changed", (event) => {
+    if (!current()) return;
+    try {
+      liveNotify(JSON.parse(event.data).topics || ["*"]);
+    } catch (error) {
+      liveNotify(["*"]);
+    }
+  });
+  source.addEventListener("error", () => {
+    if (!current()) return;
+    liveState.open = false; // polling until it is back
+    if (source.readyState !== EventSource.CLOSED) return; // the browser reconnects itself
+    // Refused (signed out, a server without streams): try again later, less and less often.
+    const [first, longest] = LIVE_RECONNECT_MS;
+    liveState.retryMs = Math.min(liveState.retryMs ? liveState.retryMs * 2 : first, longest);
+    liveState.retryTimer = setTimeout(() => liveConnect(true), liveState.retryMs);
+  });
+}
+
+setInterval(() => {
+  if (liveState.open) liveNotify(["*"]);
+}, LIVE_SAFETY_MS);
+document.addEventListener("DOMContentLoaded", () => liveConnect());
+// A swap may bring other blocks (another sprint); the same topics keep the same stream.
+document.addEventListener("htmx:afterSettle", () => liveConnect());
