@@ -26,7 +26,6 @@ from planning.calendar_selectors import over_allocations
 from planning.models import CapacityAdjustment
 from planning.selectors import current_sprint, sprint_change_token
 from sprintplan import pages
-from sprintplan.errors import DomainError, StaleVersion
 from sprints.models import Sprint
 from teams import selectors as team_selectors
 from teams import services
@@ -224,22 +223,23 @@ def board_card(request, prefix: str, key: str):
     if form.is_valid():
         changes = form.changes()
         reason = form.cleaned_data["override_reason"].strip()
-        try:
-            updated = ticket_services.ticket_update(
+        updated, error = pages.attempt(
+            lambda: ticket_services.ticket_update(
                 ticket=ticket,
                 actor=request.user,
                 changes=changes,
                 expected_version=form.cleaned_data["version"],
                 override_reason=reason,
             )
-        except StaleVersion as exc:
+        )
+        if error is not None and error.stale:
             mine = {name: request.POST.get(name, "") for name in changes}
-            status = exc.status
-            notice = {"conflict": _conflict(changes, mine, exc.current)}
-        except DomainError as exc:
-            status, notice = exc.status, {"error": exc.message, "error_field": exc.field}
-            if exc.code in OVERRIDABLE:
-                notice["refusal"] = _refusal(exc)
+            status = error.status
+            notice = {"conflict": _conflict(changes, mine, error.current)}
+        elif error is not None:
+            status, notice = error.status, {"error": error.message, "error_field": error.field}
+            if error.code in OVERRIDABLE:
+                notice["refusal"] = _refusal(error)
                 if "override" in request.POST and not reason:
                     notice["override_error"] = "Say why you close it anyway: history records it."
     else:
@@ -267,12 +267,13 @@ def board_card(request, prefix: str, key: str):
     return _render_card(request, team, sprint, lanes, key, notice or {}, status)
 
 
-def _refusal(exc: DomainError) -> dict:
+def _refusal(error: pages.FormError) -> dict:
     """What holds a move to done back, for the card: the blocker keys or failing criteria."""
+    extra = error.extra or {}
     return {
-        "code": exc.code,
-        "blockers": exc.extra.get("blockers", []),
-        "failures": exc.extra.get("failures", []),
+        "code": error.code,
+        "blockers": extra.get("blockers", []),
+        "failures": extra.get("failures", []),
     }
 
 
