@@ -763,12 +763,13 @@ def _goal_forecast(
         return GoalForecast(1.0, None, {}, {})
     blamed_rows, counts = np.unique(chain.blamed_rows(goal_rows, failed_trials), return_counts=True)
     by_ticket: dict[int, float] = {}
-    by_team: dict[int, float] = {}
+    team_counts: dict[int, int] = {}
     for row, count in zip(blamed_rows.tolist(), counts.tolist(), strict=True):
-        share = count / failures
-        by_ticket[plan.tickets[row].id] = share
+        by_ticket[plan.tickets[row].id] = count / failures
         team_id = plan.teams[plan.team_pos_of_row[row]].id
-        by_team[team_id] = by_team.get(team_id, 0.0) + share
+        team_counts[team_id] = team_counts.get(team_id, 0) + count
+    # Counted in whole trials, divided once: a sum of per-ticket fractions can round past 1.
+    by_team = {team_id: count / failures for team_id, count in team_counts.items()}
     by_team, by_ticket = _largest_first(by_team), _largest_first(by_ticket)
     return GoalForecast(
         p_met=(late.shape[1] - failures) / late.shape[1],

@@ -666,3 +666,23 @@ def test_removing_a_ticket_never_lowers_p_goal_met_of_a_goal_without_it_in_pipel
     baseline = forecast(teams, tickets, sprint_days=6, goals=unaffected, seed=seed)
     smaller = forecast(teams, kept, sprint_days=6, goals=unaffected, seed=seed)
     assert_no_worse(smaller, baseline, unaffected, [t.id for t in kept])
+
+
+def test_a_teams_failure_share_never_rounds_past_one():
+    """Found by the property above: one team blamed for every failed trial through four
+    tickets (0.805 + 0.1 + 0.07 + 0.025 summed as floats gave 1.0000000000000002)."""
+    history = (0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 5.0, 0.0, 0.0, 1.0)
+    teams = [team(1, history=history, rate=0.0, factors=(0.5, 0.5))]
+    tickets = [
+        ticket(1, 1, 0.5),
+        ticket(2, 1, 0.5),
+        ticket(3, 1, 0.5),
+        ticket(4, 1, 1.0, rank=1, blockers=(1,)),
+        ticket(5, 1, 1.0, rank=1),
+        ticket(6, 1, 8.0, blockers=(4, 5)),
+        ticket(7, 1, 0.5, blockers=(1,)),
+    ]
+    result = forecast(teams, tickets, sprint_days=1, goals={0: (6,)}, seed=1)
+    (goal,) = result.goals.values()
+    assert len(goal.failure_share_by_ticket) > 1  # several tickets share the one team's blame
+    assert goal.failure_share_by_team == {1: 1.0}
