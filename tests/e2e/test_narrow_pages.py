@@ -57,14 +57,15 @@ WRITES = {
 # Parts of a page fetched by htmx; the page that holds each one is visited.
 FRAGMENTS = {
     "sprint-live", "sprint-options", "team-board-live", "pi-board-live", "notification-bell",
-    "pick-people", "pick-tickets", "ticket-inline-edit", "program-raci-row",
+    "pick-people", "pick-tickets", "ticket-inline-edit", "program-raci-row", "sprint-rows",
+    "sprint-burn",
 }  # fmt: skip
 # Files and machine endpoints: no page to look at.
 MACHINE = {
     "health", "export-json", "export-csv", "export-csv-config", "webhook-label-studio",
     "webhook-mlflow", "webhook-junit", "webhook-wandb", "webhook-wandb-summary", "webhook-dvc",
     "webhook-prodigy", "api-notification-watch", "api-notification-preferences", "api-token",
-    "api-token-revoke", "api-schema",
+    "api-token-revoke", "api-schema", "live-stream",
 }  # fmt: skip
 
 
@@ -122,6 +123,7 @@ def pages(demo) -> dict[str, list[tuple[str, str]]]:
         "sprint-list": [("sprints", "/sprints/")],
         "sprint-detail": [("sprint page", f"{s}/")],
         "sprint-graph": [("dependency graph", f"{s}/graph/")],
+        "sprint-edit": [("sprint settings", f"{s}/edit/")],
         "sprint-start": [("start-sprint dialog", f"{s}/start/")],
         "sprint-standup": [("stand-up", f"{s}/standup/")],
         "sprint-review": [("review", f"{s}/review/")],
@@ -135,6 +137,7 @@ def pages(demo) -> dict[str, list[tuple[str, str]]]:
         "team-list": [("teams", "/teams/")],
         "team-settings": [("team settings", "/teams/LAB/")],
         "people": [("people", "/people/")],
+        "person-edit": [("a person's name and e-mail", "/people/lena/edit/")],
         "team-board": [
             ("board", "/teams/LAB/board/"),
             ("board by assignee", f"/teams/ML/board/?sprint={sprint.pk}&lanes=assignee"),
