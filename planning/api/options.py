@@ -10,6 +10,7 @@
 The same rules as the panel: anyone signed in reads; applying is checked by the service per
 option (capacity for lending, sprints for extending, goals otherwise)."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -77,12 +78,14 @@ class PlanDecisionSerializer(StrictModelSerializer):
 class OptionsViewSet(SprintScoped, viewsets.ViewSet):
     """The panel's options for the sprint's weakest goal, best first."""
 
-    @extend_schema(responses={200: OptionsReportSerializer})
+    # The answer is one object (a list action would be documented as an array): its shape
+    # is OptionsReportSerializer, which also writes it.
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def list(self, request, sprint_pk=None):
         report = options_services.current_options(self.sprint())
         if report is None:
             empty = {"goal": None, "p_met": None, "outlook": None, "p85": None, "options": []}
-            return Response({"status": "nothing_to_plan", **empty})
+            return Response(OptionsReportSerializer({"status": "nothing_to_plan", **empty}).data)
         rows = [
             {
                 "kind": option.kind,
@@ -142,6 +145,8 @@ class AssumptionViewSet(
     serializer_class = AssumptionSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no sprint
+            return ForecastAssumption.objects.none()
         return ForecastAssumption.objects.filter(sprint_id=self.kwargs["sprint_pk"]).select_related(
             "ticket", "created_by"
         )

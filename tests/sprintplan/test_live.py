@@ -17,6 +17,25 @@ from tickets.services import ticket_update
 
 from ..factories import TicketFactory
 
+
+def run(coroutine):
+    """Run a coroutine to its end on a loop of its own, in its own thread: the browser tests
+    that ran before in the same process may have left an event loop running on this one."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
 # --- the channel --------------------------------------------------------------------------
 
 
@@ -38,7 +57,7 @@ def test_a_published_message_reaches_the_streams_of_its_topic_and_no_other():
             _from_another_thread(hub.deliver, live.Message(("sprint:1",), "ticket"))
             return await sprint_one.next_change(1), await sprint_two.next_change(0.05)
 
-    heard_by_one, heard_by_two = asyncio.run(scenario())
+    heard_by_one, heard_by_two = run(scenario())
     assert heard_by_one == {"sprint:1"}
     assert heard_by_two == frozenset()
 
@@ -51,7 +70,7 @@ def test_a_message_for_all_reaches_every_stream():
             _from_another_thread(hub.deliver, live.Message((live.ALL,), "insights"))
             return await one.next_change(1), await two.next_change(1)
 
-    assert asyncio.run(scenario()) == ({live.ALL}, {live.ALL})
+    assert run(scenario()) == ({live.ALL}, {live.ALL})
 
 
 def test_a_burst_of_messages_wakes_a_stream_once_with_every_topic():
@@ -65,7 +84,7 @@ def test_a_burst_of_messages_wakes_a_stream_once_with_every_topic():
             await asyncio.sleep(0)  # the loop runs the deliveries
             return await stream.next_change(1), await stream.next_change(0.05)
 
-    first, second = asyncio.run(scenario())
+    first, second = run(scenario())
     assert first == {"sprint:1", "sprint:2"}
     assert second == frozenset()
 
@@ -87,7 +106,7 @@ def test_a_stream_that_ends_or_is_cancelled_unsubscribes():
             await cancelled
         return open_streams, hub.stream_count
 
-    assert asyncio.run(scenario()) == (2, 0)
+    assert run(scenario()) == (2, 0)
 
 
 async def _read_all(stream):
@@ -107,7 +126,7 @@ def test_an_idle_stream_sends_heartbeats_and_a_change_as_an_event(settings):
         await stream.aclose()
         return chunks
 
-    ready, heartbeat, changed = asyncio.run(scenario())
+    ready, heartbeat, changed = run(scenario())
     assert ready.startswith("retry: ")
     assert heartbeat == ": keep-alive\n\n"
     assert changed == 'event: changed\ndata: {"topics": ["sprint:3"]}\n\n'
@@ -122,7 +141,7 @@ def test_a_stream_ends_after_its_maximum_age(settings):
     async def scenario():
         return [chunk async for chunk in live.event_stream({"sprint:1"}, stream_hub=hub)]
 
-    chunks = asyncio.run(asyncio.wait_for(scenario(), 2))
+    chunks = run(asyncio.wait_for(scenario(), 2))
     assert chunks[0].startswith("retry: ")
     assert hub.stream_count == 0
 
