@@ -67,12 +67,19 @@ def login(browser, live_server, csp_violations):
         context.on("page", csp_violations)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", password)
-        page.click("button.primary")
-        page.wait_for_load_state("networkidle")
-        return page
+        for attempt in range(2):
+            page.goto(f"{live_server.url}/login/")
+            page.fill("#id_username", username)
+            page.fill("#id_password", password)
+            page.click("button.primary")
+            page.wait_for_load_state("networkidle")
+            if "/login/" not in page.url:
+                return page
+            # The test server's in-memory SQLite can be busy with the previous test's
+            # after-commit work (503 "busy, try again"): a person would press Log in again.
+            page.wait_for_timeout(1000 * (attempt + 1))
+        refusal = page.locator(".error, .errorlist, [role=alert]").all_inner_texts()
+        raise AssertionError(f"{username} could not log in: {refusal or page.title()}")
 
     yield open_as
     for context in contexts:
