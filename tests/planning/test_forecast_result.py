@@ -26,8 +26,7 @@ def test_a_stored_run_reads_as_records_and_writes_back_the_same_json(scenario, p
     forecast = run.forecast
 
     assert forecast.ready
-    assert forecast.to_json() == run.result  # nothing lost, nothing renamed, same order of keys
-    assert list(forecast.to_json()) == list(run.result)
+    assert forecast.to_json() == run.result  # nothing lost, nothing renamed, nothing added
     assert forecast.sprint_end == scenario.sprint.end_date
     ticket = next(iter(forecast.tickets.values()))
     assert isinstance(ticket, TicketOutlook)
