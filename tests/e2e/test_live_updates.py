@@ -4,12 +4,12 @@ polling, and shows another person's change without a reload, sooner than a poll 
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 from playwright.sync_api import expect
 
+from ..asgi_server import uvicorn_command
 from ..live.conftest import DEMO_PASSWORD, ROOT, LiveApp, _free_port, _manage, _wait_until_up
 
 pytestmark = [pytest.mark.e2e]
@@ -31,20 +31,7 @@ def asgi_app(tmp_path_factory):
     log = var_dir / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "sprintplan.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-                "--timeout-graceful-shutdown",
-                "1",
-            ],
+            uvicorn_command(port),
             cwd=ROOT,
             env=env,
             stdout=out,

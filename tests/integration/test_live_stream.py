@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from ..asgi_server import uvicorn_command
 from ..factories import TicketFactory
 from .conftest import ROOT, _test_database_url
 
@@ -44,20 +44,7 @@ def asgi_server(django_db_setup, tmp_path_factory):
     }
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "sprintplan.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-                "--timeout-graceful-shutdown",
-                "1",
-            ],
+            uvicorn_command(port),
             cwd=ROOT,
             env=env,
             stdout=log,
