@@ -8,7 +8,9 @@ app = Celery("sprintplan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Every worker writes a heartbeat row from its event loop (sprintplan.heartbeat).
-from .heartbeat import WorkerHeartbeat  # noqa: E402
+# Every worker writes a heartbeat row from its event loop, and queues the derived-data
+# catch-up when it reconnects to its broker (sprintplan.heartbeat).
+from .heartbeat import CatchUpAfterReconnect, WorkerHeartbeat  # noqa: E402
 
 app.steps["consumer"].add(WorkerHeartbeat)
+app.steps["consumer"].add(CatchUpAfterReconnect)

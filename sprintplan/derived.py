@@ -174,17 +174,29 @@ def request(name: str) -> None:
             redis_guard.call(cache.delete, flag)
             _doubtful_flags.discard(flag)
         if redis_guard.call(cache.add, flag, 1, timeout=flag_seconds(name)):
-            # The short delay gathers a burst of changes into one run.
-            redis_guard.publish(
-                recompute_derived,
-                kwargs={"name": name},
-                countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS,
-            )
+            _publish_or_lower(recompute_derived, name)
     except redis_guard.RedisSkipped:
         logger.info("Redis resting after a failure; the catch-up queues the %s run.", name)
     except Exception:
         logger.warning("Could not queue the %s recompute; the catch-up will.", name, exc_info=True)
         _doubtful_flags.add(flag)
+
+
+def _publish_or_lower(recompute_derived, name: str) -> None:
+    """Queue the run whose flag was just raised. When the publish fails (a broker connection
+    Redis dropped while restarting, a timeout), the flag comes down again: a flag up with no
+    run queued would make every other process's kick a no-op until it expired, and the
+    changes would wait for the catch-up."""
+    try:
+        # The short delay gathers a burst of changes into one run.
+        redis_guard.publish(
+            recompute_derived,
+            kwargs={"name": name},
+            countdown=settings.RECOMPUTE_DEBOUNCE_SECONDS,
+        )
+    except Exception:
+        clear_flag(name)
+        raise
 
 
 def flag_seconds(name: str) -> int:

@@ -77,6 +77,31 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     shutdown = stop
 
 
+class CatchUpAfterReconnect(bootsteps.StartStopStep):
+    """Consumer step: when the consumer starts again after losing its broker, queue the
+    catch-up at once. The kicks of the changes made while Redis was away were lost with it;
+    without this they would wait for beat's next catch-up (up to CATCH_UP_SECONDS). The
+    first start is `worker_ready`'s (sprintplan.tasks)."""
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def __init__(self, c, **kwargs):
+        super().__init__(c, **kwargs)
+        self.starts = 0
+
+    def start(self, c):
+        self.starts += 1
+        if self.starts == 1:
+            return
+        from .tasks import catch_up_derived  # here: needs Django's apps loaded
+
+        try:
+            catch_up_derived.delay()
+            logger.info("Reconnected to the broker: derived-data catch-up queued.")
+        except Exception:
+            logger.warning("Could not queue the catch-up after reconnecting.", exc_info=True)
+
+
 class HeartbeatScheduler(PersistentScheduler):
     """Celery beat's default scheduler, which also records beat's heartbeat."""
 

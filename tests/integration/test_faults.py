@@ -83,6 +83,9 @@ def test_under_a_fault_no_request_fails_no_write_is_lost_and_insights_heal(stack
     assert result["lost_writes"] == 0, result
     assert result["died"] == {}, result
     assert result["statuses"].get(200, 0) > 0, result
+    if not (result["insights_correct_s"] is not None and result["insights_correct_s"] <= 10):
+        for name in ("graph-worker", "worker", "beat"):
+            print(f"--- {name}\n{stack.tail(stack.services[name], 4000)}")
     assert result["insights_correct_s"] is not None and result["insights_correct_s"] <= 10, result
     if fault.startswith("kill-"):
         assert result["health_503_after_s"] is not None, result

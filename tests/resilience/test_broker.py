@@ -51,3 +51,20 @@ def test_a_channel_finds_its_broker_after_the_transport_was_detached():
     params = channel._connparams()
     assert (params["host"], params["port"], params["db"]) == ("127.0.0.1", 6390, 3)
     assert channel.connection.client is None  # left detached, as Celery expects
+
+
+def test_a_worker_that_reconnects_to_its_broker_queues_the_catch_up_at_once(monkeypatch):
+    """The kicks of the changes made while Redis was away were lost with it: the consumer's
+    restart after reconnecting queues the catch-up (the first start is worker_ready's)."""
+    from sprintplan import tasks
+    from sprintplan.heartbeat import CatchUpAfterReconnect
+
+    queued = []
+    monkeypatch.setattr(tasks.catch_up_derived, "delay", lambda **kw: queued.append(kw))
+    consumer = object()
+    step = CatchUpAfterReconnect(consumer)
+    step.start(consumer)
+    assert queued == []  # worker_ready's
+    step.stop(consumer)
+    step.start(consumer)  # the consumer restarted after losing the broker
+    assert queued == [{}]

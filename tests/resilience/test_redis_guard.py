@@ -112,11 +112,32 @@ def test_redis_calls_have_short_timeouts_in_the_production_settings():
         importlib.reload(settings_module)
 
 
-def test_a_flag_left_by_a_failed_publish_is_cleared_at_the_next_chance(
+def test_a_flag_raised_for_a_publish_that_failed_comes_down_at_once(with_broker, monkeypatch, task):
+    """A publish that fails after the flag went up (a pooled broker connection that Redis
+    dropped while restarting): a flag up with no run queued would make every other
+    process's kick a no-op until it expired, and the changes would wait for the catch-up."""
+    cache.delete(FLAG)
+
+    def publish_fails(task, **options):
+        raise ConnectionResetError("Connection reset by peer")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(redis_guard, "publish", publish_fails)
+        derived.request(KIND)
+    assert cache.get(FLAG) is None
+    assert task.published == []
+
+    redis_guard.reset()  # another process, or this one after the back-off
+    derived.request(KIND)
+    assert len(task.published) == 1
+    cache.delete(FLAG)
+
+
+def test_a_flag_that_could_not_be_lowered_is_cleared_at_the_next_chance(
     with_broker, monkeypatch, task
 ):
-    """A frozen Redis runs a timed-out `add` when it wakes up: the flag would say "queued"
-    with nothing queued, holding back every run until it expires."""
+    """A frozen Redis runs a timed-out `add` when it wakes up, and the delete that should
+    have lowered it timed out too: the flag would say "queued" with nothing queued."""
     cache.delete(FLAG)
 
     def publish_fails(task, **options):
@@ -124,6 +145,7 @@ def test_a_flag_left_by_a_failed_publish_is_cleared_at_the_next_chance(
 
     with monkeypatch.context() as patched:
         patched.setattr(redis_guard, "publish", publish_fails)
+        patched.setattr(cache, "delete", FailingCache().delete)
         derived.request(KIND)
     assert cache.get(FLAG) == 1  # set, with no run queued
 
