@@ -18,6 +18,7 @@ from sprintplan import derived, events
 from sprintplan.errors import Conflict, InvalidInput
 from sprintplan.models import DerivedChange
 from sprints.models import Sprint
+from sprints.selectors import next_open_sprint
 from teams.models import Team
 from tickets.models import Ticket
 from tickets.services import ticket_create
@@ -322,16 +323,6 @@ def retro_action_set_done(*, actor, item: RetroItem, done: bool) -> RetroItem:
     return item
 
 
-def next_sprint(sprint: Sprint) -> Sprint | None:
-    """The sprint after this one that is not closed yet."""
-    return (
-        Sprint.objects.exclude(state=Sprint.State.CLOSED)
-        .filter(start_date__gt=sprint.start_date)
-        .order_by("start_date", "id")
-        .first()
-    )
-
-
 @transaction.atomic
 def retro_action_to_ticket(*, actor, item: RetroItem, team: Team | None = None) -> Ticket:
     """Turn an action into a ticket of the next sprint, owned by the action's owner, in the
@@ -343,7 +334,7 @@ def retro_action_to_ticket(*, actor, item: RetroItem, team: Team | None = None) 
     team = team or item.team
     if team is None:
         raise InvalidInput("Choose the team whose ticket it becomes.", field="team")
-    following = next_sprint(item.sprint)
+    following = next_open_sprint(item.sprint)
     if following is None:
         raise Conflict(
             "There is no next sprint yet: create it, then turn the action into a ticket.",

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,27 @@ def pytest_configure(config):
     # The PostgreSQL pass looks like production (a database URL, no DEBUG), which turns on
     # the HTTPS redirect; the test client speaks plain HTTP.
     settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, the test database is a file (on tmpfs when there is one), not Django's
+    shared in-memory database. With the in-memory one, the live server hands every request
+    thread the test's own connection: the browser's concurrent requests (the live stream, lazy
+    fragments, a form post) then ran their transactions interleaved on that one connection,
+    and other threads met "database table is locked" — failures that came and went. A file
+    gives each thread its own connection with WAL and the busy timeout, as `make run` has."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    shm = Path("/dev/shm")
+    folder = shm if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path_factory.mktemp("db")
+    database.setdefault("TEST", {})["NAME"] = str(folder / f"sprintplan-test-{os.getpid()}.sqlite3")
+    yield
+    for suffix in ("", "-wal", "-shm"):
+        Path(database["TEST"]["NAME"] + suffix).unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):

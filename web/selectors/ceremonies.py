@@ -18,6 +18,7 @@ from planning.models import CapacityAdjustment, ForecastRun, SprintCommitment
 from quality.models import Artifact
 from quality.selectors import GOAL_COLUMN, sprint_dod_matrix
 from sprints.models import Sprint
+from sprints.selectors import next_open_sprint
 from teams.models import Team
 from tickets.models import Ticket, TicketEvent
 
@@ -428,8 +429,6 @@ class Retro:
 
 
 def retro(sprint: Sprint, *, now: datetime | None = None) -> Retro:
-    from ceremonies.services import next_sprint
-
     now = now or timezone.now()
     commitment = SprintCommitment.objects.filter(sprint=sprint).first()
     scope = _sprint_scope(sprint, commitment)
@@ -471,7 +470,7 @@ def retro(sprint: Sprint, *, now: datetime | None = None) -> Retro:
         if previous
         else [],
         previous_sprint=previous,
-        next_sprint=next_sprint(sprint),
+        next_sprint=next_open_sprint(sprint),
     )
 
 
