@@ -34,13 +34,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.sqlite3":
+        yield
         return
     shm = Path("/dev/shm")
     folder = shm if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path_factory.mktemp("db")
-    database.setdefault("TEST", {})["NAME"] = str(folder / f"sprintplan-test-{os.getpid()}.sqlite3")
+    path = folder / f"sprintplan-test-{os.getpid()}.sqlite3"
+    database.setdefault("TEST", {})["NAME"] = str(path)
     yield
     for suffix in ("", "-wal", "-shm"):
-        Path(database["TEST"]["NAME"] + suffix).unlink(missing_ok=True)
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):
