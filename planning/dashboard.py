@@ -5,7 +5,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from accounts.policy import can_change_capacity
-from quality.selectors import sprint_dod_matrix
 from sprintplan import probability
 
 from . import selectors
@@ -148,5 +147,4 @@ def sprint_dashboard(request, sprint, tickets) -> dict:
         "capacity_teams": [s for s in capacity if s.may_change],
         "adjustments": adjustments,
         "root_blockers": root_blockers_by_impact(tickets),
-        "dod": sprint_dod_matrix(sprint),
     }

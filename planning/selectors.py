@@ -563,7 +563,8 @@ def backlog(filterset_data, *, after: str = "") -> tuple[list, int, bool]:
     """Unplanned, unfinished tickets in rank order, filtered: the BACKLOG_SHOWN after the
     ticket keyed `after` (from the top without), the filtered total, and whether more
     follow. Three queries at most plus the filter's."""
-    queryset = _backlog_queryset(filterset_data)
+    backlog_all = filtered_backlog(filterset_data)
+    queryset = backlog_all
     if after:
         anchor = Ticket.objects.filter(key=after).values_list("rank", "id").first()
         if anchor:
@@ -571,7 +572,7 @@ def backlog(filterset_data, *, after: str = "") -> tuple[list, int, bool]:
     rows = list(queryset[: BACKLOG_SHOWN + 1])
     return (
         rows[:BACKLOG_SHOWN],
-        _backlog_queryset(filterset_data).count(),
+        backlog_all.count(),
         len(rows) > BACKLOG_SHOWN,
     )
 
@@ -584,7 +585,9 @@ def _before(rank: int, ticket_id: int) -> Q:
     return Q(rank__lt=rank) | Q(rank=rank, id__lt=ticket_id)
 
 
-def _backlog_queryset(filterset_data):
+def filtered_backlog(filterset_data):
+    """The backlog as the room's filters narrow it, ranked (a queryset: an answer that asks
+    several questions of it builds it once)."""
     base = (
         ticket_queryset()
         .select_related("insight")
@@ -600,18 +603,19 @@ def _backlog_queryset(filterset_data):
     return TicketFilter(data, queryset=base).qs
 
 
-def backlog_count(filterset_data) -> int:
-    return _backlog_queryset(filterset_data).count()
+def backlog_count(backlog) -> int:
+    """How many tickets a `filtered_backlog` holds."""
+    return backlog.count()
 
 
-def backlog_ticket(filterset_data, key: str):
-    """The backlog ticket keyed `key` if it is in the filtered backlog, else None."""
-    return _backlog_queryset(filterset_data).filter(key=key).first()
+def backlog_holds(backlog, key: str) -> bool:
+    """Whether the ticket keyed `key` is in this `filtered_backlog`."""
+    return backlog.filter(key=key).exists()
 
 
-def backlog_next_key(filterset_data, ticket: Ticket) -> str | None:
-    """The key of the ticket right below `ticket` in the filtered backlog (None: last)."""
-    later = _backlog_queryset(filterset_data).filter(_after(ticket.rank, ticket.id))
+def backlog_next_key(backlog, ticket: Ticket) -> str | None:
+    """The key of the ticket right below `ticket` in a `filtered_backlog` (None: last)."""
+    later = backlog.filter(_after(ticket.rank, ticket.id))
     return later.values_list("key", flat=True).first()
 
 
@@ -619,7 +623,7 @@ def backlog_rank_target(filterset_data, ticket: Ticket, direction: str):
     """For the keyboard ▲ / ▼: (move?, the ticket to place `ticket` above, None = bottom).
     ▲ goes above the ticket before it in the filtered backlog; ▼ above the one after its
     successor (the bottom when the successor is last). At the top or bottom: no move."""
-    tickets = _backlog_queryset(filterset_data)
+    tickets = filtered_backlog(filterset_data)
     if direction == "up":
         previous = tickets.filter(_before(ticket.rank, ticket.id)).reverse().first()
         return (True, previous) if previous else (False, None)

@@ -62,6 +62,7 @@ pages = [
     path("sprints/<int:sprint_id>/edit/", sprint_edit.sprint_edit, name="sprint-edit"),
     path("sprints/<int:sprint_id>/live/", sprints.sprint_live, name="sprint-live"),
     path("sprints/<int:sprint_id>/burn/", sprints.sprint_burn, name="sprint-burn"),
+    path("sprints/<int:sprint_id>/dod/", sprints.sprint_dod, name="sprint-dod"),
     path("sprints/<int:sprint_id>/rows/", sprints.sprint_rows, name="sprint-rows"),
     path(
         "sprints/<int:sprint_id>/adjustments/", sprints.adjustment_add, name="sprint-adjustment-add"

@@ -58,7 +58,7 @@ WRITES = {
 FRAGMENTS = {
     "sprint-live", "sprint-options", "team-board-live", "pi-board-live", "notification-bell",
     "pick-people", "pick-tickets", "ticket-inline-edit", "program-raci-row", "sprint-rows",
-    "sprint-burn",
+    "sprint-burn", "sprint-dod",
 }  # fmt: skip
 # Files and machine endpoints: no page to look at.
 MACHINE = {

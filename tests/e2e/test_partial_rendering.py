@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from planning import services
+from quality.demo import scenario_one_criteria
+from quality.services import definition_revise
 from sprints.models import Sprint
 
 from ..factories import SprintFactory, TicketFactory
@@ -62,12 +64,14 @@ def test_a_pull_moves_the_row_and_updates_the_capacity_bar_out_of_band(
     shoot(page, "planning-room")
 
 
-def test_the_sprint_page_loads_its_charts_and_later_rows_when_scrolled_to(
+def test_the_sprint_page_loads_its_charts_later_rows_and_done_matrix_when_scrolled_to(
     scenario, login, live_server
 ):
     from web.views.sprints import FIRST_ROWS
 
     sprint = scenario.sprint
+    teams = {"LAB": scenario.lab, "ML": scenario.ml, "QA": scenario.qa}
+    definition_revise(actor=scenario.users["sm"], criteria=scenario_one_criteria(teams))
     rows = [
         TicketFactory(team=scenario.lab, sprint=sprint, size=100, progress=5 * n)
         for n in range(FIRST_ROWS + 5)
@@ -82,6 +86,10 @@ def test_the_sprint_page_loads_its_charts_and_later_rows_when_scrolled_to(
     expect(last).to_have_count(0)  # not in the first response
     page.locator("tbody.lazy-rows").scroll_into_view_if_needed()
     expect(last).to_be_visible()
+    # The Definition of Done matrix (a column per ticket) too.
+    page.locator("#dod-section").scroll_into_view_if_needed()
+    expect(page.locator("section.dod table.matrix")).to_be_visible()
+    expect(page.locator("section.dod thead")).to_contain_text(rows[-1].key)
     # Server-side search narrows the tables.
     page.get_by_label("Find a ticket in this sprint").fill(rows[-1].key)
     expect(page.locator("#sprint-lanes tbody.ticket")).to_have_count(1)

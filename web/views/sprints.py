@@ -19,6 +19,7 @@ from planning.burn import sprint_burn_charts
 from planning.calendar_selectors import over_allocations, team_calendars
 from planning.models import CapacityAdjustment, Risk, SprintGoal
 from programs.selectors.governance import decisions_for_sprint
+from quality.selectors import sprint_dod_matrix
 from sprintplan import derived, pages
 from sprintplan.errors import InvalidInput
 from sprintplan.filters import valid_id
@@ -87,6 +88,7 @@ def sprint_detail(request, sprint_id: int):
     context = _sprint_context(request, sprint, all_rows=whole)
     if whole:
         context["burn_charts"] = sprint_burn_charts(sprint)
+        context["dod"] = sprint_dod_matrix(sprint)
         context["what_if_form"] = WhatIfForm(sprint=sprint)
     context["sprint_decisions"] = decisions_for_sprint(sprint)  # decision records linking it
     return render(request, "planning/sprint_detail.html", context)
@@ -107,6 +109,15 @@ def sprint_burn(request, sprint_id: int):
 
 
 BURN_CACHE_SECONDS = 3600  # a new version makes a new key; old ones just expire
+
+
+@require_GET
+def sprint_dod(request, sprint_id: int):
+    """The Definition of Done matrix, loaded when it scrolls into view (a column per ticket:
+    the heaviest part of the page to read and to draw). Nothing when no criterion applies."""
+    sprint = get_object_or_404(Sprint, pk=sprint_id)
+    context = {"sprint": sprint, "dod": sprint_dod_matrix(sprint)}
+    return render(request, "planning/sprint_detail.html#dod-matrix", context)
 
 
 @require_GET
@@ -436,8 +447,9 @@ def _scope_context(request, target: Sprint) -> dict:
 def _capacity_and_forecast(target: Sprint, scope_count: int) -> dict:
     """What follows every change of scope: capacity bars, over-allocation, forecast line.
     Both read the teams' capacity calendars over the sprint: computed once, for both."""
-    calendars = team_calendars(participant_ids(target), target.start_date, target.end_date)
-    capacity = selectors.sprint_capacity(target, calendars=calendars)
+    teams = participant_ids(target)
+    calendars = team_calendars(teams, target.start_date, target.end_date)
+    capacity = selectors.sprint_capacity(target, teams, calendars=calendars)
     names = {summary.team_key: summary.team_name for summary in capacity}
     committed = [s.team_id for s in capacity if s.committed]
     return {
@@ -519,8 +531,9 @@ def _room_changes(request, action: str, target: Sprint | None, key: str) -> dict
         )
     )
     present_tickets(request.user, [moved, *linked], blocker_facts([moved, *linked]))
-    total = selectors.backlog_count(filters)
-    in_backlog = moved.sprint_id is None and selectors.backlog_ticket(filters, key) is not None
+    backlog = selectors.filtered_backlog(filters)
+    total = selectors.backlog_count(backlog)
+    in_backlog = moved.sprint_id is None and selectors.backlog_holds(backlog, key)
     _attach_pull_warnings(target, [t for t in [moved, *linked] if t.sprint_id is None])
     changes = {
         "moved": moved,
@@ -532,7 +545,7 @@ def _room_changes(request, action: str, target: Sprint | None, key: str) -> dict
     if total <= 1 and (in_backlog or action == "pull"):  # the list appears or empties
         changes.update(_backlog_context(request, target, filters), backlog_body=True)
     elif in_backlog:
-        below = selectors.backlog_next_key(filters, moved)
+        below = selectors.backlog_next_key(backlog, moved)
         changes["backlog_place"] = f"#backlog-{below}" if below else "#backlog-end"
     if target is not None and action != "rank":  # ranking moves backlog rows only
         changes.update(_scope_changes(request, action, target, moved, linked), scope_changed=True)
