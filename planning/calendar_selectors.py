@@ -5,7 +5,8 @@ A constant number of queries for any number of teams and days. The arithmetic is
 planning/capacity_calendar.py (pure)."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db.models import Q, Sum
@@ -30,6 +31,12 @@ class TeamCalendar:
     days: tuple[cal.CalendarDay, ...]
     sprints: tuple[cal.PlannedSprint, ...]  # every sprint overlapping the days
     changes: tuple[cal.Change, ...]
+    # As stored, for the per-sprint capacity summary (planning.selectors.sprint_capacity):
+    # the people (user id, username, usual part-time %) by username; each sprint's focus
+    # factor; each (user, sprint)'s recorded (days off, part-time %).
+    roster: tuple[tuple[int, str, int], ...] = ()
+    focus_by_sprint: Mapping[int, float] = field(default_factory=dict)
+    availability_rows: Mapping[tuple[int, int], tuple[list, int]] = field(default_factory=dict)
 
     def share_by_day(self, sprint_ids) -> list[float]:
         """Per calendar day, the share that belongs to these sprints together."""
@@ -59,9 +66,9 @@ def team_calendars(team_ids, start: date, end: date) -> dict[int, TeamCalendar]:
     team_ids = list(team_ids)
     days = capacity.working_days(start, end)
     teams = list(
-        Team.objects.filter(pk__in=team_ids).values_list(
-            "id", "key_prefix", "name", "unit", "unit_label", "default_rate"
-        )
+        Team.objects.filter(pk__in=team_ids)
+        .order_by("name", "id")
+        .values_list("id", "key_prefix", "name", "unit", "unit_label", "default_rate")
     )
     sprints = list(
         Sprint.objects.filter(start_date__lte=end, end_date__gte=start)
@@ -84,6 +91,7 @@ def team_calendars(team_ids, start: date, end: date) -> dict[int, TeamCalendar]:
     ).values_list("sprint_id", "team_id", "focus_factor"):
         focus_rows[team_id][sprint_id] = float(focus)
     availability = defaultdict(dict)  # (team, user) -> sprint -> (days off, part-time)
+    availability_rows = defaultdict(dict)  # team -> (user, sprint) -> as stored
     for sprint_id, team_id, user_id, days_off, part_time in MemberAvailability.objects.filter(
         capacity__sprint_id__in=sprint_ids, capacity__team_id__in=team_ids
     ).values_list(
@@ -93,14 +101,17 @@ def team_calendars(team_ids, start: date, end: date) -> dict[int, TeamCalendar]:
             {date.fromisoformat(d) for d in days_off},
             part_time / 100,
         )
+        availability_rows[team_id][(user_id, sprint_id)] = (days_off, part_time)
     members = defaultdict(list)
-    for team_id, user_id in (
+    rosters = defaultdict(list)
+    for team_id, user_id, username, usual_share in (
         Membership.objects.people()
         .filter(team_id__in=team_ids)
         .order_by("team_id", "user_id")
-        .values_list("team_id", "user_id")
+        .values_list("team_id", "user_id", "user__username", "part_time_percent")
     ):
         members[team_id].append(user_id)
+        rosters[team_id].append((user_id, username, usual_share))
     holidays = defaultdict(dict)
     for team_id, day, name in PublicHoliday.objects.filter(
         team_id__in=team_ids, date__gte=start, date__lte=end
@@ -148,6 +159,9 @@ def team_calendars(team_ids, start: date, end: date) -> dict[int, TeamCalendar]:
                 for sid, sname, s_start, s_end in sprints
             ),
             changes=tuple(changes[team_id]),
+            roster=tuple(sorted(rosters[team_id], key=lambda person: person[1])),
+            focus_by_sprint=dict(focus_rows[team_id]),
+            availability_rows=availability_rows[team_id],
         )
     return result
 

@@ -2,7 +2,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Max, Prefetch, Q, Sum
+from django.db.models import Count, Max, Prefetch, Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from sprintplan.errors import InvalidInput
 from sprintplan.filters import valid_id
 from sprints.models import Sprint
 from sprints.services import participant_ids
-from teams.models import Membership, Team
+from teams.models import Team
 from tickets.filters import TicketFilter
 from tickets.models import Ticket, TicketEvent
 from tickets.selectors import ticket_queryset
@@ -26,11 +26,9 @@ from .history import committed_vs_completed
 from .models import (
     CapacityAdjustment,
     ForecastRun,
-    MemberAvailability,
     PlanDecision,
     Risk,
     SprintGoal,
-    TeamCapacity,
 )
 
 
@@ -325,47 +323,20 @@ def sprint_capacity(sprint: Sprint, team_ids=None, *, calendars=None) -> list[Te
     teams' calendars over the sprint when the caller has them already (team_calendars)."""
     if team_ids is None:  # the sprint's participating teams only
         team_ids = participant_ids(sprint)
-    teams = Team.objects.order_by("name", "id").filter(pk__in=team_ids)
-    team_rows = list(
-        teams.values_list("id", "key_prefix", "name", "unit", "unit_label", "default_rate")
-    )
-    ids = [row[0] for row in team_rows]
-    members = defaultdict(list)
-    usual_share = {}
-    for team_id, user_id, username, share in (
-        Membership.objects.people()
-        .filter(team_id__in=ids)
-        .order_by("user__username")
-        .values_list("team_id", "user_id", "user__username", "part_time_percent")
-    ):
-        members[team_id].append((user_id, username))
-        usual_share[team_id, user_id] = share
-    focus = dict(
-        TeamCapacity.objects.filter(sprint=sprint, team_id__in=ids).values_list(
-            "team_id", "focus_factor"
-        )
-    )
-    availability = {
-        (team_id, user_id): (days_off, part_time)
-        for team_id, user_id, days_off, part_time in MemberAvailability.objects.filter(
-            capacity__sprint=sprint, capacity__team_id__in=ids
-        ).values_list("capacity__team_id", "user_id", "days_off", "part_time_percent")
-    }
-    committed = dict(
-        Ticket.objects.filter(sprint=sprint, team_id__in=ids)
-        .values("team_id")
-        .annotate(total=Sum("size"))
-        .values_list("team_id", "total")
-    )
-    if calendars is None or not set(ids) <= set(calendars):
-        calendars = calendar_selectors.team_calendars(ids, sprint.start_date, sprint.end_date)
+    wanted = set(team_ids)
+    if calendars is None or not wanted <= set(calendars):
+        calendars = calendar_selectors.team_calendars(wanted, sprint.start_date, sprint.end_date)
     days = capacity.working_days(sprint.start_date, sprint.end_date)
     summaries = []
-    for team_id, key, name, unit, unit_label, rate in team_rows:
+    # The calendars hold every input, as stored (teams by name): no read of their own.
+    for calendar in calendars.values():
+        if calendar.team_id not in wanted:
+            continue
+        team_id = calendar.team_id
         team_members = []
-        for user_id, username in members[team_id]:
-            days_off, part_time = availability.get(
-                (team_id, user_id), ([], usual_share[team_id, user_id])
+        for user_id, username, usual_share in calendar.roster:
+            days_off, part_time = calendar.availability_rows.get(
+                (user_id, sprint.pk), ([], usual_share)
             )
             person = capacity.Availability(
                 frozenset(date.fromisoformat(d) for d in days_off), part_time / 100
@@ -379,7 +350,6 @@ def sprint_capacity(sprint: Sprint, team_ids=None, *, calendars=None) -> list[Te
                     available_person_days=capacity.available_person_days(days, [person]),
                 )
             )
-        calendar = calendars[team_id]
         shares = calendar.share_by_day([sprint.pk])
         # This sprint's part of the team's calendar: concurrent sprints share each day.
         person_days = sum(d.person_days * f for d, f in zip(calendar.days, shares, strict=True))
@@ -396,23 +366,26 @@ def sprint_capacity(sprint: Sprint, team_ids=None, *, calendars=None) -> list[Te
                 if other.id != sprint.pk and other.start <= d.day <= other.end and other.load
             }
         )
+        this_sprint = next((p for p in calendar.sprints if p.id == sprint.pk), None)
         summaries.append(
             TeamCapacitySummary(
                 team_id=team_id,
-                team_key=key,
-                team_name=name,
-                unit=unit_label or unit,
-                rate=float(rate),
-                focus_factor=float(focus.get(team_id, DEFAULT_FOCUS)),
+                team_key=calendar.key,
+                team_name=calendar.name,
+                unit=calendar.unit,
+                rate=calendar.rate,
+                focus_factor=float(calendar.focus_by_sprint.get(sprint.pk, DEFAULT_FOCUS)),
                 working_days=len(days),
                 members=team_members,
                 available_person_days=person_days,
                 capacity=units,
-                committed=float(committed.get(team_id) or 0),
+                committed=this_sprint.load if this_sprint else 0.0,
                 capacity_before_changes=units_before if calendar.changes else None,
-                has_settings=team_id in focus
+                has_settings=sprint.pk in calendar.focus_by_sprint
                 or bool(calendar.changes)
-                or any((team_id, m.user_id) in availability for m in team_members),
+                or any(
+                    (m.user_id, sprint.pk) in calendar.availability_rows for m in team_members
+                ),
                 shared_with=tuple(sharing),
                 calendar_person_days=sum(d.person_days for d in calendar.days),
             )

@@ -216,7 +216,7 @@ class TestQueryCountsStayConstant:
         # the moved and linked rows, count, placement, capacity calendars (read once for both
         # the bars and the over-allocation check), forecast; a move between sprints marks the
         # forecasts of both sprints (two marker queries more than a rank)
-        assert many == {"pull": 39, "remove": 41, "rank": 22}
+        assert many == {"pull": 34, "remove": 36, "rank": 22}
 
     def test_sprint_page_slices_and_charts_at_two_sizes(self, scenario, client):
         client.force_login(scenario.users["lab_lead"])
