@@ -207,6 +207,12 @@ def seed(*, sprint_tickets: int = 300, backlog: int = 2000, seed_value: int = 7)
     for index in range(GOALS):
         goal = SprintGoal.objects.create(sprint=sprint, text=f"Goal {index + 1}", order=index)
         goal.tickets.set(in_sprint_rows[index * per_goal : (index + 1) * per_goal])
+    # The demo's four-criterion Definition of Done: the sprint page's matrix has a column
+    # per sprint ticket.
+    from quality.demo import scenario_one_criteria
+    from quality.services import definition_revise
+
+    definition_revise(actor=by_name["sm"], criteria=scenario_one_criteria(teams))
     return {"sprint": sprint, "sm": by_name["sm"], "po": by_name["po"], "teams": teams}
 
 
@@ -427,6 +433,7 @@ def main() -> None:
                 None,
             ),
             ("sprint page lazy: search the rows", f"/sprints/{sid}/rows/?q=feature+1", HTMX, None),
+            ("sprint page lazy: Definition of Done matrix", f"/sprints/{sid}/dod/", HTMX, None),
             (
                 "sprint page: one row (what an inline edit answers)",
                 f"/tickets/{lab_keys[0]}/inline/",
