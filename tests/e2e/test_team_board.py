@@ -61,6 +61,27 @@ def test_lead_moves_cards_and_goes_over_the_wip_limit(scenario, lab_tickets, log
     assert Ticket.objects.get(key="LAB-1").status == "in_review"
 
 
+def test_a_live_redraw_of_the_board_keeps_the_keyboard_on_the_same_move_button(
+    scenario, lab_tickets, login, live_server
+):
+    """Someone else's change redraws the board while the lead's focus is on a move button:
+    the focus comes back to that button, so the Enter pressed next still moves the card."""
+    page = login("lab_lead")
+    page.goto(f"{live_server.url}/teams/LAB/board/")
+    page.get_by_role("button", name="Move LAB-3 to In progress").focus()
+    ticket_update(  # a teammate, through the service as the API would
+        ticket=lab_tickets[0],
+        actor=scenario.users["lab_member"],
+        changes={"progress": 500},
+        expected_version=lab_tickets[0].version,
+    )
+    page.evaluate("htmx.trigger(document.querySelector('[data-live-stream]'), 'poll')")
+    expect(page.locator("#card-LAB-1")).to_contain_text("500 / 1000 images")  # redrawn
+    expect(page.get_by_role("button", name="Move LAB-3 to In progress")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator('[data-status="in_progress"] #card-LAB-3')).to_be_visible()
+
+
 def test_lead_edits_a_card_someone_changed_meanwhile_and_applies_theirs_over(
     scenario, lab_tickets, login, live_server
 ):
