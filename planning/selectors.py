@@ -1,16 +1,15 @@
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import QueryDict
 from django.utils import timezone
 
 from dependencies import graph
-from dependencies.models import DependencyLink, RecomputeState
+from dependencies.models import DependencyLink
 from dependencies.selectors import waiting_on
-from quality.models import Evidence
-from sprintplan import derived
 from sprintplan.errors import InvalidInput
 from sprintplan.filters import valid_id
 from sprints.models import Sprint
@@ -26,10 +25,10 @@ from .history import committed_vs_completed
 from .models import (
     CapacityAdjustment,
     ForecastRun,
-    PlanDecision,
     Risk,
     SprintGoal,
 )
+from .sprint_version import sprint_version
 
 
 def sprints_reading(ticket_ids) -> list[int]:
@@ -121,6 +120,12 @@ class SprintGraph:
     @property
     def critical_ids(self) -> set[int]:
         return set(self.critical.path)
+
+    @property
+    def critical_digest(self) -> str:
+        """Names the critical path in a few characters: a page that shows another one must
+        redraw every row, not only those that changed."""
+        return f"{zlib.crc32(','.join(map(str, sorted(self.critical.path))).encode()):08x}"
 
     def problems_by_ticket(self, health=("red",)) -> dict[int, list[GraphLink]]:
         """Links of the given health colours, by the sprint ticket they hold back."""
@@ -383,9 +388,7 @@ def sprint_capacity(sprint: Sprint, team_ids=None, *, calendars=None) -> list[Te
                 capacity_before_changes=units_before if calendar.changes else None,
                 has_settings=sprint.pk in calendar.focus_by_sprint
                 or bool(calendar.changes)
-                or any(
-                    (m.user_id, sprint.pk) in calendar.availability_rows for m in team_members
-                ),
+                or any((m.user_id, sprint.pk) in calendar.availability_rows for m in team_members),
                 shared_with=tuple(sharing),
                 calendar_person_days=sum(d.person_days for d in calendar.days),
             )
@@ -488,26 +491,8 @@ def _committed_scope(sprint: Sprint) -> list[tuple[str, str, float]]:
 
 
 def sprint_change_token(sprint: Sprint) -> str:
-    """Changes whenever anything the sprint page shows may have changed: its tickets, the
-    derived insights, the stored forecast, capacity adjustments, evidence. Small aggregate
-    queries and no rendering, so open pages can ask every few seconds."""
-
-    tickets = Ticket.objects.filter(sprint=sprint).aggregate(n=Count("id"), last=Max("updated_at"))
-    adjustments = CapacityAdjustment.objects.filter(
-        from_date__lte=sprint.end_date, to_date__gte=sprint.start_date
-    ).aggregate(n=Count("id"), last=Max("id"))
-    parts = [
-        tickets["n"],
-        tickets["last"].timestamp() if tickets["last"] else 0,
-        RecomputeState.objects.filter(pk=1).values_list("graph_version", flat=True).first(),
-        int(derived.pending("insights")),
-        ForecastRun.objects.filter(sprint=sprint).aggregate(last=Max("id"))["last"],
-        adjustments["n"],
-        adjustments["last"],
-        Evidence.objects.aggregate(last=Max("id"))["last"],
-        PlanDecision.objects.filter(sprint=sprint).aggregate(last=Max("id"))["last"],
-    ]
-    return ".".join(str(part or 0) for part in parts)
+    """Changes whenever anything the sprint page shows may have changed (see sprint_version)."""
+    return sprint_version(sprint).token
 
 
 # --- planning room -----------------------------------------------------------------------------

@@ -14,12 +14,18 @@ def present_tickets(user, tickets, facts: dict) -> None:
 def present_ticket(user, ticket, facts: dict) -> None:
     ticket.can = editable_ticket_fields(user, ticket)
     insight = getattr(ticket, "insight", None)
-    ticket.is_blocked = bool(insight and insight.blocked and not ticket.is_done)
+    ticket.is_blocked = is_blocked(ticket)
     direct = insight.direct_blocker_ids if insight else []
     roots = insight.root_blocker_ids if insight else []
     ticket.blocker_keys = [getattr(facts.get(i), "key", "?") for i in direct]
     ticket.root_keys = [getattr(facts.get(i), "key", "?") for i in roots]
     ticket.root_facts = [str(facts[i]) for i in roots if i in facts]
+
+
+def is_blocked(ticket) -> bool:
+    """Blocked: its insights say so and it is not finished (a done ticket waits on nothing)."""
+    insight = getattr(ticket, "insight", None)
+    return bool(insight and insight.blocked and not ticket.is_done)
 
 
 # --- history in words -------------------------------------------------------------------------

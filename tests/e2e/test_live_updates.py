@@ -79,6 +79,7 @@ def test_another_persons_change_appears_on_an_open_sprint_page_without_reload(br
         assert opened.value.status == 200
         assert opened.value.headers["content-type"] == "text/event-stream"
         page.evaluate("window.notReloaded = true")
+        page.evaluate("document.querySelector('#sprint-body').dataset.drawnFirst = 'yes'")
         time.sleep(1.0)  # the stream's first check (changes made before it opened) is done
         asked_before = len(checks)
         time.sleep(4.0)  # longer than the 3-s poll: with the stream open nothing asks
@@ -96,5 +97,24 @@ def test_another_persons_change_appears_on_an_open_sprint_page_without_reload(br
         expect(page.locator("#ticket-LAB-1")).to_contain_text(new_title, timeout=3000)
         assert time.monotonic() - changed < 2.5  # pushed: sooner than the next poll
         assert page.evaluate("window.notReloaded") is True
+        # one row changed: that row was swapped in, not the page body around it
+        assert page.evaluate("document.querySelector('#sprint-body').dataset.drawnFirst") == "yes"
+        assert page.locator("#ticket-LAB-1").count() == 1
+
+        # the live element was swapped for one at the new version: the next change lands too,
+        # with its lane's total (the heading of the lane holding LAB-1). Progress moves the
+        # forecast, which the embedded default recomputes at once: every row's forecast cell
+        # moves with it, so this may come as the whole body.
+        lane_total = page.locator("section.lane:has(#ticket-LAB-1) h2 [id^=lane-done-]")
+        total_before = lane_total.inner_text()
+        status, body = asgi_app.request(
+            "PATCH",
+            "/api/v1/tickets/LAB-1/",
+            {"progress": 500, "version": body["version"]},
+            token=token,
+        )
+        assert status == 200, body
+        expect(page.locator("#ticket-LAB-1")).to_contain_text("500", timeout=3000)
+        expect(lane_total).not_to_have_text(total_before)
     finally:
         context.close()

@@ -146,8 +146,11 @@ def test_concurrent_updates_are_folded_into_the_next_runs_on_the_fast_path(scena
             ticket = own[step % len(own)]
             response = session.patch(
                 f"/api/v1/tickets/{ticket.key}/",
-                {"status": rng.choice(["done", "in_progress", "todo"]),
-                 "version": versions[ticket.key], "override_reason": "burst"},
+                {
+                    "status": rng.choice(["done", "in_progress", "todo"]),
+                    "version": versions[ticket.key],
+                    "override_reason": "burst",
+                },
                 format="json",
             )
             if response.status_code != 200:

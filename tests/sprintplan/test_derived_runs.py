@@ -54,9 +54,7 @@ def consume() -> SimpleNamespace:
 
 
 @pytest.mark.django_db
-def test_changes_made_while_a_run_runs_queue_nothing_then_one_run_when_it_ends(
-    task, monkeypatch
-):
+def test_changes_made_while_a_run_runs_queue_nothing_then_one_run_when_it_ends(task, monkeypatch):
     published_during_run = []
 
     def recompute(full=False):
@@ -141,9 +139,7 @@ def test_objects_written_back_after_a_failure_wait_for_the_catch_up(task, monkey
 
 
 @pytest.mark.django_db
-def test_after_a_worker_restart_the_catch_up_lowers_a_flag_left_by_a_killed_run(
-    task, monkeypatch
-):
+def test_after_a_worker_restart_the_catch_up_lowers_a_flag_left_by_a_killed_run(task, monkeypatch):
     register(monkeypatch, lambda full=False: consume())
     change()
     derived.request(KIND)  # queued, then its worker was killed mid-run: the flag stays up

@@ -36,6 +36,7 @@ def run(coroutine):
         raise outcome["error"]
     return outcome["value"]
 
+
 # --- the channel --------------------------------------------------------------------------
 
 

@@ -1,11 +1,13 @@
 """Server-rendered pages: login on every page, htmx partials, errors beside the field."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from dependencies.models import DependencyLink
 from dependencies.services import link_create
@@ -275,8 +277,9 @@ class TestLiveRefresh:
     """Open sprint pages poll a change token; nothing changed costs no rendering."""
 
     def _token(self, client, sprint) -> str:
+        """The version the page shows, as its live element sends it (`since` and `crit`)."""
         html = client.get(f"/sprints/{sprint.pk}/").content.decode()
-        return html.split("/live/?since=", 1)[1].split('"', 1)[0]
+        return html.split("/live/?since=", 1)[1].split('"', 1)[0].replace("&amp;", "&")
 
     def test_unchanged_answers_204_without_a_body(self, scenario, client, sprint_chain):
         client = logged_in(client, scenario.users["viewer"])
@@ -297,9 +300,98 @@ class TestLiveRefresh:
         response = client.get(f"/sprints/{scenario.sprint.pk}/live/?since={token}", **HTMX)
         html = response.content.decode()
         assert response.status_code == 200
-        assert html.strip().startswith('<div id="sprint-body">')
         assert "In review" in html
         assert f"since={token}" not in html  # the next poll asks about the new state
+
+    def test_a_row_edit_answers_only_that_row_and_the_figures_summing_it(
+        self, scenario, client, sprint_chain
+    ):
+        """A status or progress change moves one row, its lane's total and the summary: the
+        answer carries those, each marked to swap into its own place, and not the page."""
+        lab, _train = sprint_chain
+        others = [TicketFactory(team=scenario.qa, sprint=scenario.sprint) for _ in range(5)]
+        # written before the page was drawn, outside the margin that re-sends recent rows
+        Ticket.objects.filter(pk__in=[t.pk for t in others]).update(
+            updated_at=timezone.now() - timedelta(hours=1)
+        )
+        client = logged_in(client, scenario.users["viewer"])
+        token = self._token(client, scenario.sprint)
+        other = Client()
+        other.force_login(scenario.users["lab_lead"])
+        other.post(f"/tickets/{lab.key}/inline/", {"progress": "600", "version": 1}, **HTMX)
+        response = client.get(f"/sprints/{scenario.sprint.pk}/live/?since={token}", **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert response["HX-Reswap"] == "none"  # nothing replaces the body
+        assert 'id="sprint-body"' not in html
+        assert f'id="ticket-{lab.key}" hx-swap-oob="true"' in html
+        row = html.split(f'id="ticket-{lab.key}"', 1)[1].split("</tbody>", 1)[0]
+        assert "600" in row and "430" not in row  # the row shows the new progress
+        for untouched in others:
+            assert f"ticket-{untouched.key}" not in html
+        assert f'id="lane-done-{scenario.lab.pk}" hx-swap-oob="true">· 600 / 1000' in html
+        assert 'id="sprint-summary" hx-swap-oob="true"' in html
+        assert 'id="recent-changes" hx-swap-oob="true"' in html
+        new_since = html.split("/live/?since=", 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        again = client.get(f"/sprints/{scenario.sprint.pk}/live/?since={new_since}")
+        assert new_since != token and again.status_code == 204  # the page is current again
+
+    def test_the_rows_answer_reads_the_same_number_of_queries_for_one_row_or_many(
+        self, scenario, client, sprint_chain
+    ):
+        _lab, _train = sprint_chain
+        extra = [TicketFactory(team=scenario.qa, sprint=scenario.sprint) for _ in range(6)]
+        Ticket.objects.filter(sprint=scenario.sprint).update(
+            updated_at=timezone.now() - timedelta(hours=1)
+        )
+        client = logged_in(client, scenario.users["viewer"])
+
+        def queries_after_touching(tickets) -> int:
+            token = self._token(client, scenario.sprint)
+            Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
+                title="touched", updated_at=timezone.now()
+            )
+            url = f"/sprints/{scenario.sprint.pk}/live/?since={token}"
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(url, **HTMX)
+            assert response["HX-Reswap"] == "none"
+            Ticket.objects.filter(sprint=scenario.sprint).update(
+                updated_at=timezone.now() - timedelta(hours=1)
+            )
+            return len(captured.captured_queries)
+
+        assert queries_after_touching(extra[:1]) == queries_after_touching(extra) == 25
+
+    def test_a_row_edit_also_redraws_the_rows_its_ticket_blocks(
+        self, scenario, client, sprint_chain
+    ):
+        """The blocked row names the link's health, which the blocker's dates and status set:
+        it is redrawn with the blocker even though it did not change itself."""
+        lab, train = sprint_chain
+        client = logged_in(client, scenario.users["viewer"])
+        token = self._token(client, scenario.sprint)
+        other = Client()
+        other.force_login(scenario.users["lab_lead"])
+        other.post(f"/tickets/{lab.key}/inline/", {"progress": "600", "version": 1}, **HTMX)
+        html = client.get(f"/sprints/{scenario.sprint.pk}/live/?since={token}").content.decode()
+        assert f'id="ticket-{train.key}" hx-swap-oob="true"' in html
+
+    def test_a_change_of_scope_redraws_the_whole_body(self, scenario, client, sprint_chain):
+        """A ticket joining the sprint changes its rows' set and order: the body is sent."""
+        client = logged_in(client, scenario.users["viewer"])
+        token = self._token(client, scenario.sprint)
+        TicketFactory(team=scenario.qa, sprint=scenario.sprint, title="Joins late")
+        html = client.get(f"/sprints/{scenario.sprint.pk}/live/?since={token}").content.decode()
+        assert html.strip().startswith('<div id="sprint-body">')
+        assert "Joins late" in html
+
+    def test_a_page_that_sends_no_version_or_a_broken_one_gets_the_body(
+        self, scenario, client, sprint_chain
+    ):
+        client = logged_in(client, scenario.users["viewer"])
+        for since in ("", "since=garbage", "since=1_2_3&crit=x"):
+            html = client.get(f"/sprints/{scenario.sprint.pk}/live/?{since}").content.decode()
+            assert html.strip().startswith('<div id="sprint-body">'), since
 
 
 def test_in_debug_mode_htmx_error_answers_still_land_beside_the_field(

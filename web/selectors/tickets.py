@@ -96,6 +96,37 @@ def lane_totals(sprint_id: int, team: Team) -> LaneTotals:
     return LaneTotals(team, sums["committed"] or 0, sums["completed"] or 0)
 
 
+def sprint_lane_totals(sprint) -> list[LaneTotals]:
+    """Every team lane's committed and completed size, teams in name order. Two queries."""
+    sums = {
+        row["team_id"]: row
+        for row in Ticket.objects.filter(sprint=sprint)
+        .values("team_id")
+        .annotate(committed=Sum("size"), completed=Sum("progress"))
+    }
+    teams = Team.objects.filter(pk__in=sums).order_by("name")
+    return [
+        LaneTotals(team, sums[team.pk]["committed"], sums[team.pk]["completed"]) for team in teams
+    ]
+
+
+def sprint_blocking_rows(sprint) -> list[Ticket]:
+    """The sprint's tickets with only what its blocked count and "Unblock first" read: their
+    status and insights (one query, no rendering fields)."""
+    return list(
+        Ticket.objects.filter(sprint=sprint)
+        .select_related("insight")
+        .only(
+            "id",
+            "key",
+            "status",
+            "insight__blocked",
+            "insight__root_blocker_ids",
+            "insight__downstream_count",
+        )
+    )
+
+
 def sprint_lanes(sprint, search: str = "") -> list[TeamLane]:
     """The sprint's tickets grouped by team (teams in name order, tickets by rank); with
     `search`, only those whose key or title contains it."""

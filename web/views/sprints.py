@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap
 
 from accounts.models import User
 from accounts.policy import can_manage_goals, can_manage_risks
@@ -18,6 +19,7 @@ from planning import dashboard, selectors, services
 from planning.burn import sprint_burn_charts
 from planning.calendar_selectors import over_allocations, team_calendars
 from planning.models import CapacityAdjustment, Risk, SprintGoal
+from planning.sprint_version import SprintVersion, rows_moved_since, sprint_version
 from programs.selectors.governance import decisions_for_sprint
 from quality.selectors import sprint_dod_matrix
 from sprintplan import derived, pages
@@ -27,10 +29,16 @@ from sprints.models import Sprint
 from sprints.services import participant_ids
 from teams.models import Team
 from tickets.models import Ticket
-from tickets.presenters import present_tickets
+from tickets.presenters import is_blocked, present_tickets
 from tickets.services import ticket_move_in_ranking, ticket_update
 from web.forms.sprints import AdjustmentForm, SprintForm, WhatIfForm
-from web.selectors.tickets import blocker_facts, lane_slice, sprint_lanes
+from web.selectors.tickets import (
+    blocker_facts,
+    lane_slice,
+    sprint_blocking_rows,
+    sprint_lane_totals,
+    sprint_lanes,
+)
 from web.selectors.tickets import ticket_queryset as web_ticket_queryset
 from web.views.create import creatable_teams
 
@@ -172,18 +180,65 @@ def _first_rows(lanes, *, all_rows: bool) -> list:
 
 @require_GET
 def sprint_live(request, sprint_id: int):
-    """204 when nothing changed since `since`; else the refreshed page body."""
+    """What an open sprint page needs to be current again, given the version it shows
+    (`since`) and its critical path (`crit`): nothing (204) while that version is current;
+    the rows that moved, their lanes' totals and the summary figures, when only ticket fields
+    and insights moved (a few rows' work, whatever the sprint's size); else the whole body."""
     sprint = get_object_or_404(Sprint, pk=sprint_id)
-    if request.GET.get("since") == selectors.sprint_change_token(sprint):
+    shown = SprintVersion.parse(request.GET.get("since", ""))
+    current = sprint_version(sprint)
+    if shown == current:
         return HttpResponse(status=204)
-    context = _sprint_context(request, sprint)
+    if shown is not None and current.same_rows_as(shown):
+        delta = _sprint_delta(request, sprint, shown, current, request.GET.get("crit", ""))
+        if delta is not None:
+            return delta
+    context = _sprint_context(request, sprint, version=current)
     return render(request, "planning/sprint_detail.html#sprint-body", context)
 
 
-def _sprint_context(request, sprint: Sprint, *, all_rows: bool = False) -> dict:
-    change_token = selectors.sprint_change_token(
-        sprint
-    )  # read first: a change after it shows next time
+# More moved rows than this and the whole body is cheaper to send (and to swap).
+DELTA_ROWS = 40
+
+
+def _sprint_delta(request, sprint, shown, current, critical_digest: str):
+    """The moved rows and what sums them, each swapped into its place out of band; None when
+    the whole body must be redrawn (too many rows, or the critical path moved)."""
+    moved = rows_moved_since(sprint, shown)
+    if len(moved) > DELTA_ROWS:
+        return None
+    rows = list(web_ticket_queryset().filter(pk__in=moved))
+    present_tickets(request.user, rows, blocker_facts(rows))
+    dependency_graph = selectors.mark_link_health(sprint, rows)
+    if dependency_graph.critical_digest != critical_digest:
+        return None
+    dashboard.attach_ticket_forecasts(rows, dashboard.forecast_for(sprint, {}))
+    everyone = sprint_blocking_rows(sprint)
+    for ticket in everyone:
+        ticket.is_blocked = is_blocked(ticket)
+    context = {
+        "sprint": sprint,
+        "change_token": current.token,
+        "critical_digest": critical_digest,
+        "rows": rows,
+        "lanes": sprint_lane_totals(sprint),
+        "ticket_count": current.tickets,
+        "blocked_count": sum(1 for ticket in everyone if ticket.is_blocked),
+        "red_count": dependency_graph.red_count,
+        "root_blockers": dashboard.root_blockers_by_impact(everyone),
+        "freshness": insight_freshness(),
+        "recent_changes": selectors.recent_changes(sprint, timezone.now() - timedelta(days=1)),
+        "statuses": Ticket.Status.choices,
+    }
+    response = render(request, "planning/sprint_detail.html#sprint-delta", context)
+    return reswap(response, "none")  # every piece finds its own place
+
+
+def _sprint_context(
+    request, sprint: Sprint, *, all_rows: bool = False, version: SprintVersion | None = None
+) -> dict:
+    # the version is read first: a change after it shows next time
+    version = version or sprint_version(sprint)
     lanes = sprint_lanes(sprint)
     _first_rows(lanes, all_rows=all_rows)
     tickets = [ticket for lane in lanes for ticket in lane.tickets]
@@ -192,7 +247,8 @@ def _sprint_context(request, sprint: Sprint, *, all_rows: bool = False) -> dict:
     return {
         **dashboard.sprint_dashboard(request, sprint, tickets),
         "sprint": sprint,
-        "change_token": change_token,
+        "change_token": version.token,
+        "critical_digest": dependency_graph.critical_digest,
         "lanes": lanes,
         "ticket_count": len(tickets),
         "first_rows": FIRST_ROWS,

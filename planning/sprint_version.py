@@ -1,0 +1,128 @@
+"""What version of a sprint an open page shows, and which of its rows moved since.
+
+An open sprint page keeps the version it was drawn at. When the page's live stream says the
+sprint may have changed, the page sends that version back: the server answers "nothing" when
+it is still current, only the rows that moved (and the figures summing them) when nothing but
+ticket fields and their dependency insights changed, and the whole page body otherwise.
+"""
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max, Q, Sum
+
+from dependencies.models import DependencyLink, RecomputeState
+from quality.models import Evidence
+from sprintplan import derived
+from sprints.models import Sprint
+from tickets.models import Ticket
+
+from .models import CapacityAdjustment, ForecastRun, PlanDecision
+
+# A ticket's `updated_at` is stamped before its transaction commits: a write that commits
+# after a newer one shows an older stamp. Rows stamped this long before the version's newest
+# stamp are sent again, so such a write is not missed.
+COMMIT_MARGIN = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class SprintVersion:
+    """Small aggregates over everything the sprint page shows. Equal versions: same page."""
+
+    tickets: int  # how many tickets are in the sprint
+    last_update: float  # the newest `updated_at` among them, as a POSIX timestamp
+    ticket_ids: int  # sum of their ids: which tickets (a swap of one for another moves it)
+    ranks: int  # sum of their ranks: their order
+    sizes: str  # sum of their sizes: the capacity load
+    graph_version: int  # the dependency insights' input version
+    insights_pending: int  # 1 while an insight recompute is owed
+    forecast_run: int  # the newest stored forecast of the sprint
+    adjustments: int  # capacity adjustments overlapping the sprint
+    last_adjustment: int
+    last_evidence: int
+    last_decision: int
+
+    @property
+    def token(self) -> str:
+        return "_".join(str(getattr(self, field.name)) for field in fields(self))
+
+    @classmethod
+    def parse(cls, token: str) -> "SprintVersion | None":
+        """The version a token names; None for anything a page could not have been sent."""
+        parts = token.split("_")
+        if len(parts) != len(fields(cls)):
+            return None
+        try:
+            return cls(*(field.type(part) for field, part in zip(fields(cls), parts, strict=True)))
+        except ValueError:
+            return None
+
+    def same_rows_as(self, other: "SprintVersion") -> bool:
+        """Whether only ticket fields and insights can have moved between the two: the same
+        tickets in the same order with the same sizes, and the same forecast, capacity
+        adjustments, evidence and decisions. Then redrawing the rows that moved is enough."""
+        unchanged = (
+            "tickets",
+            "ticket_ids",
+            "ranks",
+            "sizes",
+            "forecast_run",
+            "adjustments",
+            "last_adjustment",
+            "last_evidence",
+            "last_decision",
+        )
+        return all(getattr(self, name) == getattr(other, name) for name in unchanged)
+
+
+def sprint_version(sprint: Sprint) -> SprintVersion:
+    """Small aggregate queries and no rendering, so open pages can ask every few seconds."""
+    tickets = Ticket.objects.filter(sprint=sprint).aggregate(
+        n=Count("id"), last=Max("updated_at"), ids=Sum("id"), ranks=Sum("rank"), sizes=Sum("size")
+    )
+    adjustments = CapacityAdjustment.objects.filter(
+        from_date__lte=sprint.end_date, to_date__gte=sprint.start_date
+    ).aggregate(n=Count("id"), last=Max("id"))
+    graph_version = RecomputeState.objects.filter(pk=1).values_list("graph_version", flat=True)
+    return SprintVersion(
+        tickets=tickets["n"],
+        last_update=_stamp(tickets["last"]),
+        ticket_ids=tickets["ids"] or 0,
+        ranks=tickets["ranks"] or 0,
+        sizes=f"{tickets['sizes'] or 0:.2f}",
+        graph_version=graph_version.first() or 0,
+        insights_pending=int(derived.pending("insights")),
+        forecast_run=_newest(ForecastRun.objects.filter(sprint=sprint)),
+        adjustments=adjustments["n"],
+        last_adjustment=adjustments["last"] or 0,
+        last_evidence=_newest(Evidence.objects.all()),
+        last_decision=_newest(PlanDecision.objects.filter(sprint=sprint)),
+    )
+
+
+def _stamp(moment: datetime | None) -> float:
+    return round(moment.timestamp(), 6) if moment else 0.0
+
+
+def _newest(queryset) -> int:
+    return queryset.aggregate(last=Max("id"))["last"] or 0
+
+
+def rows_moved_since(sprint: Sprint, shown: SprintVersion) -> set[int]:
+    """Ids of the sprint's tickets whose row may look different from the version shown: the
+    ones written since (with the commit margin), the ones whose insights were recomputed
+    since, and the ones a written ticket blocks (their row names the link's health)."""
+    since = datetime.fromtimestamp(shown.last_update).astimezone() - COMMIT_MARGIN
+    in_sprint = Ticket.objects.filter(sprint=sprint)
+    moved = set(
+        in_sprint.filter(
+            Q(updated_at__gt=since) | Q(insight__graph_version__gt=shown.graph_version)
+        ).values_list("id", flat=True)
+    )
+    written = Ticket.objects.filter(updated_at__gt=since).values("id")
+    moved.update(
+        DependencyLink.objects.filter(blocker_id__in=written, blocked__sprint=sprint).values_list(
+            "blocked_id", flat=True
+        )
+    )
+    return moved
