@@ -49,17 +49,23 @@ def _is_active_writer(user) -> bool:
 
 
 def editable_ticket_fields(user, ticket) -> frozenset[str]:
+    return editable_fields_in_team(user, ticket.team_id)
+
+
+def editable_fields_in_team(user, team_id: int) -> frozenset[str]:
+    """The ticket fields `user` may change on a ticket of the team: what a ticket's edit
+    rights depend on is its team alone."""
     if not _is_active_writer(user):
         return frozenset()
     if user.is_scrum_master:
         return TICKET_FIELDS
     if user.is_integration:
-        has_team = ticket.team_id in team_roles(user)
+        has_team = team_id in team_roles(user)
         return INTEGRATION_FIELDS if has_team else frozenset()
     allowed: set[str] = set()
     if user.is_product_owner:
         allowed |= PRODUCT_OWNER_FIELDS
-    role = team_roles(user).get(ticket.team_id)
+    role = team_roles(user).get(team_id)
     if role == "lead":
         allowed |= TICKET_FIELDS
     elif role == "member":

@@ -23,6 +23,7 @@ transactions the server made (pg_stat_database; 0 expected).
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -233,6 +234,7 @@ class Page:
         self.event_ms: list[float] = []
         self.fragment_ms: list[float] = []
         self.events = 0
+        self.answers: list[tuple[str, int]] = []  # ("rows" or "body", bytes) per fetch
         self.ready = asyncio.Event()
         self.done = asyncio.Event()
 
@@ -275,6 +277,32 @@ class Page:
         writer.close()
         if not response.startswith(b"HTTP/1.1 200"):
             raise RuntimeError(f"fragment: {response[:200]!r}")
+        head, _, body = response.partition(b"\r\n\r\n")
+        self.answers.append(("rows" if b"hx-reswap: none" in head.lower() else "body", len(body)))
+        # as the page does: the next question names the version this answer showed
+        if newer := live_url(body.decode(errors="replace")):
+            self.fragment = newer
+
+
+def live_url(html: str) -> str:
+    """The sprint page's live question (its version and critical path) in `html`, or ""."""
+    found = re.search(r'hx-get="(/sprints/\d+/live/\?since=[^"]+)"', html)
+    return found.group(1).replace("&amp;", "&") if found else ""
+
+
+async def sprint_page_live_url(sprint_id: int, cookie: str) -> str:
+    """What an open sprint page asks on an event: read from the page itself."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+    writer.write(
+        f"GET /sprints/{sprint_id}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+        "Connection: close\r\n\r\n".encode()
+    )
+    await writer.drain()
+    page = (await reader.read()).decode(errors="replace")
+    writer.close()
+    if not (url := live_url(page)):
+        raise RuntimeError(f"no live element on the sprint page: {page[:200]!r}")
+    return url
 
 
 async def run_rounds(args, sprint, actor, sessions, server_pid: int, fetch: bool) -> dict:
@@ -282,11 +310,11 @@ async def run_rounds(args, sprint, actor, sessions, server_pid: int, fetch: bool
 
     from planning.selectors import sprint_change_token
 
-    since = quote(await sync_to_async(sprint_change_token)(sprint))
     if args.page == "board":  # the Data Labeling board of the sprint
+        since = quote(await sync_to_async(sprint_change_token)(sprint))
         fragment = f"/teams/LAB/board/live/?sprint={sprint.pk}&since={since}.0"
     else:
-        fragment = f"/sprints/{sprint.pk}/live/?since={since}"
+        fragment = await sprint_page_live_url(sprint.pk, f"sessionid={sessions[0]}")
     pages = [Page(session, sprint.pk, fragment, fetch) for session in sessions]
     tasks = [asyncio.create_task(page.run()) for page in pages]
     await asyncio.wait_for(asyncio.gather(*(page.ready.wait() for page in pages)), 30)
@@ -323,6 +351,7 @@ async def run_rounds(args, sprint, actor, sessions, server_pid: int, fetch: bool
         "fragment": [ms for page in pages for ms in page.fragment_ms],
         "cpu": cpu_per_change,
         "events_per_change": sum(page.events for page in pages) / (len(pages) * args.rounds),
+        "answers": [answer for page in pages for answer in page.answers],
         "idle_cpu": idle_cpu,
         "idle_transactions": idle_transactions,
         "idle_connections": idle_connections,
@@ -390,6 +419,13 @@ def report(args, with_fetch: dict, fan_out: dict) -> None:
         f"{with_fetch['idle_connections']}"
     )
     print(f"events per page per change: {with_fetch['events_per_change']:.2f}")
+    for kind in ("rows", "body"):
+        sizes = [size for answer, size in with_fetch["answers"] if answer == kind]
+        if sizes:
+            print(
+                f"answers with {'only the moved rows' if kind == 'rows' else 'the whole body'}: "
+                f"{len(sizes)}, median {statistics.median(sizes) / 1024:.1f} KB"
+            )
     p95 = summary(with_fetch["fragment"])[1]
     met = "met" if p95 <= TARGET_P95_MS else "NOT met"
     print(f"target p95 <= {TARGET_P95_MS:.0f} ms (edit -> fragment fetched): {met}")

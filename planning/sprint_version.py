@@ -108,21 +108,20 @@ def _newest(queryset) -> int:
     return queryset.aggregate(last=Max("id"))["last"] or 0
 
 
-def rows_moved_since(sprint: Sprint, shown: SprintVersion) -> set[int]:
-    """Ids of the sprint's tickets whose row may look different from the version shown: the
-    ones written since (with the commit margin), the ones whose insights were recomputed
-    since, and the ones a written ticket blocks (their row names the link's health)."""
+def rows_moved_since(sprint: Sprint, shown: SprintVersion) -> dict[int, int]:
+    """The sprint's tickets whose row may look different from the version shown (id -> team
+    id): the ones written since (with the commit margin), the ones whose insights were
+    recomputed since, and the ones a written ticket blocks (their row names the link's
+    health). Two queries."""
     since = datetime.fromtimestamp(shown.last_update).astimezone() - COMMIT_MARGIN
-    in_sprint = Ticket.objects.filter(sprint=sprint)
-    moved = set(
-        in_sprint.filter(
-            Q(updated_at__gt=since) | Q(insight__graph_version__gt=shown.graph_version)
-        ).values_list("id", flat=True)
-    )
     written = Ticket.objects.filter(updated_at__gt=since).values("id")
-    moved.update(
-        DependencyLink.objects.filter(blocker_id__in=written, blocked__sprint=sprint).values_list(
-            "blocked_id", flat=True
+    blocked_by_written = DependencyLink.objects.filter(blocker_id__in=written).values("blocked_id")
+    return dict(
+        Ticket.objects.filter(sprint=sprint)
+        .filter(
+            Q(updated_at__gt=since)
+            | Q(insight__graph_version__gt=shown.graph_version)
+            | Q(pk__in=blocked_by_written)
         )
+        .values_list("id", "team_id")
     )
-    return moved

@@ -360,7 +360,29 @@ class TestLiveRefresh:
             )
             return len(captured.captured_queries)
 
-        assert queries_after_touching(extra[:1]) == queries_after_touching(extra) == 25
+        assert queries_after_touching(extra[:1]) == queries_after_touching(extra) == 24
+
+    def test_the_rows_answer_is_drawn_once_for_people_with_the_same_rights(
+        self, scenario, sprint_chain
+    ):
+        """Fifty open pages ask at once after a change: people who may edit the same fields
+        share one drawing; someone who may edit the row gets their own, with its editors."""
+        lab, _train = sprint_chain
+        viewer, lead = Client(), Client()
+        viewer.force_login(scenario.users["viewer"])
+        lead.force_login(scenario.users["lab_lead"])
+        token = self._token(viewer, scenario.sprint)
+        Ticket.objects.filter(pk=lab.pk).update(title="Relabel", updated_at=timezone.now())
+        url = f"/sprints/{scenario.sprint.pk}/live/?since={token}"
+        first = viewer.get(url, **HTMX)
+        with CaptureQueriesContext(connection) as shared:
+            again = viewer.get(url, **HTMX)
+        assert again.content == first.content and "Relabel" in first.content.decode()
+        # session, user, sprint, its version (7), the moved rows: nothing drawn again
+        assert len(shared.captured_queries) == 11
+        led = lead.get(url, **HTMX).content.decode()
+        assert f'id="progress-{lab.key}"' in led  # the lead's own: with the progress editor
+        assert f'id="progress-{lab.key}"' not in first.content.decode()
 
     def test_a_row_edit_also_redraws_the_rows_its_ticket_blocks(
         self, scenario, client, sprint_chain

@@ -1,3 +1,5 @@
+import contextlib
+import hashlib
 import itertools
 from datetime import date, timedelta
 
@@ -12,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap
 
 from accounts.models import User
-from accounts.policy import can_manage_goals, can_manage_risks
+from accounts.policy import can_manage_goals, can_manage_risks, editable_fields_in_team
 from dependencies import layout
 from dependencies.selectors import insight_freshness
 from planning import dashboard, selectors, services
@@ -22,7 +24,7 @@ from planning.models import CapacityAdjustment, Risk, SprintGoal
 from planning.sprint_version import SprintVersion, rows_moved_since, sprint_version
 from programs.selectors.governance import decisions_for_sprint
 from quality.selectors import sprint_dod_matrix
-from sprintplan import derived, pages
+from sprintplan import derived, pages, redis_guard
 from sprintplan.errors import InvalidInput
 from sprintplan.filters import valid_id
 from sprints.models import Sprint
@@ -199,6 +201,10 @@ def sprint_live(request, sprint_id: int):
 
 # More moved rows than this and the whole body is cheaper to send (and to swap).
 DELTA_ROWS = 40
+# Every open page asks within a second of a change, with the same two versions: the answer
+# is drawn once for all who may edit the same rows, and kept only for that burst (its
+# "just now" must not outlive it).
+DELTA_CACHE_SECONDS = 30
 
 
 def _sprint_delta(request, sprint, shown, current, critical_digest: str):
@@ -207,11 +213,29 @@ def _sprint_delta(request, sprint, shown, current, critical_digest: str):
     moved = rows_moved_since(sprint, shown)
     if len(moved) > DELTA_ROWS:
         return None
+    # what differs between people in this answer: which of the rows' fields they may edit
+    rights = sorted(
+        (team_id, sorted(editable_fields_in_team(request.user, team_id)))
+        for team_id in set(moved.values())
+    )
+    versions = f"{sprint.pk}|{shown.token}|{current.token}|{critical_digest}|{rights}"
+    key = f"sprint-delta:{hashlib.sha256(versions.encode()).hexdigest()}"
+    html = _cached(key)
+    if html is None:
+        html = _draw_delta(request, sprint, moved, current, critical_digest)
+        _keep(key, html)
+    if not html:
+        return None
+    return reswap(HttpResponse(html), "none")  # every piece finds its own place
+
+
+def _draw_delta(request, sprint, moved: dict, current, critical_digest: str) -> str:
+    """The delta's HTML, or "" when the critical path moved (every row's marker may)."""
     rows = list(web_ticket_queryset().filter(pk__in=moved))
     present_tickets(request.user, rows, blocker_facts(rows))
     dependency_graph = selectors.mark_link_health(sprint, rows)
     if dependency_graph.critical_digest != critical_digest:
-        return None
+        return ""
     dashboard.attach_ticket_forecasts(rows, dashboard.forecast_for(sprint, {}))
     everyone = sprint_blocking_rows(sprint)
     for ticket in everyone:
@@ -230,8 +254,20 @@ def _sprint_delta(request, sprint, shown, current, critical_digest: str):
         "recent_changes": selectors.recent_changes(sprint, timezone.now() - timedelta(days=1)),
         "statuses": Ticket.Status.choices,
     }
-    response = render(request, "planning/sprint_detail.html#sprint-delta", context)
-    return reswap(response, "none")  # every piece finds its own place
+    return render_to_string("planning/sprint_detail.html#sprint-delta", context, request=request)
+
+
+def _cached(key: str):
+    """The cache is a saving, not a dependency: without Redis every page draws its own."""
+    try:
+        return redis_guard.call(cache.get, key)
+    except Exception:
+        return None
+
+
+def _keep(key: str, html: str) -> None:
+    with contextlib.suppress(Exception):  # the next page draws it again
+        redis_guard.call(cache.set, key, html, timeout=DELTA_CACHE_SECONDS)
 
 
 def _sprint_context(
