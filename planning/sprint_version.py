@@ -8,8 +8,9 @@ ticket fields and their dependency insights changed, and the whole page body oth
 
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum, Value
 
 from dependencies.models import DependencyLink, RecomputeState
 from quality.models import Evidence
@@ -76,36 +77,80 @@ class SprintVersion:
 
 
 def sprint_version(sprint: Sprint) -> SprintVersion:
-    """Small aggregate queries and no rendering, so open pages can ask every few seconds."""
-    tickets = Ticket.objects.filter(sprint=sprint).aggregate(
-        n=Count("id"), last=Max("updated_at"), ids=Sum("id"), ranks=Sum("rank"), sizes=Sum("size")
+    """One statement of small aggregates and no rendering, so open pages can ask often."""
+    tickets = Ticket.objects.filter(sprint=OuterRef("pk")).order_by().values("sprint")
+    adjustments = (
+        CapacityAdjustment.objects.filter(
+            from_date__lte=OuterRef("end_date"), to_date__gte=OuterRef("start_date")
+        )
+        .order_by()
+        .annotate(everything=Value(1))
+        .values("everything")
     )
-    adjustments = CapacityAdjustment.objects.filter(
-        from_date__lte=sprint.end_date, to_date__gte=sprint.start_date
-    ).aggregate(n=Count("id"), last=Max("id"))
-    graph_version = RecomputeState.objects.filter(pk=1).values_list("graph_version", flat=True)
+    by_sprint = {"sprint": OuterRef("pk")}
+    # names of their own: the sprint has fields called like some of these
+    row = (
+        Sprint.objects.filter(pk=sprint.pk)
+        .annotate(
+            v_n=_one(tickets, Count("id")),
+            v_last=_one(tickets, Max("updated_at")),
+            v_ids=_one(tickets, Sum("id")),
+            v_ranks=_one(tickets, Sum("rank")),
+            v_sizes=_one(tickets, Sum("size")),
+            v_graph_version=Subquery(
+                RecomputeState.objects.filter(pk=1).values("graph_version")[:1]
+            ),
+            v_insights_pending=Exists(derived.waiting_markers("insights")),
+            v_forecast_run=_newest(ForecastRun.objects.filter(**by_sprint)),
+            v_adjustments=_one(adjustments, Count("id")),
+            v_last_adjustment=_one(adjustments, Max("id")),
+            v_last_evidence=_newest(Evidence.objects.all()),
+            v_last_decision=_newest(PlanDecision.objects.filter(**by_sprint)),
+        )
+        .values(
+            "v_n",
+            "v_last",
+            "v_ids",
+            "v_ranks",
+            "v_sizes",
+            "v_graph_version",
+            "v_insights_pending",
+            "v_forecast_run",
+            "v_adjustments",
+            "v_last_adjustment",
+            "v_last_evidence",
+            "v_last_decision",
+        )
+        .get()
+    )
     return SprintVersion(
-        tickets=tickets["n"],
-        last_update=_stamp(tickets["last"]),
-        ticket_ids=tickets["ids"] or 0,
-        ranks=tickets["ranks"] or 0,
-        sizes=f"{tickets['sizes'] or 0:.2f}",
-        graph_version=graph_version.first() or 0,
-        insights_pending=int(derived.pending("insights")),
-        forecast_run=_newest(ForecastRun.objects.filter(sprint=sprint)),
-        adjustments=adjustments["n"],
-        last_adjustment=adjustments["last"] or 0,
-        last_evidence=_newest(Evidence.objects.all()),
-        last_decision=_newest(PlanDecision.objects.filter(sprint=sprint)),
+        tickets=row["v_n"] or 0,
+        last_update=_stamp(row["v_last"]),
+        ticket_ids=row["v_ids"] or 0,
+        ranks=row["v_ranks"] or 0,
+        sizes=f"{Decimal(row['v_sizes'] or 0):.2f}",
+        graph_version=row["v_graph_version"] or 0,
+        insights_pending=int(bool(row["v_insights_pending"])),
+        forecast_run=row["v_forecast_run"] or 0,
+        adjustments=row["v_adjustments"] or 0,
+        last_adjustment=row["v_last_adjustment"] or 0,
+        last_evidence=row["v_last_evidence"] or 0,
+        last_decision=row["v_last_decision"] or 0,
     )
+
+
+def _one(grouped, aggregate):
+    """`aggregate` over the rows of `grouped` (a queryset grouped to one group), as a
+    subquery."""
+    return Subquery(grouped.annotate(value=aggregate).values("value")[:1])
+
+
+def _newest(queryset):
+    return Subquery(queryset.order_by("-id").values("id")[:1])
 
 
 def _stamp(moment: datetime | None) -> float:
     return round(moment.timestamp(), 6) if moment else 0.0
-
-
-def _newest(queryset) -> int:
-    return queryset.aggregate(last=Max("id"))["last"] or 0
 
 
 def rows_moved_since(sprint: Sprint, shown: SprintVersion) -> dict[int, int]:
