@@ -7,14 +7,16 @@ ticket fields and their dependency insights changed, and the whole page body oth
 """
 
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import Q
 
 from dependencies.models import DependencyLink, RecomputeState
 from quality.models import Evidence
-from sprintplan import derived
+from sprintplan.models import DerivedChange
 from sprints.models import Sprint
 from tickets.models import Ticket
 
@@ -77,80 +79,75 @@ class SprintVersion:
 
 
 def sprint_version(sprint: Sprint) -> SprintVersion:
-    """One statement of small aggregates and no rendering, so open pages can ask often."""
-    tickets = Ticket.objects.filter(sprint=OuterRef("pk")).order_by().values("sprint")
-    adjustments = (
-        CapacityAdjustment.objects.filter(
-            from_date__lte=OuterRef("end_date"), to_date__gte=OuterRef("start_date")
+    """One small statement and no rendering, so open pages can ask often. Written as SQL
+    once: built by the ORM, its twelve subqueries cost ~4 ms of Python to compile at every
+    ask, twenty times what the database takes to answer."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _version_sql(),
+            {
+                "sprint": sprint.pk,
+                "start": sprint.start_date,
+                "end": sprint.end_date,
+                "insights": "insights",
+            },
         )
-        .order_by()
-        .annotate(everything=Value(1))
-        .values("everything")
-    )
-    by_sprint = {"sprint": OuterRef("pk")}
-    # names of their own: the sprint has fields called like some of these
-    row = (
-        Sprint.objects.filter(pk=sprint.pk)
-        .annotate(
-            v_n=_one(tickets, Count("id")),
-            v_last=_one(tickets, Max("updated_at")),
-            v_ids=_one(tickets, Sum("id")),
-            v_ranks=_one(tickets, Sum("rank")),
-            v_sizes=_one(tickets, Sum("size")),
-            v_graph_version=Subquery(
-                RecomputeState.objects.filter(pk=1).values("graph_version")[:1]
-            ),
-            v_insights_pending=Exists(derived.waiting_markers("insights")),
-            v_forecast_run=_newest(ForecastRun.objects.filter(**by_sprint)),
-            v_adjustments=_one(adjustments, Count("id")),
-            v_last_adjustment=_one(adjustments, Max("id")),
-            v_last_evidence=_newest(Evidence.objects.all()),
-            v_last_decision=_newest(PlanDecision.objects.filter(**by_sprint)),
-        )
-        .values(
-            "v_n",
-            "v_last",
-            "v_ids",
-            "v_ranks",
-            "v_sizes",
-            "v_graph_version",
-            "v_insights_pending",
-            "v_forecast_run",
-            "v_adjustments",
-            "v_last_adjustment",
-            "v_last_evidence",
-            "v_last_decision",
-        )
-        .get()
-    )
+        row = cursor.fetchone()
+    n, last, ids, ranks, sizes, graph_version, pending, *rest = row
+    forecast_run, adjustments, last_adjustment, last_evidence, last_decision = rest
     return SprintVersion(
-        tickets=row["v_n"] or 0,
-        last_update=_stamp(row["v_last"]),
-        ticket_ids=row["v_ids"] or 0,
-        ranks=row["v_ranks"] or 0,
-        sizes=f"{Decimal(row['v_sizes'] or 0):.2f}",
-        graph_version=row["v_graph_version"] or 0,
-        insights_pending=int(bool(row["v_insights_pending"])),
-        forecast_run=row["v_forecast_run"] or 0,
-        adjustments=row["v_adjustments"] or 0,
-        last_adjustment=row["v_last_adjustment"] or 0,
-        last_evidence=row["v_last_evidence"] or 0,
-        last_decision=row["v_last_decision"] or 0,
+        tickets=n or 0,
+        last_update=_stamp(last),
+        ticket_ids=ids or 0,
+        ranks=ranks or 0,
+        sizes=f"{Decimal(str(sizes or 0)):.2f}",
+        graph_version=graph_version or 0,
+        insights_pending=int(bool(pending)),
+        forecast_run=forecast_run or 0,
+        adjustments=adjustments or 0,
+        last_adjustment=last_adjustment or 0,
+        last_evidence=last_evidence or 0,
+        last_decision=last_decision or 0,
     )
 
 
-def _one(grouped, aggregate):
-    """`aggregate` over the rows of `grouped` (a queryset grouped to one group), as a
-    subquery."""
-    return Subquery(grouped.annotate(value=aggregate).values("value")[:1])
+@cache
+def _version_sql() -> str:
+    tables = {
+        "ticket": Ticket._meta.db_table,
+        "state": RecomputeState._meta.db_table,
+        "marker": DerivedChange._meta.db_table,
+        "run": ForecastRun._meta.db_table,
+        "adjustment": CapacityAdjustment._meta.db_table,
+        "evidence": Evidence._meta.db_table,
+        "decision": PlanDecision._meta.db_table,
+    }
+    return """
+        SELECT t.n, t.last, t.ids, t.ranks, t.sizes,
+            (SELECT graph_version FROM {state} WHERE id = 1),
+            EXISTS (SELECT 1 FROM {marker} WHERE kind = %(insights)s),
+            (SELECT MAX(id) FROM {run} WHERE sprint_id = %(sprint)s),
+            a.n, a.last,
+            (SELECT MAX(id) FROM {evidence}),
+            (SELECT MAX(id) FROM {decision} WHERE sprint_id = %(sprint)s)
+        FROM (
+            SELECT COUNT(id) AS n, MAX(updated_at) AS last, SUM(id) AS ids,
+                SUM("rank") AS ranks, SUM(size) AS sizes
+            FROM {ticket} WHERE sprint_id = %(sprint)s
+        ) t, (
+            SELECT COUNT(id) AS n, MAX(id) AS last FROM {adjustment}
+            WHERE from_date <= %(end)s AND to_date >= %(start)s
+        ) a
+    """.format(**tables)
 
 
-def _newest(queryset):
-    return Subquery(queryset.order_by("-id").values("id")[:1])
-
-
-def _stamp(moment: datetime | None) -> float:
-    return round(moment.timestamp(), 6) if moment else 0.0
+def _stamp(moment) -> float:
+    """A POSIX timestamp of a stored moment (SQLite hands it over as text in UTC)."""
+    if moment is None:
+        return 0.0
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    return round(moment.timestamp(), 6)
 
 
 def rows_moved_since(sprint: Sprint, shown: SprintVersion) -> dict[int, int]:

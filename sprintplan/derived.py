@@ -123,14 +123,9 @@ def mark(
     transaction.on_commit(lambda: request(name))
 
 
-def waiting_markers(name: str):
-    """The markers of `name` not consumed yet (a queryset, to ask or to embed)."""
-    return DerivedChange.objects.filter(kind=name)
-
-
 def pending(name: str, object_id: int | None = None) -> bool:
     """Whether markers of `name` wait (for `object_id`, or one marking every object)."""
-    markers = waiting_markers(name)
+    markers = DerivedChange.objects.filter(kind=name)
     if object_id is not None:
         markers = markers.filter(Q(object_id=object_id) | Q(object_id=None))
     return markers.exists()
@@ -279,9 +274,9 @@ def catch_up(*, restarted: bool = False) -> None:
     (re)start (`restarted`: a run killed with its worker leaves its flag up; at worst a
     second run is queued, and runs of one kind are serialised)."""
     oldest = dict(
-        DerivedChange.objects.values("kind")
-        .annotate(at=Min("created_at"))
-        .values_list("kind", "at")
+        DerivedChange.objects.values("kind").annotate(at=Min("created_at")).values_list(
+            "kind", "at"
+        )
     )
     now = timezone.now()
     for name, kind in _KINDS.items():
