@@ -342,6 +342,13 @@ async def run_rounds(args, sprint, actor, sessions, server_pid: int, fetch: bool
         await asyncio.wait_for(asyncio.gather(*(page.done.wait() for page in pages)), 30)
         await asyncio.sleep(0.3)  # the last responses' bookkeeping is counted too
         cpu_per_change.append(process_tree_cpu_seconds(server_pid) - cpu)
+        if fetch:
+            latest = sorted(page.fragment_ms[-1] for page in pages)
+            print(
+                f"# round {len(cpu_per_change)}: fragments {latest[len(latest) // 2]:.0f} ms "
+                f"median, {latest[-1]:.0f} ms last; server CPU {cpu_per_change[-1] * 1000:.0f} ms",
+                flush=True,
+            )
         await asyncio.sleep(args.gap)
     for task in tasks:
         task.cancel()

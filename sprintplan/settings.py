@@ -140,7 +140,9 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Short OLTP queries only: compiling them (JIT) costs more than it saves; the
         # recursive graph reads used to switch it off statement by statement.
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        # The session speaks UTC from the start: Django would otherwise send SET TIME ZONE on
+        # every new connection, which the ASGI web tier opens once per request.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off -c TimeZone=UTC"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -180,6 +182,7 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "sprintplan"),
             "TIMEOUT": 300,
             "OPTIONS": {
+                "pool_class": "sprintplan.redis_pool.SharedConnectionPool",
                 "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
                 "socket_timeout": REDIS_TIMEOUT_SECONDS,
                 "health_check_interval": REDIS_HEALTH_CHECK_SECONDS,
