@@ -472,7 +472,7 @@ def pending_forecasts() -> int:
 
 # What dependencies.services.insights_run logs after each run that consumed changes.
 RECOMPUTE_LINE = re.compile(r"insight recompute: \d+ change\(s\), \d+ row\(s\) written in "
-                            r"[\d.]+ ms \(([a-z ]+)\)")
+                            r"[\d.]+ ms \(([a-z ]+)\)(?: reason: (.*))?")
 FAST_PATHS = ("mirror", "below")
 
 
@@ -482,6 +482,16 @@ def recompute_paths(log: str) -> dict[str, int]:
     for match in RECOMPUTE_LINE.finditer(log):
         paths[match.group(1)] = paths.get(match.group(1), 0) + 1
     return dict(sorted(paths.items()))
+
+
+def recompute_reasons(log: str) -> dict[str, int]:
+    """Why recomputes left the mirror (the log line's reason, numbers left out), by count."""
+    reasons: dict[str, int] = {}
+    for match in RECOMPUTE_LINE.finditer(log):
+        if match.group(2):
+            reason = f"{match.group(1)}: {re.sub(r'[0-9]+', 'N', match.group(2))}"
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return dict(sorted(reasons.items(), key=lambda item: -item[1]))
 
 
 def fast_share(paths: dict[str, int]) -> float | None:
@@ -575,9 +585,11 @@ def run_scenario(stack: Stack, name: str, args, token: str, database: str) -> di
     result["insights_correct_s"] = seconds_until(lambda: wrong_insights() == 0, since=last_write)
     result["forecasts_fresh_s"] = seconds_until(lambda: pending_forecasts() == 0, since=last_write)
     beliefs = [belief for hand in hands for belief in hand]
-    paths = recompute_paths(stack.log_since("graph-worker", graph_log_at))
+    graph_log = stack.log_since("graph-worker", graph_log_at)
+    paths = recompute_paths(graph_log)
     result.update(
         recompute_paths=paths,
+        recompute_reasons=recompute_reasons(graph_log),
         fast_path_share=fast_share(paths),
         updates_per_s=round(tally.acknowledged / elapsed, 1),
         requests=len(tally.latencies),

@@ -70,11 +70,12 @@ def insights_run(*, full: bool = False) -> "RecomputeReport":
     report = insights_recompute(full=full)
     if report.changes_consumed or full:
         logger.info(
-            "insight recompute: %d change(s), %d row(s) written in %.1f ms (%s)",
+            "insight recompute: %d change(s), %d row(s) written in %.1f ms (%s)%s",
             report.changes_consumed,
             report.rows_written,
             report.duration_ms,
             report.path,
+            f" reason: {report.reason}" if report.reason else "",
         )
     try:
         rebuild_mirror_if_due()
@@ -224,6 +225,9 @@ class RecomputeReport:
     # The tickets whose changes it consumed, announced as derived.changed("insights", ids):
     # the forecasts of the sprints and PIs reading them go stale.
     changed_ids: tuple[int, ...] = ()
+    # Why it did not compute from this process's mirror, e.g. "mirror stale: another
+    # recompute; cone below the changes over 40 % (4512 tickets)"; "" when it did (or full).
+    reason: str = ""
 
 
 def insights_recompute(*, full: bool = False) -> RecomputeReport:
@@ -254,16 +258,11 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         consumed = [change.id for change in pending]
         # `pending` is not empty here unless full: only then is the stored version needed.
         version = max(consumed) if pending else _current_graph_version()
-        outcome = None
-        if not full:
-            links_moved = any(change.kind != CHANGE_TICKET for change in pending)
-            outcome = None if links_moved else _recompute_below(changed_ids, version, stamp)
-            if outcome is _TOO_LARGE:  # the cone holds what is below: larger still
-                outcome = None
-            elif outcome is None:
-                outcome = _recompute_region(changed_ids)
-        if outcome is None:
+        outcome = None if full else _recompute_incremental(changed_ids, pending, version, stamp)
+        if not isinstance(outcome, _Outcome):
+            reason = outcome.reason if outcome else ""
             outcome = _recompute_whole_graph(changed_ids, full=full, stamp=stamp)
+            outcome.reason = reason
         _write_insights(outcome.insights, version, outcome.done_of, full=full)
         _write_downstream_counts(outcome.downstream_counts, version)
         recorded_done = {}
@@ -274,7 +273,14 @@ def insights_recompute(*, full: bool = False) -> RecomputeReport:
         new_token = _finish_run(consumed, version, duration_ms, rows)
         _MIRROR.after_run(outcome, recorded_done, new_token, pending, stamp)
     return RecomputeReport(
-        len(pending), rows, version, duration_ms, full, outcome.path, tuple(sorted(changed_ids))
+        len(pending),
+        rows,
+        version,
+        duration_ms,
+        full,
+        outcome.path,
+        tuple(sorted(changed_ids)),
+        outcome.reason,
     )
 
 
@@ -295,25 +301,58 @@ class _Outcome:
     mirrored: Mapping[int, graph.TicketState] | None = None
     rebuilt: GraphMirror | None = None
     path: str = ""  # see RecomputeReport.path
+    reason: str = ""  # see RecomputeReport.reason
+
+
+class _Fallback(NamedTuple):
+    """Why a recompute path did not apply (logged with the run). `too_large`: what it would
+    read is over REGION_MAX_SHARE already, so the wider region read is skipped too."""
+
+    reason: str
+    too_large: bool = False
 
 
 # Above this share of the tickets, the region read gives way to reading the whole graph.
 REGION_MAX_SHARE = 0.4
 
 
-# What _recompute_below returns when the region below the change is already over the share.
-_TOO_LARGE = object()
+def _recompute_incremental(
+    changed_ids: set[int],
+    pending: list[selectors.PendingChange],
+    version: int,
+    stamp: "_Stamp | None",
+) -> "_Outcome | _Fallback":
+    """The cheapest path that applies (mirror, below, region), or why none does and the whole
+    graph must be read. A path taken after another failed carries that one's reason."""
+    if any(change.kind != CHANGE_TICKET for change in pending):
+        below = _Fallback("links changed")
+    else:
+        below = _recompute_below(changed_ids, version, stamp)
+    if isinstance(below, _Outcome) or below.too_large:
+        return below
+    region = _recompute_region(changed_ids)
+    if isinstance(region, _Fallback):
+        return _Fallback(f"{below.reason}; {region.reason}")
+    region.reason = below.reason
+    return region
+
+
+def _cone_too_large(cone_size: int) -> _Fallback:
+    return _Fallback(
+        f"cone below the changes over {REGION_MAX_SHARE:.0%} ({cone_size} tickets)",
+        too_large=True,
+    )
 
 
 def _recompute_below(
     changed_ids: set[int], version: int, stamp: "_Stamp | None"
-) -> "_Outcome | object | None":
+) -> "_Outcome | _Fallback":
     """The recompute of status / team changes (no link moved): the changed tickets and their
     descendants recomputed from what is below and feeds them, +/-1 on the other unfinished
-    ancestors of those whose done-state flipped. None when that does not apply: a changed
-    ticket without a stored insight or with its stored done-state unknown, or a stored
-    insight missing in the region (the caller reads the whole region instead). _TOO_LARGE when
-    the region below is over REGION_MAX_SHARE of the tickets (the whole graph is read).
+    ancestors of those whose done-state flipped. A _Fallback when that does not apply: a
+    changed ticket without a stored insight or with its stored done-state unknown, or a
+    stored insight missing in the region (the caller reads the whole region instead); or the
+    region below over REGION_MAX_SHARE of the tickets (too_large: the whole graph is read).
 
     Why +/-1 is exact: with the links unchanged, an ancestor A outside the changed tickets'
     descendants keeps its set of descendants and its upstream (which holds no changed ticket);
@@ -328,51 +367,58 @@ def _recompute_below(
     mirror = _MIRROR.current(stamp)
     if mirror is not None:
         return _recompute_below_mirrored(mirror, changed_ids)
+    not_mirrored = _MIRROR.why_not_current(stamp)
     if not selectors.region_supported():
-        return None
+        return _Fallback(f"{not_mirrored}; no region read on {connection.vendor}")
     with graph.gc_paused():
         region = selectors.graph_region(changed_ids, max_share=REGION_MAX_SHARE, below_only=True)
         if region.too_large:
-            return _TOO_LARGE
+            return _Fallback(f"{not_mirrored}; {_cone_too_large(region.cone_size).reason}", True)
         if not region.complete:
-            return None
+            return _Fallback(f"{not_mirrored}; a stored insight missing below")
         done_now = {ticket.id: ticket.done for ticket in region.tickets}
         changed_now = {
             ticket_id: done_now[ticket_id] for ticket_id in changed_ids & done_now.keys()
         }
         flipped = _flips(changed_now, region.stored_done, region.stored)
         if flipped is None:
-            return None
+            unknown = _unknown_done(changed_now, region.stored_done, region.stored)
+            return _Fallback(f"{not_mirrored}; {unknown}")
         if changed_ids - done_now.keys():
-            return None  # a ticket deleted: its links went with it
+            return _Fallback(f"{not_mirrored}; a changed ticket deleted")
         insights = graph.recompute_below(region.tickets, region.links, changed_ids, region.stored)
     bumped = _bump_ancestor_counts(flipped, region.below, version)
     changed_done = {ticket_id: done_now[ticket_id] for ticket_id in changed_ids}
     return _Outcome(
-        insights, {}, done_now, changed_done, bumped, seen_done=done_now, path="below"
+        insights,
+        {},
+        done_now,
+        changed_done,
+        bumped,
+        seen_done=done_now,
+        path="below",
+        reason=not_mirrored,
     )
 
 
-def _recompute_below_mirrored(
-    mirror: GraphMirror, changed_ids: set[int]
-) -> "_Outcome | object | None":
+def _recompute_below_mirrored(mirror: GraphMirror, changed_ids: set[int]) -> "_Outcome | _Fallback":
     """_recompute_below() on this process's mirror: only the changed tickets are read. The
     ancestors' counts are written as values (the mirror holds the stored ones)."""
     fresh = selectors.ticket_states(changed_ids)
     if changed_ids - fresh.keys():
-        return None  # a ticket deleted: its links went with it
+        return _Fallback("a changed ticket deleted")  # its links went with it
     # A ticket created since has no link yet (adding one leaves a link marker): no flip.
     known = {t: ticket.done for t, ticket in fresh.items() if mirror.knows(t)}
     flipped = _flips(known, mirror.stored_done, mirror.insights)
     if flipped is None:
-        return None
+        return _Fallback(_unknown_done(known, mirror.stored_done, mirror.insights))
     below = mirror.below(changed_ids)
     if len(below) > REGION_MAX_SHARE * max(len(mirror), 1):
-        return _TOO_LARGE
+        return _cone_too_large(len(below))
     try:
         insights = mirror.recompute_below(fresh)
     except KeyError:  # a stored insight missing: written around the services
-        return None
+        return _Fallback("a stored insight missing below")
     counts = mirror.ancestor_counts(flipped, below)
     changed_done = {ticket_id: ticket.done for ticket_id, ticket in fresh.items()}
     done_of = mirror.done_of(insights)
@@ -397,16 +443,34 @@ def _flips(
     return flipped
 
 
-def _recompute_region(changed_ids: set[int]) -> _Outcome | None:
-    """What the change moved, from the region of the graph it can move; None when the whole
-    graph must be read instead (region too large, or a needed insight never computed)."""
+def _unknown_done(
+    done_now: Mapping[int, bool],
+    stored_done: Mapping[int, bool | None],
+    stored: Mapping[int, graph.Insight],
+) -> str:
+    """Why _flips() gave None, for the log."""
+    no_insight = sum(ticket_id not in stored for ticket_id in done_now)
+    unknown = sum(
+        ticket_id in stored and stored_done.get(ticket_id) is None for ticket_id in done_now
+    )
+    return f"stored done-state unknown for {unknown}, no stored insight for {no_insight}"
+
+
+def _recompute_region(changed_ids: set[int]) -> "_Outcome | _Fallback":
+    """What the change moved, from the region of the graph it can move; a _Fallback when the
+    whole graph must be read instead (region too large, or a needed insight never computed)."""
     if not selectors.region_supported():
-        return None
+        return _Fallback(f"no region read on {connection.vendor}")
     # The read builds ~10 small objects per ticket, as the pass does: no cyclic GC meanwhile.
     with graph.gc_paused():
         region = selectors.graph_region(changed_ids, max_share=REGION_MAX_SHARE)
-        if region.too_large or not region.complete:
-            return None
+        if region.too_large:
+            return _Fallback(
+                f"region with the ancestors over {REGION_MAX_SHARE:.0%} "
+                f"({region.cone_size} tickets)"
+            )
+        if not region.complete:
+            return _Fallback("a stored insight missing in the region")
         delta = graph.recompute_region(
             region.tickets, region.links, changed_ids, region.stored, region.stored_counts
         )
@@ -792,6 +856,7 @@ class _MirrorKeeper:
         self.enabled = False
         self.mirror: GraphMirror | None = None
         self.last_rebuild = float("-inf")
+        self.missing_since = "never built"  # why there is no mirror, for the log
 
     def current(self, stamp: _Stamp | None) -> GraphMirror | None:
         """The mirror if it reflects the database that `stamp` was read from, else None."""
@@ -799,6 +864,25 @@ class _MirrorKeeper:
         if mirror is None or stamp is None or not mirror.is_current(*stamp):
             return None
         return mirror
+
+    def why_not_current(self, stamp: _Stamp | None) -> str:
+        """Why current(stamp) is None, for the log."""
+        mirror = self.mirror
+        if not self.enabled or stamp is None:
+            return "no mirror in this process"
+        if mirror is None:
+            due = MIRROR_REBUILD_INTERVAL_S - (time.monotonic() - self.last_rebuild)
+            wait = f", rebuild due in {due:.0f} s" if due > 0 else ""
+            return f"no mirror: {self.missing_since}{wait}"
+        if mirror.token is None:
+            return "mirror stale: its run did not commit"
+        if mirror.token != stamp.token:
+            return "mirror stale: another recompute"
+        return "mirror stale: links written"
+
+    def _drop(self, why: str) -> None:
+        self.mirror = None
+        self.missing_since = why
 
     def after_run(
         self,
@@ -828,12 +912,12 @@ class _MirrorKeeper:
             return
         links = _links_to_follow(mirror, pending, stamp)
         if links is None:
-            self.mirror = None
+            self._drop(f"dropped after a run it could not follow ({self.why_not_current(stamp)})")
             return
         pairs, links_version = links
         fresh = selectors.ticket_states({change.ticket_id for change in pending})
         if any(not (mirror.knows(t) or t in fresh) for pair in pairs for t in pair):
-            self.mirror = None  # a ticket of a changed link is gone
+            self._drop("dropped: a ticket of a changed link is gone")
             return
         now = selectors.links_between(pairs)
 
@@ -864,8 +948,9 @@ class _MirrorKeeper:
         tickets = selectors.all_ticket_states()
         links = selectors.graph_links()
         insights, stored_done = selectors.stored_insights_and_done()
-        if _read_stamp() != before:
-            return  # the graph moved while it was read: the next due run tries again
+        if _read_stamp() != before:  # the next due run tries again
+            self.missing_since = "rebuild discarded: the graph moved while it was read"
+            return
         mirror = GraphMirror(before.links_version, tickets, links, insights, stored_done)
         self._replace(mirror, before.token)
 
@@ -919,7 +1004,7 @@ def enable_mirror(enabled: bool = True) -> None:
     that run most recomputes (the Celery worker, benchmarks). Web processes read the region
     from the database each time."""
     _MIRROR.enabled = enabled
-    _MIRROR.mirror = None
+    _MIRROR._drop("never built")
     _MIRROR.last_rebuild = float("-inf")
 
 

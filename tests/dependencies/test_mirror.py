@@ -2,6 +2,7 @@
 end equal to a recompute from scratch, and it is never used once the database has moved
 without it (another process's recompute, a rolled-back run, a link written anywhere)."""
 
+import logging
 import random
 
 import pytest
@@ -330,3 +331,34 @@ def test_a_mirror_counts_each_flipped_ticket_once_per_ancestor():
     assert mirror.ancestor_counts({4: -1}, mirror.below([4])) == {1: 2, 2: 0, 3: 0}
     # Ancestors below another changed ticket are recounted by the caller, not moved here.
     assert mirror.ancestor_counts({4: -1}, mirror.below([4, 2])) == {1: 2, 3: 0}
+
+
+def test_the_log_says_why_a_run_did_not_compute_from_the_mirror(
+    scenario, keeper, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    """Operators read the path and the reason in the worker's log line."""
+    _, left, _, bottom, _ = diamond(scenario)
+
+    def run(**kwargs) -> services.RecomputeReport:
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.insights_run(**kwargs)
+
+    assert run(full=True).reason == ""
+    other = services._MirrorKeeper()  # another worker process takes a recompute
+    other.enabled = True
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_MIRROR", other)
+        set_status(scenario, left, "done")
+        run()
+    set_status(scenario, bottom, "done")
+    with caplog.at_level(logging.INFO, logger="dependencies.services"):
+        report = run()
+    assert (report.path, report.reason) == ("below", "mirror stale: another recompute")
+    assert "(below) reason: mirror stale: another recompute" in caplog.text
+    caplog.clear()
+    set_status(scenario, bottom, "todo")
+    with caplog.at_level(logging.INFO, logger="dependencies.services"):
+        report = run()  # the mirror was rebuilt after the last run
+    assert (report.path, report.reason) == ("mirror", "")
+    assert "(mirror)" in caplog.text and "reason" not in caplog.text
+    assert selectors.stored_insights() == from_scratch()
