@@ -1,10 +1,8 @@
-import contextlib
 import hashlib
 import itertools
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -24,7 +22,8 @@ from planning.models import CapacityAdjustment, Risk, SprintGoal
 from planning.sprint_version import SprintVersion, rows_moved_since, sprint_version
 from programs.selectors.governance import decisions_for_sprint
 from quality.selectors import sprint_dod_matrix
-from sprintplan import derived, pages, redis_guard
+from sprintplan import derived, pages
+from sprintplan.drawn_once import drawn_once
 from sprintplan.errors import InvalidInput
 from sprintplan.filters import valid_id
 from sprints.models import Sprint
@@ -38,6 +37,7 @@ from web.selectors.tickets import (
     blocker_facts,
     lane_slice,
     sprint_blocking_rows,
+    sprint_lane_heads,
     sprint_lane_totals,
     sprint_lanes,
 )
@@ -110,15 +110,21 @@ def sprint_burn(request, sprint_id: int):
     change token moves with every ticket change and forecast run, and the day."""
     sprint = get_object_or_404(Sprint, pk=sprint_id)
     key = f"sprint-burn:{sprint.pk}:{timezone.localdate()}:{selectors.sprint_change_token(sprint)}"
-    html = cache.get(key)
-    if html is None:
-        context = {"charts": sprint_burn_charts(sprint), "sprint": sprint}
-        html = render_to_string("planning/_burn_charts.html", context, request=request)
-        cache.set(key, html, timeout=BURN_CACHE_SECONDS)
+    html = drawn_once(
+        key,
+        lambda: render_to_string(
+            "planning/_burn_charts.html",
+            {"charts": sprint_burn_charts(sprint), "sprint": sprint},
+            request=request,
+        ),
+        keep_seconds=BURN_CACHE_SECONDS,
+        wait_seconds=BURN_WAIT_SECONDS,
+    )
     return HttpResponse(html)
 
 
 BURN_CACHE_SECONDS = 3600  # a new version makes a new key; old ones just expire
+BURN_WAIT_SECONDS = 0.5
 
 
 @require_GET
@@ -139,7 +145,7 @@ def sprint_rows(request, sprint_id: int):
     team_id = valid_id(request.GET.get("team"))
     if team_id is None:
         lanes = sprint_lanes(sprint, search=search)
-        tickets = _first_rows(lanes, all_rows=False)
+        tickets = _first_rows(lanes)
         _present_rows(request, sprint, tickets)
         context = {"sprint": sprint, "lanes": lanes, "search": search}
         return render(request, "planning/sprint_detail.html#lanes", _with_statuses(context))
@@ -169,12 +175,12 @@ def _present_rows(request, sprint: Sprint, tickets) -> None:
     dashboard.attach_ticket_forecasts(tickets, dashboard.forecast_for(sprint, {}))
 
 
-def _first_rows(lanes, *, all_rows: bool) -> list:
+def _first_rows(lanes) -> list:
     """Mark in each lane the rows shown at once (`shown`) and where the next slice starts
     (`more_after`, "" when none); returns the rows shown."""
     shown = []
     for lane in lanes:
-        lane.shown = lane.tickets if all_rows else lane.tickets[:FIRST_ROWS]
+        lane.shown = lane.tickets[:FIRST_ROWS]
         lane.more_after = lane.shown[-1].key if len(lane.tickets) > len(lane.shown) else ""
         shown += lane.shown
     return shown
@@ -205,6 +211,8 @@ DELTA_ROWS = 40
 # is drawn once for all who may edit the same rows, and kept only for that burst (its
 # "just now" must not outlive it).
 DELTA_CACHE_SECONDS = 30
+# The first of them draws it; the others wait this long for its drawing before drawing their own.
+DELTA_WAIT_SECONDS = 1.0
 
 
 def _sprint_delta(request, sprint, shown, current, critical_digest: str):
@@ -220,10 +228,12 @@ def _sprint_delta(request, sprint, shown, current, critical_digest: str):
     )
     versions = f"{sprint.pk}|{shown.token}|{current.token}|{critical_digest}|{rights}"
     key = f"sprint-delta:{hashlib.sha256(versions.encode()).hexdigest()}"
-    html = _cached(key)
-    if html is None:
-        html = _draw_delta(request, sprint, moved, current, critical_digest)
-        _keep(key, html)
+    html = drawn_once(
+        key,
+        lambda: _draw_delta(request, sprint, moved, current, critical_digest),
+        keep_seconds=DELTA_CACHE_SECONDS,
+        wait_seconds=DELTA_WAIT_SECONDS,
+    )
     if not html:
         return None
     return reswap(HttpResponse(html), "none")  # every piece finds its own place
@@ -237,19 +247,15 @@ def _draw_delta(request, sprint, moved: dict, current, critical_digest: str) -> 
     if dependency_graph.critical_digest != critical_digest:
         return ""
     dashboard.attach_ticket_forecasts(rows, dashboard.forecast_for(sprint, {}))
-    everyone = sprint_blocking_rows(sprint)
-    for ticket in everyone:
-        ticket.is_blocked = is_blocked(ticket)
     context = {
+        **_blocking_summary(sprint_blocking_rows(sprint)),
         "sprint": sprint,
         "change_token": current.token,
         "critical_digest": critical_digest,
         "rows": rows,
         "lanes": sprint_lane_totals(sprint),
         "ticket_count": current.tickets,
-        "blocked_count": sum(1 for ticket in everyone if ticket.is_blocked),
         "red_count": dependency_graph.red_count,
-        "root_blockers": dashboard.root_blockers_by_impact(everyone),
         "freshness": insight_freshness(),
         "recent_changes": selectors.recent_changes(sprint, timezone.now() - timedelta(days=1)),
         "statuses": Ticket.Status.choices,
@@ -257,17 +263,15 @@ def _draw_delta(request, sprint, moved: dict, current, critical_digest: str) -> 
     return render_to_string("planning/sprint_detail.html#sprint-delta", context, request=request)
 
 
-def _cached(key: str):
-    """The cache is a saving, not a dependency: without Redis every page draws its own."""
-    try:
-        return redis_guard.call(cache.get, key)
-    except Exception:
-        return None
-
-
-def _keep(key: str, html: str) -> None:
-    with contextlib.suppress(Exception):  # the next page draws it again
-        redis_guard.call(cache.set, key, html, timeout=DELTA_CACHE_SECONDS)
+def _blocking_summary(everyone) -> dict:
+    """The summary's blocked count and "Unblock first", from every ticket of the sprint
+    (sprint_blocking_rows)."""
+    for ticket in everyone:
+        ticket.is_blocked = is_blocked(ticket)
+    return {
+        "blocked_count": sum(1 for ticket in everyone if ticket.is_blocked),
+        "root_blockers": dashboard.root_blockers_by_impact(everyone),
+    }
 
 
 def _sprint_context(
@@ -275,20 +279,24 @@ def _sprint_context(
 ) -> dict:
     # the version is read first: a change after it shows next time
     version = version or sprint_version(sprint)
-    lanes = sprint_lanes(sprint)
-    _first_rows(lanes, all_rows=all_rows)
-    tickets = [ticket for lane in lanes for ticket in lane.tickets]
-    present_tickets(request.user, tickets, blocker_facts(tickets))
-    dependency_graph = selectors.mark_link_health(sprint, tickets)
+    # Only the rows drawn are loaded whole; the lanes' totals come with them, and the
+    # summary's counts from a narrow read of every ticket.
+    lanes = sprint_lane_heads(sprint, first=None if all_rows else FIRST_ROWS)
+    shown = [ticket for lane in lanes for ticket in lane.shown]
+    present_tickets(request.user, shown, blocker_facts(shown))
+    everyone = sprint_blocking_rows(sprint)
+    dependency_graph = selectors.mark_link_health(
+        sprint, shown, sprint_ids={ticket.id for ticket in everyone}
+    )
     return {
-        **dashboard.sprint_dashboard(request, sprint, tickets),
+        **dashboard.sprint_dashboard(request, sprint, shown),
+        **_blocking_summary(everyone),
         "sprint": sprint,
         "change_token": version.token,
         "critical_digest": dependency_graph.critical_digest,
         "lanes": lanes,
-        "ticket_count": len(tickets),
+        "ticket_count": len(everyone),
         "first_rows": FIRST_ROWS,
-        "blocked_count": sum(1 for t in tickets if t.is_blocked),
         "red_count": dependency_graph.red_count,
         "freshness": insight_freshness(),
         "statuses": Ticket.Status.choices,
