@@ -304,6 +304,17 @@ def recompute_below_indexed(
         return _recompute_around(index, changed, stored, above, below)
 
 
+def recompute_incremental_indexed(
+    index: GraphIndex, changed_ids: Iterable[int], previous: Mapping[int, Insight]
+) -> dict[int, Insight]:
+    """recompute_incremental() on an index of the whole graph that the caller keeps (with the
+    changed tickets' new state put in it): every ancestor of a changed ticket is counted
+    again, so unlike recompute_below_indexed() it needs no done-state that the previous
+    counts were computed for. Up to a full pass when the change reaches most of the graph."""
+    with _gc_paused():
+        return _recompute_on_index(index, changed_ids, previous)
+
+
 def find_cycle(
     successors: Mapping[int, Iterable[int]], blocker: int, blocked: int
 ) -> list[int] | None:

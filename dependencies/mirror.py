@@ -13,10 +13,11 @@ unchanged under the graph lock is the next one after the mirror's: nothing mirro
 but what the pending change markers name (every status and team change through the services
 writes one). Another process's recompute, a rolled-back one, a flushed database, a link
 written anywhere: the stamp differs and the caller reads from the database instead. Only
-status / team changes are computed here. A link change is computed from the database, then
-applied here in place when its change markers account for every step of links_version since
-the mirror was built (each records the version its own statement left); otherwise the
-caller builds a new mirror.
+status / team changes are computed here, whatever the size of the region they move (it is
+all here already), and exactly where +/-1 on the ancestors' counts does not apply. A link
+change is computed from the database, then applied here in place when its change markers
+account for every step of links_version since the mirror was built (each records the version
+its own statement left); otherwise the caller builds a new mirror.
 
 A recompute changes the mirror as it computes (`token` None meanwhile: not current) and
 makes it current again only once its transaction has committed (`commit`).
@@ -80,6 +81,17 @@ class GraphMirror:
         for ticket in fresh.values():
             self.index.put(ticket)
         return graph.recompute_below_indexed(self.index, fresh.keys(), self.insights)
+
+    def recompute_exact(self, fresh: Mapping[int, graph.TicketState]) -> dict[int, graph.Insight]:
+        """recompute_below() with every ancestor of the changed tickets counted again instead
+        of moved by +/-1 (graph.recompute_incremental_indexed): for a changed ticket whose
+        stored done-state is unknown (its ancestors' stored counts may or may not count it)
+        or that has no stored insight. Up to a full pass over the mirror; not current until
+        commit()."""
+        self.token = None
+        for ticket in fresh.values():
+            self.index.put(ticket)
+        return graph.recompute_incremental_indexed(self.index, fresh.keys(), self.insights)
 
     def ancestor_counts(self, flipped: Mapping[int, int], below: set[int]) -> dict[int, int]:
         """New downstream_count of the ancestors of the tickets whose done-state flipped (id ->

@@ -362,3 +362,151 @@ def test_the_log_says_why_a_run_did_not_compute_from_the_mirror(
     assert (report.path, report.reason) == ("mirror", "")
     assert "(mirror)" in caplog.text and "reason" not in caplog.text
     assert selectors.stored_insights() == from_scratch()
+
+
+def no_graph_read_from_the_database(monkeypatch) -> None:
+    def database_read(*args, **kwargs):
+        raise AssertionError("the recompute read the graph from the database")
+
+    for reader in ("graph_region", "all_ticket_states", "graph_links", "stored_insights_and_done"):
+        monkeypatch.setattr(selectors, reader, database_read)
+
+
+def test_a_cone_over_the_region_share_is_still_computed_from_the_mirror(
+    scenario, keeper, recompute, monkeypatch
+):
+    """The share weighs a region read against reading the whole graph from the database; the
+    mirror holds the whole graph already. Under many concurrent changes most runs' cones
+    were over it, and each went to the database."""
+    top, left, right, bottom, below = diamond(scenario)
+    recompute(full=True)
+    monkeypatch.setattr(services, "REGION_MAX_SHARE", 0.01)  # every cone is over it
+    set_status(scenario, top, "done")
+    set_status(scenario, bottom, "done")
+    with monkeypatch.context() as patched:
+        no_graph_read_from_the_database(patched)
+        report = recompute()
+    assert (report.path, report.reason) == ("mirror", "")
+    assert TicketInsight.objects.get(ticket=below).root_blocker_ids == [left.pk, right.pk]
+    assert selectors.stored_insights() == from_scratch()
+    assert stored_done_matches_the_tickets()
+    assert_mirror_equals_the_database(keeper)
+
+
+def test_a_stored_done_state_unknown_is_counted_exactly_on_the_mirror(
+    scenario, keeper, recompute, monkeypatch
+):
+    top, _, _, bottom, _ = diamond(scenario)
+    recompute(full=True)
+    TicketInsight.objects.filter(ticket=bottom).update(done=None)  # e.g. rows older than it
+    keeper.mirror = None  # rebuilt with it
+    services.rebuild_mirror_if_due()
+    assert keeper.mirror.stored_done[bottom.pk] is None
+    set_status(scenario, bottom, "done")
+    with monkeypatch.context() as patched:
+        no_graph_read_from_the_database(patched)
+        report = recompute()
+    assert (report.path, report.reason) == ("mirror", "")
+    assert count_of(top) == 3  # left, right, below: counted, not moved by one
+    assert selectors.stored_insights() == from_scratch()
+    assert stored_done_matches_the_tickets()
+    assert_mirror_equals_the_database(keeper)
+
+
+def test_a_change_committed_during_a_run_that_read_the_database_keeps_the_next_run_on_the_mirror(
+    scenario, keeper, recompute, monkeypatch
+):
+    """A run that read the whole graph while a ticket's status changed records that ticket's
+    done-state as unknown (some insights counted its new state, others not). Its own run
+    then counts its ancestors exactly, on the mirror: it used to need the region read, over
+    the share under load, so the whole graph again, which left more unknown done-states:
+    runs stayed off the mirror."""
+    sm = scenario.users["sm"]
+    top, left, _, bottom, _ = diamond(scenario)
+    recompute(full=True)
+    monkeypatch.setattr(services, "REGION_MAX_SHARE", 0.01)  # the link's region: too large
+    read = selectors.all_ticket_states
+
+    def concurrent_change_then_read():
+        # What another request commits between the markers read and the whole graph read.
+        Ticket.objects.filter(pk=bottom.pk).update(status="done")
+        DerivedChange.objects.create(kind="insights", object_id=bottom.pk, detail="ticket")
+        monkeypatch.setattr(selectors, "all_ticket_states", read)
+        return read()
+
+    monkeypatch.setattr(selectors, "all_ticket_states", concurrent_change_then_read)
+    extra = TicketFactory(team=scenario.ml)
+    link_create(actor=sm, blocker=left, blocked=extra)
+    first = recompute()
+    assert first.path == "whole graph"
+    assert first.reason.startswith("links changed; region with the ancestors over 1%")
+    assert TicketInsight.objects.get(ticket=bottom).done is None
+    assert keeper.mirror.stored_done[bottom.pk] is None  # followed the run: still current
+    with monkeypatch.context() as patched:
+        no_graph_read_from_the_database(patched)
+        second = recompute()
+    assert (second.path, second.reason, second.changes_consumed) == ("mirror", "", 1)
+    assert count_of(top) == 4  # left, right, extra, below
+    assert selectors.stored_insights() == from_scratch()
+    assert stored_done_matches_the_tickets()
+    assert_mirror_equals_the_database(keeper)
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33, 34])
+def test_runs_on_the_mirror_with_changes_committed_meanwhile_end_equal_to_a_full_recompute(
+    scenario, keeper, recompute, monkeypatch, seed
+):
+    """Many tickets changing at once, every cone over the share: status changes committed
+    while a run computes from the mirror (after it read the changed tickets) or while
+    another reads the whole graph (a link change) are the next run's; every run but those
+    stays on the mirror, and once the changes stop the insights equal a full recompute."""
+    rng = random.Random(seed)
+    backlog = RandomBacklog(scenario, rng, size=50)
+    recompute(full=True)
+    monkeypatch.setattr(services, "REGION_MAX_SHARE", 0.01)
+    readers = {name: getattr(selectors, name) for name in ("ticket_states", "all_ticket_states")}
+    paths = []
+    exact = []
+    recompute_exact = GraphMirror.recompute_exact
+
+    def counted(mirror, fresh):
+        exact.append(len(fresh))
+        return recompute_exact(mirror, fresh)
+
+    monkeypatch.setattr(GraphMirror, "recompute_exact", counted)
+
+    def change_meanwhile(reader: str):
+        read = readers[reader]
+
+        def read_with_changes(*args, **kwargs):
+            monkeypatch.setattr(selectors, reader, read)
+            if reader == "all_ticket_states":  # committed before the whole graph is read
+                backlog.change_status()
+                return read(*args, **kwargs)
+            result = read(*args, **kwargs)  # committed after the changed tickets were read
+            backlog.change_status()
+            return result
+
+        monkeypatch.setattr(selectors, reader, read_with_changes)
+
+    for _ in range(40):
+        for _ in range(rng.randint(1, 4)):
+            backlog.change_status()
+        links_before = DependencyLink.objects.count()
+        if rng.random() < 0.15:
+            backlog.add_link()
+        links_changed = DependencyLink.objects.count() != links_before
+        for reader in readers:
+            if rng.random() < 0.5:
+                change_meanwhile(reader)
+        paths.append((links_changed, recompute().path))
+        for reader, read in readers.items():  # the ones the run did not call
+            monkeypatch.setattr(selectors, reader, read)
+    while recompute().changes_consumed:  # the changes committed during the last run
+        pass
+    assert selectors.stored_insights() == from_scratch()
+    assert stored_done_matches_the_tickets()
+    assert_mirror_equals_the_database(keeper)
+    # Status changes alone: the mirror, whatever their cone or unknown done-states.
+    assert {path for links_changed, path in paths if not links_changed} <= {"mirror", ""}, paths
+    assert exact  # some done-states were left unknown, and counted exactly on the mirror
