@@ -337,13 +337,6 @@ def _recompute_incremental(
     return region
 
 
-def _cone_too_large(cone_size: int) -> _Fallback:
-    return _Fallback(
-        f"cone below the changes over {REGION_MAX_SHARE:.0%} ({cone_size} tickets)",
-        too_large=True,
-    )
-
-
 def _recompute_below(
     changed_ids: set[int], version: int, stamp: "_Stamp | None"
 ) -> "_Outcome | _Fallback":
@@ -363,7 +356,8 @@ def _recompute_below(
     (see _write_done), never guessed.
 
     Read from this process's mirror of the graph when it is current (`stamp`: see
-    dependencies.mirror), else from the database."""
+    dependencies.mirror), which has no such limits (_recompute_below_mirrored), else from the
+    database."""
     mirror = _MIRROR.current(stamp)
     if mirror is not None:
         return _recompute_below_mirrored(mirror, changed_ids)
@@ -373,7 +367,8 @@ def _recompute_below(
     with graph.gc_paused():
         region = selectors.graph_region(changed_ids, max_share=REGION_MAX_SHARE, below_only=True)
         if region.too_large:
-            return _Fallback(f"{not_mirrored}; {_cone_too_large(region.cone_size).reason}", True)
+            share = f"{REGION_MAX_SHARE:.0%} ({region.cone_size} tickets)"
+            return _Fallback(f"{not_mirrored}; cone below the changes over {share}", True)
         if not region.complete:
             return _Fallback(f"{not_mirrored}; a stored insight missing below")
         done_now = {ticket.id: ticket.done for ticket in region.tickets}
