@@ -129,6 +129,7 @@ def root_blockers_by_impact(tickets) -> list[tuple[object, int]]:
 
 
 def sprint_dashboard(request, sprint, tickets) -> dict:
+    """Capacity, adjustments and the stored forecast (attached to `tickets`, the rows shown)."""
     capacity = selectors.sprint_capacity(sprint)
     team_names = {summary.team_key: summary.team_name for summary in capacity}
     forecast = forecast_for(sprint, team_names)
@@ -146,5 +147,4 @@ def sprint_dashboard(request, sprint, tickets) -> dict:
         "capacity_idle": [s for s in capacity if not (s.committed or s.has_settings)],
         "capacity_teams": [s for s in capacity if s.may_change],
         "adjustments": adjustments,
-        "root_blockers": root_blockers_by_impact(tickets),
     }

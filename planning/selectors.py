@@ -140,10 +140,12 @@ class SprintGraph:
         return sum(1 for link in self.links if link.health == "red")
 
 
-def sprint_graph(sprint: Sprint) -> SprintGraph:
+def sprint_graph(sprint: Sprint, *, sprint_ids: set[int] | None = None) -> SprintGraph:
     """The sprint's tickets, every link touching them (one hop out, so a blocker planned
-    elsewhere shows), each link's health, and the critical path. Five queries."""
-    sprint_ids = set(Ticket.objects.filter(sprint=sprint).values_list("id", flat=True))
+    elsewhere shows), each link's health, and the critical path. Five queries (four when the
+    caller has read the ids of the sprint's tickets already: `sprint_ids`)."""
+    if sprint_ids is None:
+        sprint_ids = set(Ticket.objects.filter(sprint=sprint).values_list("id", flat=True))
     link_pairs = list(
         DependencyLink.objects.filter(Q(blocker_id__in=sprint_ids) | Q(blocked_id__in=sprint_ids))
         .values_list("blocker_id", "blocked_id")
@@ -227,11 +229,12 @@ def _graph_tickets(ids: set[int], sprint: Sprint) -> dict[int, GraphTicket]:
     return tickets
 
 
-def mark_link_health(sprint: Sprint, tickets) -> SprintGraph:
-    """Attach to each ticket of the sprint its red links (ordering problems) and whether it
-    is on the critical path. Orange (same-sprint) links show in the graph view only: on the
-    sprint page the blocked badge already names those blockers."""
-    dependency_graph = sprint_graph(sprint)
+def mark_link_health(sprint: Sprint, tickets, *, sprint_ids: set[int] | None = None) -> SprintGraph:
+    """Attach to each of `tickets` (some or all of the sprint's) its red links (ordering
+    problems) and whether it is on the critical path. Orange (same-sprint) links show in the
+    graph view only: on the sprint page the blocked badge already names those blockers.
+    `sprint_ids`: the ids of all the sprint's tickets, when the caller has them."""
+    dependency_graph = sprint_graph(sprint, sprint_ids=sprint_ids)
     problems = dependency_graph.problems_by_ticket()
     critical = dependency_graph.critical_ids
     for ticket in tickets:

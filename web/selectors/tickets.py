@@ -3,7 +3,8 @@ ticket endpoint. Query counts are asserted in tests."""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
 from dependencies.models import DependencyLink
 from dependencies.selectors import downstream_links, upstream_links
@@ -108,6 +109,50 @@ def sprint_lane_totals(sprint) -> list[LaneTotals]:
     return [
         LaneTotals(team, sums[team.pk]["committed"], sums[team.pk]["completed"]) for team in teams
     ]
+
+
+@dataclass(frozen=True)
+class LaneHead:
+    """A team's lane as the sprint page first draws it: its first rows by rank (`shown`),
+    and the count and totals of all its tickets."""
+
+    team: Team
+    shown: list[Ticket]
+    count: int
+    committed: object
+    completed: object
+
+    @property
+    def more_after(self) -> str:
+        """Where the next slice starts: the last row shown; "" when no row follows."""
+        return self.shown[-1].key if self.count > len(self.shown) else ""
+
+
+def sprint_lane_heads(sprint, *, first: int | None) -> list[LaneHead]:
+    """Every team lane of the sprint (teams in name order) with its first `first` tickets by
+    rank (all of them when None) and its ticket count and totals. One query: the totals are
+    window sums over each team's tickets, so the rows not shown are never loaded."""
+    lane = {"partition_by": F("team_id")}
+    tickets = ticket_queryset().filter(sprint=sprint)
+    if first is not None:
+        tickets = tickets.annotate(
+            place=Window(RowNumber(), order_by=(F("rank").asc(), F("id").asc()), **lane)
+        )
+    tickets = tickets.annotate(
+        lane_count=Window(Count("id"), **lane),
+        lane_committed=Window(Sum("size"), **lane),
+        lane_completed=Window(Sum("progress"), **lane),
+    )
+    if first is not None:
+        tickets = tickets.filter(place__lte=first)
+    lanes: dict[int, LaneHead] = {}
+    for ticket in tickets.order_by("team__name", "rank", "id"):
+        if ticket.team_id not in lanes:
+            lanes[ticket.team_id] = LaneHead(
+                ticket.team, [], ticket.lane_count, ticket.lane_committed, ticket.lane_completed
+            )
+        lanes[ticket.team_id].shown.append(ticket)
+    return list(lanes.values())
 
 
 def sprint_blocking_rows(sprint) -> list[Ticket]:
