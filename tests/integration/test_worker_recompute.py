@@ -1,6 +1,7 @@
 """End to end on PostgreSQL + Redis with a real worker process: the change goes through
 the API, commits, is queued, and the worker's recompute becomes visible through the API."""
 
+import itertools
 import random
 import re
 import threading
@@ -118,31 +119,23 @@ def test_a_burst_of_updates_coalesces_and_ends_equal_to_a_full_recompute(scenari
 RECOMPUTE_PATH = re.compile(r"insight recompute: .* \(([a-z ]+)\)")
 
 
-def test_concurrent_updates_are_folded_into_the_next_runs_on_the_fast_path(scenario, api, worker):
-    """Many tickets changing at once (six clients in threads): what changes while a run
-    computes is the next run's, on the worker's mirror; no run falls back to recounting the
-    region or reading the whole graph, and the end equals a recompute from scratch."""
-    rng = random.Random(11)
-    tickets = [TicketFactory(team=rng.choice([scenario.lab, scenario.ml])) for _ in range(120)]
-    # Twenty small epics: what lies below any few changed tickets stays well under the share
-    # of the graph past which the whole graph is read (a change of everything's root would).
-    for start in range(0, len(tickets), 6):
-        epic = tickets[start : start + 6]
-        for index, ticket in enumerate(epic[1:], start=1):
-            link_create(
-                actor=scenario.users["sm"], blocker=epic[rng.randrange(index)], blocked=ticket
-            )
+def _mirror_built(worker) -> int:
+    """A full run, from which the worker's mirror is built; the worker log's size then."""
     wait_for(lambda: not DerivedChange.objects.filter(kind="insights").exists(), timeout=20)
     runs = RecomputeState.objects.get().runs
-    recompute_derived.delay("insights", full=True)  # the worker's mirror, built from it
+    recompute_derived.delay("insights", full=True)
     wait_for(lambda: RecomputeState.objects.get().runs > runs, timeout=20)
-    log_at = worker.log_path.stat().st_size
+    return worker.log_path.stat().st_size
+
+
+def _patch_statuses_concurrently(api, tickets, rng, *, clients: int = 6, steps: int = 15):
+    """`clients` threads, each PATCHing the status of its own share of `tickets` in turn."""
     failures = []
 
     def client(own):
         session = api("sm")
         versions = {t.key: t.version for t in own}
-        for step in range(15):
+        for step in range(steps):
             ticket = own[step % len(own)]
             response = session.patch(
                 f"/api/v1/tickets/{ticket.key}/",
@@ -159,17 +152,59 @@ def test_concurrent_updates_are_folded_into_the_next_runs_on_the_fast_path(scena
             versions[ticket.key] = response.json()["version"]
         connection.close()
 
-    threads = [threading.Thread(target=client, args=(tickets[n::6],)) for n in range(6)]
+    threads = [
+        threading.Thread(target=client, args=(tickets[n::clients],)) for n in range(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not failures
+
+
+def _recompute_lines_since(worker, log_at: int) -> list[str]:
     wait_for(lambda: not DerivedChange.objects.filter(kind="insights").exists(), timeout=30)
     with open(worker.log_path) as log:
         log.seek(log_at)
-        paths = RECOMPUTE_PATH.findall(log.read())
+        return [line for line in log.read().splitlines() if "insight recompute:" in line]
+
+
+def test_concurrent_updates_are_folded_into_the_next_runs_on_the_fast_path(scenario, api, worker):
+    """Many tickets changing at once (six clients in threads): what changes while a run
+    computes is the next run's, on the worker's mirror; no run falls back to recounting the
+    region or reading the whole graph, and the end equals a recompute from scratch."""
+    rng = random.Random(11)
+    tickets = [TicketFactory(team=rng.choice([scenario.lab, scenario.ml])) for _ in range(120)]
+    # Twenty small epics: what lies below any few changed tickets stays well under the share
+    # of the graph past which the database path reads the whole graph.
+    for start in range(0, len(tickets), 6):
+        epic = tickets[start : start + 6]
+        for index, ticket in enumerate(epic[1:], start=1):
+            link_create(
+                actor=scenario.users["sm"], blocker=epic[rng.randrange(index)], blocked=ticket
+            )
+    log_at = _mirror_built(worker)
+    _patch_statuses_concurrently(api, tickets, rng)
+    paths = RECOMPUTE_PATH.findall("\n".join(_recompute_lines_since(worker, log_at)))
     assert paths and set(paths) == {"mirror"}, paths
+    expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
+    assert selectors.stored_insights() == expected
+
+
+def test_concurrent_updates_high_in_a_long_chain_stay_on_the_mirror(scenario, api, worker):
+    """Changes whose cone is most of the graph (the top of one long chain): the database
+    path would read the whole graph for each run; the worker computes them all from its
+    mirror, and its log gives no reason for leaving it."""
+    rng = random.Random(12)
+    chain = [TicketFactory(team=rng.choice([scenario.lab, scenario.ml])) for _ in range(60)]
+    for blocker, blocked in itertools.pairwise(chain):
+        link_create(actor=scenario.users["sm"], blocker=blocker, blocked=blocked)
+    log_at = _mirror_built(worker)
+    _patch_statuses_concurrently(api, chain[:20], rng, steps=10)  # each cone: over 2/3
+    lines = _recompute_lines_since(worker, log_at)
+    paths = RECOMPUTE_PATH.findall("\n".join(lines))
+    assert paths and set(paths) == {"mirror"}, lines
+    assert not [line for line in lines if " reason: " in line], lines
     expected = graph.compute_insights(selectors.graph_nodes(), selectors.graph_links())
     assert selectors.stored_insights() == expected
 
