@@ -111,19 +111,16 @@ def attach_ticket_forecasts(tickets, forecast: Forecast | None) -> None:
         ticket.forecast_percent = round(entry.p_done_by_sprint_end * 100) if entry else None
 
 
-def root_blockers_by_impact(tickets) -> list[tuple[object, int]]:
-    """Unfinished root blockers of the sprint's tickets, most waited-on first."""
-    by_id = {ticket.id: ticket for ticket in tickets}
-    roots = {
-        root_id
-        for ticket in tickets
-        if getattr(ticket, "insight", None) and ticket.is_blocked
-        for root_id in ticket.insight.root_blocker_ids
-    }
+def root_blockers_by_impact(rows) -> list[tuple[object, int]]:
+    """Unfinished root blockers of the sprint's tickets, most waited-on first. `rows`: every
+    ticket of the sprint with `id`, `key`, `blocked`, `root_blocker_ids` and
+    `downstream_count` (None when it has no insights yet)."""
+    by_id = {row.id: row for row in rows}
+    roots = {root_id for row in rows if row.blocked for root_id in row.root_blocker_ids}
     ranked = [
-        (by_id[root_id], by_id[root_id].insight.downstream_count)
+        (by_id[root_id], by_id[root_id].downstream_count)
         for root_id in roots
-        if root_id in by_id and getattr(by_id[root_id], "insight", None)
+        if root_id in by_id and by_id[root_id].downstream_count is not None
     ]
     return sorted(ranked, key=lambda pair: (-pair[1], pair[0].key))
 

@@ -3,7 +3,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from sprintplan.errors import InvalidInput
 from sprintplan.filters import valid_id
 from sprints.models import Sprint
 from sprints.services import participant_ids
-from teams.models import Team
+from teams.models import Membership, Team
 from tickets.filters import TicketFilter
 from tickets.models import Ticket, TicketEvent
 from tickets.selectors import ticket_queryset
@@ -140,19 +141,22 @@ class SprintGraph:
         return sum(1 for link in self.links if link.health == "red")
 
 
-def sprint_graph(sprint: Sprint, *, sprint_ids: set[int] | None = None) -> SprintGraph:
+def sprint_graph(sprint: Sprint) -> SprintGraph:
     """The sprint's tickets, every link touching them (one hop out, so a blocker planned
-    elsewhere shows), each link's health, and the critical path. Five queries (four when the
-    caller has read the ids of the sprint's tickets already: `sprint_ids`)."""
-    if sprint_ids is None:
-        sprint_ids = set(Ticket.objects.filter(sprint=sprint).values_list("id", flat=True))
-    link_pairs = list(
-        DependencyLink.objects.filter(Q(blocker_id__in=sprint_ids) | Q(blocked_id__in=sprint_ids))
-        .values_list("blocker_id", "blocked_id")
-        .order_by("id")
+    elsewhere shows), each link's health, and the critical path. Three queries: the sprint's
+    tickets are named by subqueries, never by long lists of ids."""
+    in_sprint = Ticket.objects.filter(sprint=sprint).values("id")
+    touching = DependencyLink.objects.filter(
+        Q(blocker_id__in=in_sprint) | Q(blocked_id__in=in_sprint)
     )
-    ids = sprint_ids | {ticket_id for pair in link_pairs for ticket_id in pair}
-    tickets = _graph_tickets(ids, sprint)
+    link_pairs = list(touching.values_list("blocker_id", "blocked_id").order_by("id"))
+    tickets = _graph_tickets(
+        Q(sprint=sprint)
+        | Q(pk__in=touching.values("blocker_id"))
+        | Q(pk__in=touching.values("blocked_id")),
+        sprint,
+    )
+    sprint_ids = {ticket_id for ticket_id, ticket in tickets.items() if ticket.in_sprint}
     links = [
         GraphLink(tickets[a], tickets[b], graph.link_health(tickets[a].node, tickets[b].node))
         for a, b in link_pairs
@@ -161,14 +165,23 @@ def sprint_graph(sprint: Sprint, *, sprint_ids: set[int] | None = None) -> Sprin
     return SprintGraph(tickets=tickets, links=links, critical=critical)
 
 
-def _graph_tickets(ids: set[int], sprint: Sprint) -> dict[int, GraphTicket]:
+def _graph_tickets(which: Q, sprint: Sprint) -> dict[int, GraphTicket]:
+    """The tickets `which` selects as graph nodes; two queries."""
     sprint_rank = {
         sprint_id: position
         for position, sprint_id in enumerate(Sprint.objects.values_list("id", flat=True))
     }
+    # a team's headcount per row, counted apart: a join would group every ticket column
+    headcount = (
+        Membership.objects.filter(team_id=OuterRef("team_id"))
+        .order_by()
+        .values("team_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     rows = (
-        Ticket.objects.filter(pk__in=ids)
-        .annotate(headcount=Count("team__memberships"))
+        Ticket.objects.filter(which)
+        .annotate(headcount=Coalesce(Subquery(headcount), 0))
         .values_list(
             "id",
             "key",
@@ -229,12 +242,11 @@ def _graph_tickets(ids: set[int], sprint: Sprint) -> dict[int, GraphTicket]:
     return tickets
 
 
-def mark_link_health(sprint: Sprint, tickets, *, sprint_ids: set[int] | None = None) -> SprintGraph:
+def mark_link_health(sprint: Sprint, tickets) -> SprintGraph:
     """Attach to each of `tickets` (some or all of the sprint's) its red links (ordering
     problems) and whether it is on the critical path. Orange (same-sprint) links show in the
-    graph view only: on the sprint page the blocked badge already names those blockers.
-    `sprint_ids`: the ids of all the sprint's tickets, when the caller has them."""
-    dependency_graph = sprint_graph(sprint, sprint_ids=sprint_ids)
+    graph view only: on the sprint page the blocked badge already names those blockers."""
+    dependency_graph = sprint_graph(sprint)
     problems = dependency_graph.problems_by_ticket()
     critical = dependency_graph.critical_ids
     for ticket in tickets:
@@ -252,7 +264,7 @@ def mark_link_problems(sprint: Sprint, tickets) -> None:
         .values_list("blocker_id", "blocked_id")
         .order_by("id")
     )
-    ends = _graph_tickets(ids | {blocker for blocker, _ in pairs}, sprint)
+    ends = _graph_tickets(Q(pk__in=ids | {blocker for blocker, _ in pairs}), sprint)
     problems: dict[int, list[GraphLink]] = defaultdict(list)
     for blocker, blocked in pairs:
         link = GraphLink(

@@ -360,7 +360,7 @@ class TestLiveRefresh:
             )
             return len(captured.captured_queries)
 
-        assert queries_after_touching(extra[:1]) == queries_after_touching(extra) == 18
+        assert queries_after_touching(extra[:1]) == queries_after_touching(extra) == 17
 
     def test_the_rows_answer_is_drawn_once_for_people_with_the_same_rights(
         self, scenario, sprint_chain

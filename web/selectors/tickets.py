@@ -3,8 +3,7 @@ ticket endpoint. Query counts are asserted in tests."""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from dependencies.models import DependencyLink
 from dependencies.selectors import downstream_links, upstream_links
@@ -112,6 +111,54 @@ def sprint_lane_totals(sprint) -> list[LaneTotals]:
 
 
 @dataclass(frozen=True)
+class SprintRow:
+    """A ticket of the sprint as the page's summary and lane headings count it: no
+    rendering fields."""
+
+    id: int
+    key: str
+    team_id: int
+    size: object
+    progress: object
+    blocked: bool  # its insights say blocked and it is not done (presenters.is_blocked)
+    root_blocker_ids: list[int]
+    downstream_count: int | None  # None: no insights computed for it yet
+
+
+def sprint_summary_rows(sprint) -> list[SprintRow]:
+    """Every ticket of the sprint, lane order (teams by name, then rank), with only what
+    the summary counts and the lanes total. One narrow query, no model built."""
+    rows = (
+        Ticket.objects.filter(sprint=sprint)
+        .order_by("team__name", "rank", "id")
+        .values_list(
+            "id",
+            "key",
+            "team_id",
+            "status",
+            "size",
+            "progress",
+            "insight__blocked",
+            "insight__root_blocker_ids",
+            "insight__downstream_count",
+        )
+    )
+    return [
+        SprintRow(
+            id=ticket_id,
+            key=key,
+            team_id=team_id,
+            size=size,
+            progress=progress,
+            blocked=bool(blocked) and status != Ticket.Status.DONE,
+            root_blocker_ids=roots or [],
+            downstream_count=downstream,
+        )
+        for ticket_id, key, team_id, status, size, progress, blocked, roots, downstream in rows
+    ]
+
+
+@dataclass(frozen=True)
 class LaneHead:
     """A team's lane as the sprint page first draws it: its first rows by rank (`shown`),
     and the count and totals of all its tickets."""
@@ -128,48 +175,28 @@ class LaneHead:
         return self.shown[-1].key if self.count > len(self.shown) else ""
 
 
-def sprint_lane_heads(sprint, *, first: int | None) -> list[LaneHead]:
-    """Every team lane of the sprint (teams in name order) with its first `first` tickets by
-    rank (all of them when None) and its ticket count and totals. One query: the totals are
-    window sums over each team's tickets, so the rows not shown are never loaded."""
-    lane = {"partition_by": F("team_id")}
-    tickets = ticket_queryset().filter(sprint=sprint)
-    if first is not None:
-        tickets = tickets.annotate(
-            place=Window(RowNumber(), order_by=(F("rank").asc(), F("id").asc()), **lane)
+def sprint_lane_heads(rows: list[SprintRow], *, first: int | None) -> list[LaneHead]:
+    """Every team lane of the sprint whose `rows` (sprint_summary_rows) are given, teams in name
+    order, with its first `first` tickets by rank loaded whole (all when None) and the
+    count and totals of all its rows. One query, for the rows shown only."""
+    by_team: dict[int, list[SprintRow]] = {}
+    for row in rows:
+        by_team.setdefault(row.team_id, []).append(row)
+    shown_ids = [row.id for lane in by_team.values() for row in lane[:first]]
+    shown: dict[int, list[Ticket]] = {team_id: [] for team_id in by_team}
+    for ticket in ticket_queryset().filter(pk__in=shown_ids).order_by("team__name", "rank", "id"):
+        shown[ticket.team_id].append(ticket)
+    return [
+        LaneHead(
+            team=tickets[0].team,
+            shown=tickets,
+            count=len(by_team[team_id]),
+            committed=sum(row.size for row in by_team[team_id]),
+            completed=sum(row.progress for row in by_team[team_id]),
         )
-    tickets = tickets.annotate(
-        lane_count=Window(Count("id"), **lane),
-        lane_committed=Window(Sum("size"), **lane),
-        lane_completed=Window(Sum("progress"), **lane),
-    )
-    if first is not None:
-        tickets = tickets.filter(place__lte=first)
-    lanes: dict[int, LaneHead] = {}
-    for ticket in tickets.order_by("team__name", "rank", "id"):
-        if ticket.team_id not in lanes:
-            lanes[ticket.team_id] = LaneHead(
-                ticket.team, [], ticket.lane_count, ticket.lane_committed, ticket.lane_completed
-            )
-        lanes[ticket.team_id].shown.append(ticket)
-    return list(lanes.values())
-
-
-def sprint_blocking_rows(sprint) -> list[Ticket]:
-    """The sprint's tickets with only what its blocked count and "Unblock first" read: their
-    status and insights (one query, no rendering fields)."""
-    return list(
-        Ticket.objects.filter(sprint=sprint)
-        .select_related("insight")
-        .only(
-            "id",
-            "key",
-            "status",
-            "insight__blocked",
-            "insight__root_blocker_ids",
-            "insight__downstream_count",
-        )
-    )
+        for team_id, tickets in shown.items()
+        if tickets  # a ticket moved out between the two reads leaves no empty lane
+    ]
 
 
 def sprint_lanes(sprint, search: str = "") -> list[TeamLane]:

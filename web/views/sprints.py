@@ -30,16 +30,16 @@ from sprints.models import Sprint
 from sprints.services import participant_ids
 from teams.models import Team
 from tickets.models import Ticket
-from tickets.presenters import is_blocked, present_tickets
+from tickets.presenters import present_tickets
 from tickets.services import ticket_move_in_ranking, ticket_update
 from web.forms.sprints import AdjustmentForm, SprintForm, WhatIfForm
 from web.selectors.tickets import (
     blocker_facts,
     lane_slice,
-    sprint_blocking_rows,
     sprint_lane_heads,
     sprint_lane_totals,
     sprint_lanes,
+    sprint_summary_rows,
 )
 from web.selectors.tickets import ticket_queryset as web_ticket_queryset
 from web.views.create import creatable_teams
@@ -248,7 +248,7 @@ def _draw_delta(request, sprint, moved: dict, current, critical_digest: str) -> 
         return ""
     dashboard.attach_ticket_forecasts(rows, dashboard.forecast_for(sprint, {}))
     context = {
-        **_blocking_summary(sprint_blocking_rows(sprint)),
+        **_blocking_summary(sprint_summary_rows(sprint)),
         "sprint": sprint,
         "change_token": current.token,
         "critical_digest": critical_digest,
@@ -263,14 +263,12 @@ def _draw_delta(request, sprint, moved: dict, current, critical_digest: str) -> 
     return render_to_string("planning/sprint_detail.html#sprint-delta", context, request=request)
 
 
-def _blocking_summary(everyone) -> dict:
+def _blocking_summary(rows) -> dict:
     """The summary's blocked count and "Unblock first", from every ticket of the sprint
-    (sprint_blocking_rows)."""
-    for ticket in everyone:
-        ticket.is_blocked = is_blocked(ticket)
+    (sprint_summary_rows)."""
     return {
-        "blocked_count": sum(1 for ticket in everyone if ticket.is_blocked),
-        "root_blockers": dashboard.root_blockers_by_impact(everyone),
+        "blocked_count": sum(1 for row in rows if row.blocked),
+        "root_blockers": dashboard.root_blockers_by_impact(rows),
     }
 
 
@@ -279,15 +277,13 @@ def _sprint_context(
 ) -> dict:
     # the version is read first: a change after it shows next time
     version = version or sprint_version(sprint)
-    # Only the rows drawn are loaded whole; the lanes' totals come with them, and the
-    # summary's counts from a narrow read of every ticket.
-    lanes = sprint_lane_heads(sprint, first=None if all_rows else FIRST_ROWS)
+    # Only the rows drawn are loaded whole; the summary's counts and the lanes' totals come
+    # from a narrow read of every ticket.
+    everyone = sprint_summary_rows(sprint)
+    lanes = sprint_lane_heads(everyone, first=None if all_rows else FIRST_ROWS)
     shown = [ticket for lane in lanes for ticket in lane.shown]
     present_tickets(request.user, shown, blocker_facts(shown))
-    everyone = sprint_blocking_rows(sprint)
-    dependency_graph = selectors.mark_link_health(
-        sprint, shown, sprint_ids={ticket.id for ticket in everyone}
-    )
+    dependency_graph = selectors.mark_link_health(sprint, shown)
     return {
         **dashboard.sprint_dashboard(request, sprint, shown),
         **_blocking_summary(everyone),
