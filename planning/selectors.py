@@ -614,12 +614,12 @@ def scope_next_key(sprint: Sprint, ticket: Ticket) -> str | None:
     return later.order_by("rank", "id").values_list("key", flat=True).first()
 
 
-def scope_count(sprint: Sprint) -> int:
-    return Ticket.objects.filter(sprint=sprint).count()
-
-
-def lane_size(sprint: Sprint, team_id: int) -> int:
-    return Ticket.objects.filter(sprint=sprint, team_id=team_id).count()
+def scope_sizes(sprint: Sprint, team_id: int) -> tuple[int, int]:
+    """How many tickets the sprint holds, and how many of them are the team's. One query."""
+    sizes = Ticket.objects.filter(sprint=sprint).aggregate(
+        scope=Count("id"), lane=Count("id", filter=Q(team_id=team_id))
+    )
+    return sizes["scope"], sizes["lane"]
 
 
 def linked_ticket_ids(ticket: Ticket) -> set[int]:

@@ -548,15 +548,18 @@ def _capacity_and_forecast(target: Sprint, scope_count: int) -> dict:
     capacity = selectors.sprint_capacity(target, teams, calendars=calendars)
     names = {summary.team_key: summary.team_name for summary in capacity}
     committed = [s.team_id for s in capacity if s.committed]
+    # When the oldest change the forecast has not taken in was made (None: up to date).
+    pending = derived.pending_since(services.SPRINT_FORECAST, target.pk)
     return {
         "scope_count": scope_count,
         "capacity": capacity,
         "overallocation": over_allocations(
             committed, target.start_date, target.end_date, calendars=calendars
         ),
-        "forecast": dashboard.forecast_for(target, names),
-        # When the oldest change the forecast has not taken in was made (None: up to date).
-        "forecast_pending": derived.pending_since(services.SPRINT_FORECAST, target.pk),
+        # The forecast line shows the stored forecast only when it is current and there is
+        # scope (after a move it says "updating"): read it only then.
+        "forecast": None if pending or not scope_count else dashboard.forecast_for(target, names),
+        "forecast_pending": pending,
     }
 
 
@@ -650,14 +653,14 @@ def _room_changes(request, action: str, target: Sprint | None, key: str) -> dict
 
 def _scope_changes(request, action: str, target: Sprint, moved: Ticket, linked: list) -> dict:
     in_scope = moved.sprint_id == target.pk
-    lane_size = selectors.lane_size(target, moved.team_id)
+    scope_count, lane_size = selectors.scope_sizes(target, moved.team_id)
     lane_came = action == "pull" and in_scope and lane_size == 1
     if lane_came or (action == "remove" and not in_scope and lane_size == 0):
         return {**_scope_context(request, target), "scope_card": True}  # a lane came or went
     scope_rows = [t for t in [moved, *linked] if t.sprint_id == target.pk]
     selectors.mark_link_problems(target, scope_rows)
     changes = {
-        **_capacity_and_forecast(target, selectors.scope_count(target)),
+        **_capacity_and_forecast(target, scope_count),
         "linked_scope": [t for t in linked if t.sprint_id == target.pk],
     }
     if in_scope:
