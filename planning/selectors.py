@@ -104,12 +104,26 @@ class GraphLink:
     def problem(self) -> str:
         """Why a red or orange link matters, in words (colour is never the only signal)."""
         if self.health == "red":
-            if self.blocker.node.sprint_rank is None:
-                return f"{self.blocker.key} is not planned in any sprint"
-            return f"{self.blocker.key} is planned later ({self.blocker.sprint_name})"
+            return _red_problem(
+                self.blocker.key, self.blocker.node.sprint_rank, self.blocker.sprint_name
+            )
         if self.health == "orange":
             return f"{self.blocker.key} must finish first, in this sprint"
         return ""
+
+
+def _red_problem(blocker_key: str, blocker_sprint_rank: int | None, sprint_name: str) -> str:
+    if blocker_sprint_rank is None:
+        return f"{blocker_key} is not planned in any sprint"
+    return f"{blocker_key} is planned later ({sprint_name})"
+
+
+@dataclass(frozen=True)
+class LinkProblem:
+    """A red link holding back a ticket, as a row shows it."""
+
+    health: str
+    problem: str
 
 
 @dataclass(frozen=True)
@@ -257,23 +271,58 @@ def mark_link_health(sprint: Sprint, tickets) -> SprintGraph:
 
 def mark_link_problems(sprint: Sprint, tickets) -> None:
     """Only the red links holding back the given tickets of the sprint (no critical path):
-    for answers that redraw a few rows. Three queries, whatever the sprint's size."""
-    ids = {ticket.id for ticket in tickets}
-    pairs = list(
-        DependencyLink.objects.filter(blocked_id__in=ids)
-        .values_list("blocker_id", "blocked_id")
+    for answers that redraw a few rows. Two queries, whatever the sprint's size: the links
+    with both ends' status and sprint, and the sprints' order."""
+    if not tickets:
+        return
+    order = {
+        sprint_id: position
+        for position, sprint_id in enumerate(Sprint.objects.values_list("id", flat=True))
+    }
+    rows = (
+        DependencyLink.objects.filter(blocked_id__in=[ticket.id for ticket in tickets])
         .order_by("id")
-    )
-    ends = _graph_tickets(Q(pk__in=ids | {blocker for blocker, _ in pairs}), sprint)
-    problems: dict[int, list[GraphLink]] = defaultdict(list)
-    for blocker, blocked in pairs:
-        link = GraphLink(
-            ends[blocker], ends[blocked], graph.link_health(ends[blocker].node, ends[blocked].node)
+        .values_list(
+            "blocked_id",
+            "blocked__team_id",
+            "blocked__status",
+            "blocked__sprint_id",
+            "blocker_id",
+            "blocker__key",
+            "blocker__team_id",
+            "blocker__status",
+            "blocker__sprint_id",
+            "blocker__sprint__name",
         )
-        if link.health == "red" and link.blocked.in_sprint:
-            problems[blocked].append(link)
+    )
+    problems: dict[int, list[LinkProblem]] = defaultdict(list)
+    for (
+        blocked_id,
+        blocked_team,
+        blocked_status,
+        blocked_sprint,
+        blocker_id,
+        key,
+        blocker_team,
+        blocker_status,
+        blocker_sprint,
+        sprint_name,
+    ) in rows:
+        blocked = _link_end(blocked_id, "", blocked_team, blocked_status, order.get(blocked_sprint))
+        blocker = _link_end(
+            blocker_id, key, blocker_team, blocker_status, order.get(blocker_sprint)
+        )
+        if blocked_sprint == sprint.pk and graph.link_health(blocker, blocked) == "red":
+            problem = _red_problem(key, blocker.sprint_rank, sprint_name or "")
+            problems[blocked_id].append(LinkProblem("red", problem))
     for ticket in tickets:
         ticket.link_problems = problems.get(ticket.id, [])
+
+
+def _link_end(ticket_id, key, team_id, status, sprint_rank) -> graph.Node:
+    """A link's end as link_health reads it: done or not, and where it is planned."""
+    done = status == Ticket.Status.DONE
+    return graph.Node(ticket_id, key, team_id, done, 0.0, sprint_rank)
 
 
 # --- capacity, adjustments, goals, forecast -------------------------------------------------
@@ -573,6 +622,8 @@ def filtered_backlog(filterset_data):
     for key in ("team", "type", "q"):
         if filterset_data.get(key):
             data.setlist(key, [filterset_data.get(key)])
+    if not data:  # no filter chosen: building the FilterSet (about 1 ms) would add nothing
+        return base
     return TicketFilter(data, queryset=base).qs
 
 
