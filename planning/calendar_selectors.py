@@ -18,7 +18,7 @@ from tickets.models import Ticket
 
 from . import capacity
 from . import capacity_calendar as cal
-from .models import CapacityAdjustment, MemberAvailability, PublicHoliday, TeamCapacity
+from .models import CapacityAdjustment, PublicHoliday, TeamCapacity
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class TeamCalendar:
 
 
 def team_calendars(team_ids, start: date, end: date) -> dict[int, TeamCalendar]:
-    """The calendars of the teams over [start, end] (working days). Eight queries."""
+    """The calendars of the teams over [start, end] (working days). Seven queries."""
     team_ids = list(team_ids)
     days = capacity.working_days(start, end)
     teams = list(
@@ -86,17 +86,22 @@ def team_calendars(team_ids, start: date, end: date) -> dict[int, TeamCalendar]:
         .values_list("sprint_id", "team_id", "total")
     }
     focus_rows = defaultdict(dict)  # team -> sprint -> focus
-    for sprint_id, team_id, focus in TeamCapacity.objects.filter(
-        sprint_id__in=sprint_ids, team_id__in=team_ids
-    ).values_list("sprint_id", "team_id", "focus_factor"):
-        focus_rows[team_id][sprint_id] = float(focus)
     availability = defaultdict(dict)  # (team, user) -> sprint -> (days off, part-time)
     availability_rows = defaultdict(dict)  # team -> (user, sprint) -> as stored
-    for sprint_id, team_id, user_id, days_off, part_time in MemberAvailability.objects.filter(
-        capacity__sprint_id__in=sprint_ids, capacity__team_id__in=team_ids
+    # Each team's sprint settings with their members' availability rows, in one read.
+    for sprint_id, team_id, focus, user_id, days_off, part_time in TeamCapacity.objects.filter(
+        sprint_id__in=sprint_ids, team_id__in=team_ids
     ).values_list(
-        "capacity__sprint_id", "capacity__team_id", "user_id", "days_off", "part_time_percent"
+        "sprint_id",
+        "team_id",
+        "focus_factor",
+        "availabilities__user_id",
+        "availabilities__days_off",
+        "availabilities__part_time_percent",
     ):
+        focus_rows[team_id][sprint_id] = float(focus)
+        if user_id is None:  # settings without any availability row
+            continue
         availability[(team_id, user_id)][sprint_id] = (
             {date.fromisoformat(d) for d in days_off},
             part_time / 100,

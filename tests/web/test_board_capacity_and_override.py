@@ -324,9 +324,9 @@ def test_the_capacity_panel_adds_a_fixed_number_of_queries(client, scenario):
     client.get(url)  # warm caches
     with CaptureQueriesContext(connection) as captured:
         selectors.board_capacity(scenario.lab, sprint)
-    # The team calendar the capacity is a share of (8: it holds the people, focus and days
+    # The team calendar the capacity is a share of (7: it holds the people, focus and days
     # off the summary reads too), the changes with authors (1).
-    assert len(captured) == 9
+    assert len(captured) == 8
     small = _queries(client, url)
     for n in range(12):
         TicketFactory(team=scenario.lab, sprint=sprint, status=["todo", "done"][n % 2], size=5)
