@@ -37,7 +37,9 @@ def execute(cursor, name: str, sql: str, params: Mapping, types: Mapping[str, st
     missing = sorted(set(names) - set(types))
     if missing:
         raise ValueError(f"no declared type for {', '.join(missing)} in {name}")
-    raw_connection = cursor.db.connection
+    # A pooled connection comes wrapped, a new wrapper per checkout: the session is the
+    # driver's connection underneath.
+    raw_connection = getattr(cursor.db.connection, "driver_connection", cursor.db.connection)
     prepared = _prepared_on.setdefault(raw_connection, set())
     if name not in prepared:
         declared = ", ".join(types[n] for n in names)

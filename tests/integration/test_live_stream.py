@@ -7,11 +7,13 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
 from ..asgi_server import uvicorn_command
@@ -21,6 +23,9 @@ from .conftest import ROOT, _test_database_url
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 READY_TIMEOUT = 30
+APPLICATION_NAME = "sprintplan-asgi-test"  # tells the server's connections from ours
+POOL_SIZE = 3
+POOL_OVERFLOW = 3
 
 
 def _free_port() -> int:
@@ -36,9 +41,12 @@ def asgi_server(django_db_setup, tmp_path_factory):
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": f"{_test_database_url()}?application_name={APPLICATION_NAME}",
         "SECRET_KEY": settings.SECRET_KEY,  # the test's sessions must be valid there
         "SECURE_SSL_REDIRECT": "0",
+        "DB_CONN_MAX_AGE": "0",  # as deploy/: connections from the pool, one per request
+        "DB_POOL_SIZE": str(POOL_SIZE),
+        "DB_POOL_OVERFLOW": str(POOL_OVERFLOW),
         "HEALTH_REQUIRED_ROLES": "",
         "LIVE_HEARTBEAT_SECONDS": "1",
     }
@@ -138,3 +146,49 @@ def test_the_stream_refuses_a_visitor_who_is_not_signed_in(asgi_server):
     connection = http.client.HTTPConnection("127.0.0.1", asgi_server, timeout=5)
     connection.request("GET", "/live/?topics=sprint:1")
     assert connection.getresponse().status == 403
+
+
+def _server_backends() -> set[int]:
+    """The PostgreSQL backends (pids) the uvicorn process holds now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [APPLICATION_NAME]
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def _get(port: int, path: str, session: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Cookie": f"sessionid={session}"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_requests_borrow_pooled_connections_and_hand_them_back(scenario, asgi_server):
+    """Under ASGI a connection lives as long as its request: it comes from the process's pool
+    and goes back at the request's end. A burst larger than the pool is served (overflow
+    connections are closed when handed back), and later requests reuse the kept backends
+    instead of starting new ones."""
+    browser = Client()
+    browser.force_login(scenario.users["viewer"])
+    session = browser.cookies["sessionid"].value
+    path = f"/sprints/{scenario.sprint.pk}/"
+    answers: list[int] = []
+
+    def ask():
+        answers.append(_get(asgi_server, path, session))
+
+    burst = [threading.Thread(target=ask) for _ in range(4 * (POOL_SIZE + POOL_OVERFLOW))]
+    for request in burst:
+        request.start()
+    for request in burst:
+        request.join()
+    assert answers == [200] * len(burst)
+    kept = _server_backends()
+    assert 1 <= len(kept) <= POOL_SIZE
+
+    for _ in range(10):
+        assert _get(asgi_server, path, session) == 200
+    assert _server_backends() <= kept  # no new PostgreSQL backend for ten more requests
