@@ -79,13 +79,17 @@ def latest_evidence(*, ticket: Ticket | None = None, sprint=None) -> dict[str, g
     )
     latest: dict[str, gates.EvidenceFact] = {}
     for row in rows:  # ascending: a later row replaces an earlier one
-        latest[evidence_key(row.criterion)] = gates.EvidenceFact(
-            passed=row.passed,
-            value=Decimal(row.value) if row.value is not None else None,
-            source=row.source,
-            failing_tests=tuple((row.details or {}).get("failing_tests", ())),
-        )
+        latest[evidence_key(row.criterion)] = _evidence_fact(row)
     return latest
+
+
+def _evidence_fact(row: Evidence) -> gates.EvidenceFact:
+    return gates.EvidenceFact(
+        passed=row.passed,
+        value=Decimal(row.value) if row.value is not None else None,
+        source=row.source,
+        failing_tests=tuple((row.details or {}).get("failing_tests", ())),
+    )
 
 
 def ticket_verdicts(ticket: Ticket, *, entry_gate_only: bool = False, scope: str = ""):
@@ -97,6 +101,61 @@ def ticket_verdicts(ticket: Ticket, *, entry_gate_only: bool = False, scope: str
         entry_gate_only=entry_gate_only,
         scope=scope,
     )
+
+
+def entry_gate_verdicts(tickets: list[Ticket]) -> dict[int, list[gates.Verdict]]:
+    """The entry-gate verdicts of several tickets (a ticket's blockers), each scoped by its
+    key, in a constant number of queries; artifacts and evidence are read only for tickets
+    that some entry-gate criterion may judge."""
+    if not tickets:
+        return {}
+    shared = [spec(c) for c in criteria_in_force()]
+    own: dict[int, list[gates.CriterionSpec]] = defaultdict(list)
+    for criterion in Criterion.objects.filter(ticket__in=tickets).select_related("team", "ticket"):
+        own[criterion.ticket_id].append(spec(criterion))
+    gating = {ticket.pk: [c for c in shared + own[ticket.pk] if c.entry_gate] for ticket in tickets}
+    judged = [ticket for ticket in tickets if gating[ticket.pk]]
+    kinds = _artifact_kinds_of(judged)
+    evidence = _latest_evidence_of(judged)
+    return {
+        ticket.pk: gates.ticket_verdicts(
+            gating[ticket.pk],
+            gates.TicketFacts(
+                key=ticket.key,
+                type=ticket.type,
+                team_kind=ticket.team.kind,
+                artifact_kinds=frozenset(kinds[ticket.pk]),
+            ),
+            evidence[ticket.pk],
+            entry_gate_only=True,
+            scope=ticket.key,
+        )
+        for ticket in tickets
+    }
+
+
+def _artifact_kinds_of(tickets: list[Ticket]) -> dict[int, set[str]]:
+    kinds: dict[int, set[str]] = defaultdict(set)
+    if tickets:
+        rows = Artifact.objects.filter(ticket__in=tickets).values_list("ticket_id", "kind")
+        for ticket_id, kind in rows.distinct():
+            kinds[ticket_id].add(kind)
+    return kinds
+
+
+def _latest_evidence_of(tickets: list[Ticket]) -> dict[int, dict[str, gates.EvidenceFact]]:
+    """latest_evidence(ticket=...) for each ticket, from one query."""
+    latest: dict[int, dict[str, gates.EvidenceFact]] = defaultdict(dict)
+    if not tickets:
+        return latest
+    rows = (
+        Evidence.objects.filter(ticket__in=tickets)
+        .select_related("criterion")
+        .order_by("recorded_at", "id")
+    )
+    for row in rows:  # ascending: a later row replaces an earlier one
+        latest[row.ticket_id][evidence_key(row.criterion)] = _evidence_fact(row)
+    return latest
 
 
 def goal_verdicts(sprint) -> list[gates.Verdict]:

@@ -47,11 +47,9 @@ def done_gate_failures(ticket: Ticket) -> list[str]:
 
 def entry_gate_failures(ticket: Ticket) -> list[str]:
     """Entry-gate criteria that the ticket's direct blockers do not pass yet; [] = may start."""
-    found: list[str] = []
-    for blocker in selectors.direct_blockers(ticket):
-        verdicts = selectors.ticket_verdicts(blocker, entry_gate_only=True, scope=blocker.key)
-        found += gates.failures(verdicts)
-    return found
+    blockers = selectors.direct_blockers(ticket)
+    verdicts = selectors.entry_gate_verdicts(blockers)
+    return [sentence for blocker in blockers for sentence in gates.failures(verdicts[blocker.pk])]
 
 
 def done_gate(ticket: Ticket, new_status: str) -> Hold | None:

@@ -217,6 +217,38 @@ def test_entry_gate_holds_training_until_the_batch_agrees(scenario, one):
     assert services.entry_gate_failures(one.labeling) == []  # nothing upstream
 
 
+def test_entry_gate_names_every_failing_blocker_in_the_same_queries_for_one_or_many(
+    scenario, one, django_assert_num_queries
+):
+    """Starting a ticket asks each direct blocker's entry-gate criteria: the blockers are
+    judged together (criteria, artifacts and evidence read once), so the queries do not grow
+    with their number; failures come blocker by blocker in key order."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dependencies.services import link_create
+    from tests.factories import TicketFactory
+
+    with CaptureQueriesContext(connection) as one_blocker:
+        services.entry_gate_failures(one.training)
+    batches = [TicketFactory(team=scenario.lab, type="labeling_batch") for _ in range(4)]
+    for batch in batches:
+        link_create(actor=scenario.users["sm"], blocker=batch, blocked=one.training)
+    services.evidence_record(
+        actor=scenario.users["lab_lead"],
+        criterion=one.criterion("iaa"),
+        ticket=batches[0],
+        value="0.99",
+    )
+    with django_assert_num_queries(len(one_blocker)):
+        failures = services.entry_gate_failures(one.training)
+    failing = sorted([one.labeling, *batches[1:]], key=lambda ticket: ticket.key)
+    assert failures == [
+        f"{ticket.key}: “Inter-annotator agreement ≥ 0.98” (Data Labeling) has no evidence yet."
+        for ticket in failing
+    ]
+
+
 def test_acceptance_criterion_for_a_spike(scenario, one):
     from tests.factories import TicketFactory
 
