@@ -185,7 +185,8 @@ def sprint_lane_heads(rows: list[SprintRow], *, first: int | None) -> list[LaneH
     shown_ids = [row.id for lane in by_team.values() for row in lane[:first]]
     shown: dict[int, list[Ticket]] = {team_id: [] for team_id in by_team}
     for ticket in ticket_queryset().filter(pk__in=shown_ids).order_by("team__name", "rank", "id"):
-        shown[ticket.team_id].append(ticket)
+        if ticket.team_id in shown:  # not a ticket moved to another team between the reads
+            shown[ticket.team_id].append(ticket)
     return [
         LaneHead(
             team=tickets[0].team,
