@@ -142,16 +142,36 @@ class Service:
     name: str
     command: list[str]
     ready: str
+    env: dict[str, str] = field(default_factory=dict)  # on top of the stack's
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     deaths: int = 0  # exits the bench did not cause
     expected_down: bool = False
 
 
+def web_service(server: str, port: int) -> Service:
+    """3 web processes: uvicorn as deploy/ and docker-compose run it (ASGI, connections from
+    the pool, one per request), or gunicorn's sync workers (WSGI, a kept connection each)."""
+    if server == "uvicorn":
+        command = [
+            sys.executable, "-m", "uvicorn", "sprintplan.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "3",
+            "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "2",
+        ]  # fmt: skip
+        return Service("web", command, "Uvicorn running on", env={"DB_CONN_MAX_AGE": "0"})
+    command = [
+        sys.executable, "-m", "gunicorn", "sprintplan.wsgi",
+        "-b", f"127.0.0.1:{port}", "-w", "3", "--timeout", "30",
+    ]  # fmt: skip
+    return Service("web", command, "Booting worker")
+
+
 class Stack:
     """gunicorn, the two workers and beat on one database and a private Redis."""
 
-    def __init__(self, *, database_url: str, redis_port: int, port: int, queue: str, workdir):
+    def __init__(
+        self, *, database_url: str, redis_port: int, port: int, queue: str, workdir, web: str
+    ):
         self.port = port
         self.workdir = Path(workdir)
         self.redis = Redis(redis_port, self.workdir)
@@ -176,22 +196,7 @@ class Stack:
         celery = [sys.executable, "-m", "celery", "-A", "sprintplan"]
         quiet = ["--without-gossip", "--without-mingle"]
         self.services = {
-            "web": Service(
-                "web",
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "sprintplan.wsgi",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "-w",
-                    "3",
-                    "--timeout",
-                    "30",
-                ],
-                "Booting worker",
-            ),
+            "web": web_service(web, port),
             "worker": Service(
                 "worker",
                 [*celery, "worker", "--loglevel=INFO", "--concurrency=2",
@@ -251,7 +256,7 @@ class Stack:
         service.process = subprocess.Popen(
             service.command,
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **service.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill -9 takes its children too
@@ -700,6 +705,8 @@ def main() -> None:
     parser.add_argument("--redis-port", type=int, default=6390)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--json", type=Path)
+    # uvicorn as deploy/ runs the web tier; gunicorn (sync) as runs 1-5 did.
+    parser.add_argument("--web", choices=["uvicorn", "gunicorn"], default="uvicorn")
     args = parser.parse_args()
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(scenarios) - set(SCENARIOS)
@@ -729,6 +736,7 @@ def main() -> None:
             port=args.port,
             queue=queue,
             workdir=workdir,
+            web=args.web,
         )
         try:
             stack.start()
