@@ -95,6 +95,17 @@ def assert_mirror_equals_the_database(keeper) -> None:
     assert links == sorted(selectors.graph_links())
 
 
+def done_in_another_process(monkeypatch, scenario, ticket, recompute_now) -> None:
+    """`ticket` set done and recomputed by another worker process (its own mirror keeper,
+    its own token written): this process's mirror is stale afterwards."""
+    other = services._MirrorKeeper()
+    other.enabled = True
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_MIRROR", other)
+        set_status(scenario, ticket, "done")
+        recompute_now()
+
+
 @pytest.mark.parametrize("seed", [21, 22, 23, 24, 25, 26])
 def test_status_changes_recomputed_from_the_mirror_end_equal_to_a_full_recompute(
     scenario, keeper, recompute, mirrored, builds, seed
@@ -192,12 +203,7 @@ def test_after_another_process_recomputed_the_database_is_read_instead(
     recompute(full=True)
     assert keeper.mirror is not None
     # Another worker process takes a recompute: its own keeper, its own token written.
-    other = services._MirrorKeeper()
-    other.enabled = True
-    with monkeypatch.context() as patched:
-        patched.setattr(services, "_MIRROR", other)
-        set_status(scenario, left, "done")
-        recompute()
+    done_in_another_process(monkeypatch, scenario, left, recompute)
     set_status(scenario, bottom, "done")
     assert recompute().path == "below"  # the region below, read from the database
     assert mirrored == []  # this process's mirror was stale: never used
@@ -344,12 +350,7 @@ def test_the_log_says_why_a_run_did_not_compute_from_the_mirror(
             return services.insights_run(**kwargs)
 
     assert run(full=True).reason == ""
-    other = services._MirrorKeeper()  # another worker process takes a recompute
-    other.enabled = True
-    with monkeypatch.context() as patched:
-        patched.setattr(services, "_MIRROR", other)
-        set_status(scenario, left, "done")
-        run()
+    done_in_another_process(monkeypatch, scenario, left, run)
     set_status(scenario, bottom, "done")
     with caplog.at_level(logging.INFO, logger="dependencies.services"):
         report = run()
