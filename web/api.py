@@ -359,9 +359,11 @@ class TicketViewSet(
         """Bring an archived ticket back into the backlog."""
         return self._archive_step(request, services.ticket_restore)
 
+    # filters=False: the ticket list's filters do not narrow a ticket's comments or history
     @extend_schema(
         request=CommentInputSerializer,
         responses={200: CommentSerializer(many=True), 201: CommentSerializer},
+        filters=False,
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def comments(self, request, key=None):
@@ -396,7 +398,7 @@ class TicketViewSet(
         )
         return Response(CommentSerializer(_comments().get(pk=comment.pk)).data)
 
-    @extend_schema(responses={200: HistorySerializer(many=True)})
+    @extend_schema(responses={200: HistorySerializer(many=True)}, filters=False)
     @action(detail=True, methods=["get"], pagination_class=None)
     def history(self, request, key=None):
         """Every recorded change, oldest first, each with a sentence in words."""

@@ -32,6 +32,20 @@ def test_schema_and_docs_need_login(scenario, client):
     assert client.get("/api/docs/").status_code == 200
 
 
+def test_schema_offers_the_ticket_filters_on_the_list_only(scenario, client):
+    """A ticket's comments and history are not narrowed by the ticket list's filters, so the
+    contract must not offer them there (a fuzzer would rightly expect a bad one refused)."""
+    client.force_login(scenario.users["viewer"])
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+
+    def query_names(path):
+        return {p["name"] for p in paths[path]["get"].get("parameters", []) if p["in"] == "query"}
+
+    assert {"team", "status", "sprint"} <= query_names("/api/v1/tickets/")
+    assert query_names("/api/v1/tickets/{key}/comments/") == set()
+    assert query_names("/api/v1/tickets/{key}/history/") == set()
+
+
 def test_create_ticket_gets_a_key_and_a_version(scenario, api):
     response = api("lab_lead").post(
         "/api/v1/tickets/",
