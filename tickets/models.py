@@ -94,7 +94,12 @@ class Ticket(models.Model):
                 condition=~models.Q(parent=models.F("id")), name="ticket_not_own_parent"
             ),
         ]
-        indexes = [models.Index(fields=["sprint", "team", "rank"], name="ticket_sprint_team_rank")]
+        indexes = [
+            models.Index(fields=["sprint", "team", "rank"], name="ticket_sprint_team_rank"),
+            # The backlog (no sprint, not archived) in rank order, without sorting it: the
+            # planning room's slices and a move's "row below" read it from here.
+            models.Index(fields=["sprint", "archived_at", "rank"], name="ticket_backlog_rank"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} {self.title}"
