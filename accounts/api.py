@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sprintplan.api import StrictSerializer
-from sprintplan.throttling import AddressThrottle, AnonThrottle
+from sprintplan.throttling import TokenEndpointRateLimits
 
 from . import services
 from .models import User
@@ -176,7 +176,7 @@ class ObtainTokenView(APIView):
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
     parser_classes = [parsers.JSONParser, parsers.FormParser]
-    throttle_classes = [AnonThrottle, AddressThrottle]
+    throttle_classes = [TokenEndpointRateLimits]
 
     @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
     def post(self, request):

@@ -411,11 +411,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "PAGE_SIZE": 100,
     # Per signed-in user (whatever the token or session) and per client address.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "sprintplan.throttling.UserBurstThrottle",
-        "sprintplan.throttling.UserSustainedThrottle",
-        "sprintplan.throttling.AddressThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["sprintplan.throttling.ApiRateLimits"],
     "DEFAULT_THROTTLE_RATES": {
         "user_burst": os.environ.get("API_THROTTLE_USER_BURST", "120/min"),
         "user_sustained": os.environ.get("API_THROTTLE_USER_SUSTAINED", "3000/hour"),
