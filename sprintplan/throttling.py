@@ -32,7 +32,6 @@ from . import redis_guard
 logger = logging.getLogger(__name__)
 
 REDIS_FAILURES = (redis.exceptions.RedisError, OSError)
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,11 @@ class Rate:
 
 
 def parse_rate(rate: str | None) -> Rate | None:
-    """ "120/min" -> Rate(120, 60); None (no rate for the scope) -> None."""
+    """ "120/min" -> Rate(120, 60); None (no rate for the scope) -> None. DRF's own parser
+    (it uses nothing of its instance), so rates read exactly as DRF documents them."""
     if rate is None:
         return None
-    count, period = rate.split("/")
-    return Rate(int(count), _PERIODS[period[0]])
+    return Rate(*throttling.SimpleRateThrottle.parse_rate(None, rate))
 
 
 @dataclass(frozen=True)

@@ -66,18 +66,18 @@ def test_users_are_counted_apart_and_the_address_counts_everyone(rates, api):
 
 
 @pytest.mark.services
-def test_requests_arriving_together_are_each_counted_once_in_redis(settings):
+def test_requests_arriving_together_are_each_counted_once_in_redis():
     """INCR in one pipeline per request: no count is lost between concurrent requests (a
     read-then-write of the count would let them overwrite each other)."""
     redis_cache = RedisCache(
         "redis://127.0.0.1:6379/15", {"KEY_PREFIX": "throttle-test", "OPTIONS": {}}
     )
-    settings_check = _check("user_burst", "race", Rate(1000, 60), now=0)
-    redis_cache.delete(settings_check.current_key)
+    race_check = _check("user_burst", "race", Rate(1000, 60), now=0)
+    redis_cache.delete(race_check.current_key)
     seen, lock = [], threading.Lock()
 
     def one_request():
-        ((current, _previous),) = throttling._count_in_redis(redis_cache, [settings_check])
+        ((current, _previous),) = throttling._count_in_redis(redis_cache, [race_check])
         with lock:
             seen.append(current)
 
@@ -87,4 +87,4 @@ def test_requests_arriving_together_are_each_counted_once_in_redis(settings):
     for thread in threads:
         thread.join()
     assert sorted(seen) == list(range(1, 31))
-    redis_cache.delete(settings_check.current_key)
+    redis_cache.delete(race_check.current_key)
