@@ -552,6 +552,58 @@ def load_beliefs(clients: int, seed: int) -> list[list[Belief]]:
     return hands
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu() -> dict[int, tuple[str, int, float]]:
+    """Every process now: pid -> (command name, session id, CPU seconds used)."""
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # After the name: state, ppid, pgrp, session, ... utime is field 14, stime 15.
+        session, utime, stime = int(fields[3]), int(fields[11]), int(fields[12])
+        processes[int(entry.name)] = (name, session, (utime + stime) / CLOCK_TICKS)
+    return processes
+
+
+def cpu_by_role(stack: "Stack") -> dict[str, float]:
+    """CPU seconds used so far, by part of the stack: each service is its own session (started
+    with start_new_session), PostgreSQL backends by name, Redis, and this bench (the clients)."""
+    roles = {service.process.pid: service.name for service in stack.services.values() if service.process}
+    redis_pid = stack.redis.process.pid if stack.redis.process else None
+    totals: dict[str, float] = {}
+    for pid, (name, session, seconds) in _process_cpu().items():
+        if session in roles:
+            role = roles[session]
+        elif name.startswith("postgres"):
+            role = "postgres"
+        elif pid == redis_pid:
+            role = "redis"
+        else:
+            continue
+        totals[role] = totals.get(role, 0.0) + seconds
+    own = os.times()
+    totals["bench clients"] = own.user + own.system
+    return totals
+
+
+def cpu_ms_per_update(before: dict, after: dict, updates: int) -> dict[str, float]:
+    """CPU milliseconds each part spent per acknowledged update in the scenario (processes that
+    ended meanwhile, such as a closed PostgreSQL backend, are missing: a lower bound)."""
+    if not updates:
+        return {}
+    spent = {role: after[role] - before.get(role, 0.0) for role in after}
+    spent["total"] = sum(spent.values())
+    return {role: round(1000 * seconds / updates, 2) for role, seconds in spent.items()}
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
@@ -578,6 +630,7 @@ def run_scenario(stack: Stack, name: str, args, token: str, database: str) -> di
     for client in clients:
         client.start()
     deaths_before = {s.name: s.deaths for s in stack.services.values()}
+    cpu_before = cpu_by_role(stack)
     graph_log_at = stack.log_size("graph-worker")
     result: dict = {"scenario": name}
     if name != "load":
@@ -586,6 +639,7 @@ def run_scenario(stack: Stack, name: str, args, token: str, database: str) -> di
     for client in clients:
         client.join(timeout=total + 2 * REQUEST_TIMEOUT)
     elapsed = time.monotonic() - started
+    cpu_after = cpu_by_role(stack)
     last_write = tally.last_write_at or time.monotonic()
     result["insights_correct_s"] = seconds_until(lambda: wrong_insights() == 0, since=last_write)
     result["forecasts_fresh_s"] = seconds_until(lambda: pending_forecasts() == 0, since=last_write)
@@ -610,6 +664,7 @@ def run_scenario(stack: Stack, name: str, args, token: str, database: str) -> di
             for s in stack.services.values()
             if s.deaths > deaths_before[s.name]
         },
+        cpu_ms_per_update=cpu_ms_per_update(cpu_before, cpu_after, tally.acknowledged),
         load_before=round(load_before[0], 2),
         load_after=round(os.getloadavg()[0], 2),
     )
@@ -705,6 +760,9 @@ def main() -> None:
     parser.add_argument("--redis-port", type=int, default=6390)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--logs", type=Path, help="keep the processes' logs in this directory (default: removed)"
+    )
     # uvicorn as deploy/ runs the web tier; gunicorn (sync) as runs 1-5 did.
     parser.add_argument("--web", choices=["uvicorn", "gunicorn"], default="uvicorn")
     args = parser.parse_args()
@@ -729,7 +787,14 @@ def main() -> None:
         flush=True,
     )
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-faults-") as workdir:
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+    workdirs = (
+        contextlib.nullcontext(str(args.logs))
+        if args.logs
+        else tempfile.TemporaryDirectory(prefix="bench-faults-")
+    )
+    with workdirs as workdir:
         stack = Stack(
             database_url=f"{SERVER}/{args.database}",
             redis_port=args.redis_port,
