@@ -15,6 +15,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
+from django.utils import timezone
 from django.utils.http import urlsafe_base64_encode
 from knox.models import AuthToken
 from knox.settings import knox_settings
@@ -203,4 +204,12 @@ def api_token_revoke(*, token: AuthToken) -> None:
 @transaction.atomic
 def api_tokens_revoke_all(*, user) -> int:
     deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted
+
+
+def api_tokens_purge_expired() -> int:
+    """Delete every API token past its expiry (refused already; this keeps the table small)."""
+    deleted, _ = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
+    if deleted:
+        logger.info("Deleted %d expired API tokens.", deleted)
     return deleted

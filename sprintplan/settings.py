@@ -319,6 +319,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep",
         "schedule": 60.0,
     },
+    # Expired API tokens are refused when presented; this deletes the ones nobody presents.
+    "purge-expired-api-tokens": {
+        "task": "accounts.tasks.purge_expired_tokens",
+        "schedule": 3600.0,
+    },
     "refresh-pi-forecasts": {
         "task": "sprintplan.tasks.refresh_derived",
         "schedule": _REFRESH_SECONDS,
@@ -399,8 +404,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 2_621_440)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated requests then get 401 with a WWW-Authenticate header.
-        # knox: tokens stored hashed, with an expiry; `Authorization: Token <token>`.
-        "knox.auth.TokenAuthentication",
+        # knox: tokens stored hashed, with an expiry; `Authorization: Token <token>`. The
+        # request checks only the token it presents (accounts.authentication).
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
