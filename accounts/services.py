@@ -14,8 +14,8 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils.encoding import force_bytes
 from django.utils import timezone
+from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from knox.models import AuthToken
 from knox.settings import knox_settings

@@ -199,8 +199,17 @@ class Stack:
             "web": web_service(web, port),
             "worker": Service(
                 "worker",
-                [*celery, "worker", "--loglevel=INFO", "--concurrency=2",
-                 "-X", f"{queue}.graph,{queue}.background", "-n", f"worker-{queue}@%h", *quiet],
+                [
+                    *celery,
+                    "worker",
+                    "--loglevel=INFO",
+                    "--concurrency=2",
+                    "-X",
+                    f"{queue}.graph,{queue}.background",
+                    "-n",
+                    f"worker-{queue}@%h",
+                    *quiet,
+                ],
                 " ready.",
             ),
             "graph-worker": Service(
@@ -220,8 +229,20 @@ class Stack:
             ),
             "background-worker": Service(
                 "background-worker",
-                ["nice", "-n", "10", *celery, "worker", "--loglevel=INFO", "--concurrency=1",
-                 "-Q", f"{queue}.background", "-n", f"background-{queue}@%h", *quiet],
+                [
+                    "nice",
+                    "-n",
+                    "10",
+                    *celery,
+                    "worker",
+                    "--loglevel=INFO",
+                    "--concurrency=1",
+                    "-Q",
+                    f"{queue}.background",
+                    "-n",
+                    f"background-{queue}@%h",
+                    *quiet,
+                ],
                 " ready.",
             ),
             "beat": Service(
@@ -476,8 +497,10 @@ def pending_forecasts() -> int:
 
 
 # What dependencies.services.insights_run logs after each run that consumed changes.
-RECOMPUTE_LINE = re.compile(r"insight recompute: \d+ change\(s\), \d+ row\(s\) written in "
-                            r"[\d.]+ ms \(([a-z ]+)\)(?: reason: (.*))?")
+RECOMPUTE_LINE = re.compile(
+    r"insight recompute: \d+ change\(s\), \d+ row\(s\) written in "
+    r"[\d.]+ ms \(([a-z ]+)\)(?: reason: (.*))?"
+)
 FAST_PATHS = ("mirror", "below")
 
 
@@ -576,7 +599,9 @@ def _process_cpu() -> dict[int, tuple[str, int, float]]:
 def cpu_by_role(stack: "Stack") -> dict[str, float]:
     """CPU seconds used so far, by part of the stack: each service is its own session (started
     with start_new_session), PostgreSQL backends by name, Redis, and this bench (the clients)."""
-    roles = {service.process.pid: service.name for service in stack.services.values() if service.process}
+    roles = {
+        service.process.pid: service.name for service in stack.services.values() if service.process
+    }
     redis_pid = stack.redis.process.pid if stack.redis.process else None
     totals: dict[str, float] = {}
     for pid, (name, session, seconds) in _process_cpu().items():

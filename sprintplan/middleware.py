@@ -64,3 +64,20 @@ def _is_api(request) -> bool:
 def _is_json(response) -> bool:
     content_type = response.get("Content-Type", "")
     return content_type.startswith("application/json") or content_type.endswith("+json")
+
+
+class OneThreadPerRequest:
+    """Innermost on purpose. Under ASGI Django adapts each middleware to the mode of the one
+    inside it: with async-capable middleware innermost (django-axes, django-htmx, and every
+    MiddlewareMixin one above them), each of their steps hopped from the event loop to a
+    thread and back, about twenty hops a request. A sync-only middleware innermost makes the
+    whole chain and the (sync) views run in the request's one thread: one hop."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)

@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a lockout into its 429 answer.
     "axes.middleware.AxesMiddleware",
+    # Only passes the request on; it keeps the chain in one thread under ASGI (see there).
+    "sprintplan.middleware.OneThreadPerRequest",
 ]
 
 ROOT_URLCONF = "web.urls"

@@ -3,7 +3,7 @@ and the word to sprintplan.derived that derived data is stale."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
@@ -111,7 +111,7 @@ def ticket_update(
         ensure_can_edit_ticket(actor, current, set(changed) - gate_fields)
         changed = _validated(changed, current=current)
         held_back = _gates(current, changed, override_reason)
-        _write(current, changed, expected_version)
+        written_at = _write(current, changed, expected_version)
         _record_events(current, actor, changed)
         if held_back:
             _record_override(current, actor, held_back, override_reason)
@@ -122,7 +122,7 @@ def ticket_update(
             derived.changed("sprint", sorted(sprint_ids))
         # After commit: the open pages of the sprints it was and is in (sprintplan.live).
         events.publish("ticket.changed", ticket_ids=[current.id], sprint_ids=sorted(sprint_ids))
-    current.refresh_from_db()
+    _hold_as_written(current, changed, version=expected_version + 1, updated_at=written_at)
     return current
 
 
@@ -260,7 +260,10 @@ def _decimal(field: str, value: Any) -> Decimal:
         raise InvalidInput(f"{field} must be a number, got {value!r}.", field=field) from None
     if not number.is_finite():
         raise InvalidInput(f"{field} must be a finite number.", field=field)
-    return number
+    # Rounded as the database stores it (half away from zero, as PostgreSQL's numeric does),
+    # so a ticket in memory after a write holds what a re-read would.
+    places = Decimal(1).scaleb(-Ticket._meta.get_field(field).decimal_places)
+    return number.quantize(places, rounding=ROUND_HALF_UP)
 
 
 def _validated(values: dict[str, Any], *, current: Ticket | None) -> dict[str, Any]:
@@ -305,12 +308,24 @@ def _check_parent(ticket: Ticket, parent: Ticket) -> None:
     return None
 
 
-def _write(current: Ticket, changed: dict[str, Any], expected_version: int) -> None:
+def _write(current: Ticket, changed: dict[str, Any], expected_version: int):
+    """Store `changed` if the ticket is still at `expected_version`; return the time written."""
+    now = timezone.now()
     rows = Ticket.objects.filter(pk=current.pk, version=expected_version).update(
-        **changed, version=expected_version + 1, updated_at=timezone.now()
+        **changed, version=expected_version + 1, updated_at=now
     )
     if rows != 1:  # the conditional UPDATE is the real guard on databases without row locks
         raise StaleVersion(f"{current.key} was changed by someone else.", current=current)
+    return now
+
+
+def _hold_as_written(current: Ticket, changed: dict[str, Any], *, version: int, updated_at):
+    """Give the locked instance the values the UPDATE stored (validated, rounded as stored),
+    instead of reading the row again after commit."""
+    for field, value in changed.items():
+        setattr(current, field, value)
+    current.version = version
+    current.updated_at = updated_at
 
 
 def _record_events(current: Ticket, actor, changed: dict[str, Any]) -> None:

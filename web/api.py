@@ -279,8 +279,15 @@ class TicketViewSet(
         return Response(self._output(ticket, many=False), status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: TicketSerializer, 409: StaleTicketSerializer})
+    def _ticket_to_change(self) -> Ticket:
+        """The ticket the URL names, read light: the service locks and reads it whole, and
+        the answer is read whole after commit."""
+        ticket = get_object_or_404(Ticket.objects.only("id"), key=self.kwargs[self.lookup_field])
+        self.check_object_permissions(self.request, ticket)
+        return ticket
+
     def partial_update(self, request, *args, **kwargs):
-        ticket = self.get_object()
+        ticket = self._ticket_to_change()
         serializer = TicketWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)

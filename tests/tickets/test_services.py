@@ -66,6 +66,33 @@ def test_update_records_one_event_per_changed_field_with_old_and_new(scenario):
     assert updated.progress == Decimal("430")
 
 
+def test_update_returns_the_ticket_exactly_as_a_re_read_finds_it(scenario):
+    """The service hands back the written ticket without reading it again: every stored
+    field, rounded as the database rounds (0.125 -> 0.13), equals a fresh read."""
+    ticket = TicketFactory(team=scenario.lab, size=10, status="todo")
+    updated = ticket_update(
+        ticket=ticket,
+        actor=scenario.users["sm"],
+        changes={
+            "title": "  Label the night shots  ",
+            "status": "in_progress",
+            "progress": "0.125",
+            "sprint": scenario.sprint,
+            "assignee": scenario.users["lab_lead"],
+        },
+        expected_version=1,
+    )
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    for field in Ticket._meta.concrete_fields:
+        assert getattr(updated, field.attname) == getattr(fresh, field.attname), field.name
+    assert (updated.title, updated.progress, updated.version) == (
+        "Label the night shots",
+        Decimal("0.13"),
+        2,
+    )
+    assert updated.sprint == scenario.sprint and updated.assignee == scenario.users["lab_lead"]
+
+
 def test_update_with_a_stale_version_is_refused_and_changes_nothing(scenario):
     ticket = TicketFactory(team=scenario.lab, size=1000)
     lead = scenario.users["lab_lead"]
