@@ -52,7 +52,8 @@ def insights_changed(_ids) -> None:
 def blocked_spells_run(*, full: bool = False) -> derived.RefreshReport:
     """Open a spell for every ticket that became blocked, close the spell of every ticket
     that no longer is (a new root blocker closes one spell and opens the next), and
-    publish "ticket.blocked" / "ticket.unblocked". Reads only blocked insights and open
+    publish "ticket.blocked" / "ticket.unblocked" with `tickets`: (ticket id, root blocker
+    ids) pairs. Reads only blocked insights and open
     spells, so the cost follows what is blocked, not the backlog."""
     now = timezone.now()
     with transaction.atomic():
@@ -84,19 +85,15 @@ def blocked_spells_run(*, full: bool = False) -> derived.RefreshReport:
             BlockedSpell(ticket_id=t, root_blocker_ids=blocked[t], started_at=now)
             for t in began + moved
         )
-        for ticket_id in began:
+        # One event per run for all the tickets concerned: a change high in a chain blocks
+        # or frees hundreds at once, and listeners read what they need for all of them.
+        if began:
             events.publish(
-                "ticket.blocked",
-                ticket_id=ticket_id,
-                root_blocker_ids=blocked[ticket_id],
-                at=now.isoformat(),
+                "ticket.blocked", tickets=[(t, blocked[t]) for t in began], at=now.isoformat()
             )
-        for ticket_id in ended:
+        if ended:
             events.publish(
-                "ticket.unblocked",
-                ticket_id=ticket_id,
-                root_blocker_ids=spells[ticket_id][1],
-                at=now.isoformat(),
+                "ticket.unblocked", tickets=[(t, spells[t][1]) for t in ended], at=now.isoformat()
             )
         DerivedChange.objects.filter(pk__in=markers).delete()
     return derived.RefreshReport(len(markers), len(blocked), len(began) + len(ended) + len(moved))

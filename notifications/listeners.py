@@ -16,7 +16,7 @@ from teams.models import Membership
 from tickets.models import Ticket
 
 from .models import Event, TicketWatch
-from .services import Message, notify
+from .services import Message, active_webhooks, notify, webhook_hears
 
 
 def subscribe_all() -> None:
@@ -100,10 +100,34 @@ def on_mentioned(*, ticket_id, comment_id, actor_id, user_ids, **_) -> None:
     )
 
 
-def _blocked_change(event_type, verb, *, ticket_id, root_blocker_ids, at) -> None:
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is None:
-        return
+def _blocked_changes(event_type, verb, *, tickets, at) -> None:
+    """Tell the owners and watchers of each ticket, and the webhooks that hear it. One run
+    can block or free hundreds of tickets: they are read together, and a ticket nobody
+    hears about costs no further query."""
+    ids = [ticket_id for ticket_id, _ in tickets]
+    found = {t.pk: t for t in Ticket.objects.filter(pk__in=ids).only(*_BLOCKED_FIELDS)}
+    listeners: dict[int, set[int]] = {}
+    for person, their_tickets in _owners_and_watchers(ids).items():
+        for ticket_id in their_tickets:
+            listeners.setdefault(ticket_id, set()).add(person)
+    hooks = active_webhooks()
+    for ticket_id, root_blocker_ids in tickets:
+        ticket = found.get(ticket_id)
+        if ticket is None:
+            continue
+        recipients = listeners.get(ticket_id, set())
+        heard = any(
+            webhook_hears(hook, event_type, team_ids=(ticket.team_id,), sprint_id=ticket.sprint_id)
+            for hook in hooks
+        )
+        if recipients or heard:
+            _tell_blocked_change(event_type, verb, ticket, root_blocker_ids, at, recipients)
+
+
+_BLOCKED_FIELDS = ("id", "key", "title", "sprint_id", "team_id")
+
+
+def _tell_blocked_change(event_type, verb, ticket, root_blocker_ids, at, recipients) -> None:
     roots = _keys(root_blocker_ids)
     if event_type == Event.BLOCKED:
         body = f"{ticket.title} — waits on {roots} (root blocker{'s' if ',' in roots else ''})."
@@ -112,7 +136,7 @@ def _blocked_change(event_type, verb, *, ticket_id, root_blocker_ids, at) -> Non
     notify(
         message=Message(
             event_type=event_type,
-            event_key=f"{event_type}:{ticket_id}:{at}",
+            event_key=f"{event_type}:{ticket.pk}:{at}",
             title=f"{ticket.key} {verb}",
             body=body,
             url=_ticket_url(ticket.key),
@@ -120,28 +144,16 @@ def _blocked_change(event_type, verb, *, ticket_id, root_blocker_ids, at) -> Non
             sprint_id=ticket.sprint_id,
             team_ids=(ticket.team_id,),
         ),
-        recipient_ids=set(_owners_and_watchers([ticket_id])),
+        recipient_ids=recipients,
     )
 
 
-def on_blocked(*, ticket_id, root_blocker_ids, at, **_) -> None:
-    _blocked_change(
-        Event.BLOCKED,
-        "became blocked",
-        ticket_id=ticket_id,
-        root_blocker_ids=root_blocker_ids,
-        at=at,
-    )
+def on_blocked(*, tickets, at, **_) -> None:
+    _blocked_changes(Event.BLOCKED, "became blocked", tickets=tickets, at=at)
 
 
-def on_unblocked(*, ticket_id, root_blocker_ids, at, **_) -> None:
-    _blocked_change(
-        Event.UNBLOCKED,
-        "is unblocked",
-        ticket_id=ticket_id,
-        root_blocker_ids=root_blocker_ids,
-        at=at,
-    )
+def on_unblocked(*, tickets, at, **_) -> None:
+    _blocked_changes(Event.UNBLOCKED, "is unblocked", tickets=tickets, at=at)
 
 
 def on_blocker_slipped(*, blocker_id, blocked_ids, sprint_id, run_id, p85, sprint_end, **_) -> None:

@@ -178,6 +178,20 @@ def _personal_rows(message: Message, recipient_ids: set[int], now: datetime) -> 
     return rows
 
 
+def active_webhooks() -> list[WebhookSubscription]:
+    return list(WebhookSubscription.objects.filter(active=True))
+
+
+def webhook_hears(hook: WebhookSubscription, event_type: str, *, team_ids, sprint_id) -> bool:
+    """A webhook of a team or a sprint hears their events (of its types); neither: all."""
+    in_scope = (
+        (hook.team_id is None and hook.sprint_id is None)
+        or hook.team_id in team_ids
+        or (sprint_id is not None and hook.sprint_id == sprint_id)
+    )
+    return in_scope and (not hook.events or event_type in hook.events)
+
+
 def _webhook_rows(message: Message, now: datetime) -> list[Delivery]:
     scope = Q(team__isnull=True, sprint__isnull=True)
     if message.team_ids:
@@ -188,7 +202,9 @@ def _webhook_rows(message: Message, now: datetime) -> list[Delivery]:
     return [
         _row(message, now, channel=Channel.WEBHOOK, target=f"hook:{hook.pk}", subscription=hook)
         for hook in hooks
-        if not hook.events or message.event_type in hook.events
+        if webhook_hears(
+            hook, message.event_type, team_ids=message.team_ids, sprint_id=message.sprint_id
+        )
     ]
 
 

@@ -115,3 +115,49 @@ def test_a_watcher_hears_about_a_ticket_they_do_not_own(scenario):
     )
     link_create(actor=sm, blocker=label, blocked=train)
     assert Notification.objects.get(recipient=qa).title == f"{train.key} became blocked"
+
+
+def _blocked_event_queries(tickets, root) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        events.publish(
+            "ticket.blocked", tickets=[(t.pk, [root.pk]) for t in tickets], at="2026-12-06T03:00"
+        )
+    return len(queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_tickets_blocked_at_once_cost_the_same_reads_when_nobody_hears(scenario):
+    """A change high in a chain blocks hundreds of tickets in one run: they are read together,
+    and tickets without owner, watcher or webhook cost nothing more."""
+    from notifications.models import Delivery
+
+    root = TicketFactory(team=scenario.lab)
+    few = [TicketFactory(team=scenario.ml) for _ in range(2)]
+    many = [TicketFactory(team=scenario.ml) for _ in range(20)]
+    assert _blocked_event_queries(few, root) == _blocked_event_queries(many, root)
+    assert not Delivery.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_a_batch_each_ticket_reaches_its_own_owner_and_the_webhooks_of_its_team(scenario):
+    from notifications.models import Delivery, WebhookSubscription
+
+    member = scenario.users["ml_member"]
+    WebhookSubscription.objects.create(
+        name="lab room", format="slack", url="http://127.0.0.1:9/", secret="s", team=scenario.lab
+    )
+    root = TicketFactory(team=scenario.qa)
+    owned = TicketFactory(team=scenario.ml, assignee=member, title="Train v2")
+    labeling = TicketFactory(team=scenario.lab, title="Label night shots")
+    unheard = TicketFactory(team=scenario.ml)
+    _blocked_event_queries([owned, labeling, unheard], root)
+
+    (note,) = Notification.objects.all()
+    assert (note.recipient, note.title) == (member, f"{owned.key} became blocked")
+    assert f"waits on {root.key}" in note.body
+    hooked = Delivery.objects.filter(channel="webhook").values_list("title", flat=True)
+    assert list(hooked) == [f"{labeling.key} became blocked"]
+    assert not Delivery.objects.filter(title__startswith=unheard.key).exists()
