@@ -5,7 +5,7 @@
         [--scenarios load,kill-worker,kill-graph-worker,kill-beat,redis-stop,redis-freeze,
                      pg-terminate]
         [--database sprintplan_bench_faults] [--redis-port 6390] [--port 8766]
-        [--json results.json]
+        [--json results.json] [--logs DIR] [--web uvicorn|gunicorn]
 
 Creates (drops first) its own PostgreSQL database and seeds the synthetic backlog of
 bench/bench_recompute.py (10,000 tickets, ~23,600 links, 3 teams, 6 sprints). Starts a
@@ -40,8 +40,10 @@ the database does not hold), processes that died without being killed, seconds f
 last write until every stored insight equals a from-scratch `graph.compute_insights` and
 until no forecast marker is pending, for kills the seconds until /health/ said 503, and the
 insight recomputes by path (from the graph worker's log: "mirror" and "below" are the fast
-paths, "region" and "whole graph" the slow ones) with the share on the fast path.
-The load average is printed before and after each scenario.
+paths, "region" and "whole graph" the slow ones) with the share on the fast path, and the
+CPU milliseconds each part of the stack spent per acknowledged update (each service,
+PostgreSQL's backends, Redis, the bench's own clients). The load average is printed before
+and after each scenario. `--logs DIR` keeps the processes' logs there.
 """
 
 import argparse
