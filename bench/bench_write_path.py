@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench_faults import UNTHROTTLED
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -41,9 +43,7 @@ def prepare(args) -> None:
         CACHE_PREFIX="bench-write-path",
         ALLOWED_HOSTS="testserver",
         SECURE_SSL_REDIRECT="0",
-        API_THROTTLE_USER_BURST="1000000/min",
-        API_THROTTLE_USER_SUSTAINED="100000000/hour",
-        API_THROTTLE_ADDRESS="1000000/min",
+        **UNTHROTTLED,
     )
     from bench_recompute import create_database, seed, setup_django
 

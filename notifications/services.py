@@ -193,15 +193,9 @@ def webhook_hears(hook: WebhookSubscription, event_type: str, *, team_ids, sprin
 
 
 def _webhook_rows(message: Message, now: datetime) -> list[Delivery]:
-    scope = Q(team__isnull=True, sprint__isnull=True)
-    if message.team_ids:
-        scope |= Q(team_id__in=message.team_ids)
-    if message.sprint_id:
-        scope |= Q(sprint_id=message.sprint_id)
-    hooks = WebhookSubscription.objects.filter(scope, active=True)
     return [
         _row(message, now, channel=Channel.WEBHOOK, target=f"hook:{hook.pk}", subscription=hook)
-        for hook in hooks
+        for hook in active_webhooks()
         if webhook_hears(
             hook, message.event_type, team_ids=message.team_ids, sprint_id=message.sprint_id
         )

@@ -278,7 +278,6 @@ class TicketViewSet(
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(self._output(ticket, many=False), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: TicketSerializer, 409: StaleTicketSerializer})
     def _ticket_to_change(self) -> Ticket:
         """The ticket the URL names, read light: the service locks and reads it whole, and
         the answer is read whole after commit."""
@@ -286,6 +285,7 @@ class TicketViewSet(
         self.check_object_permissions(self.request, ticket)
         return ticket
 
+    @extend_schema(responses={200: TicketSerializer, 409: StaleTicketSerializer})
     def partial_update(self, request, *args, **kwargs):
         ticket = self._ticket_to_change()
         serializer = TicketWriteSerializer(data=request.data, partial=True)
