@@ -196,7 +196,7 @@ REDIS_HEALTH_CHECK_SECONDS = 25
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "sprintplan.redis_pool.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "sprintplan"),
             "TIMEOUT": 300,
