@@ -81,18 +81,27 @@ def ticket_update(
     changes: dict[str, Any],
     expected_version: int,
     override_reason: str = "",
+    read_with: tuple[str, ...] = (),
 ) -> Ticket:
     """Apply `changes` if the ticket is still at `expected_version`; else raise StaleVersion.
 
     Moving to done while unfinished work is upstream is refused (TicketBlocked), unless a
-    Scrum master or Product Owner gives an `override_reason`, which history records."""
+    Scrum master or Product Owner gives an `override_reason`, which history records.
+    `read_with`: relations to read along with the locked row, so that the caller can answer
+    from the returned ticket without reading it again."""
     unknown = sorted(set(changes) - TICKET_FIELDS)
     if unknown:
         raise InvalidInput(
             f"Unknown or read-only field: {', '.join(unknown)}.", code="unknown_field"
         )
     with transaction.atomic():
-        current = Ticket.objects.select_for_update().select_related("team").get(pk=ticket.pk)
+        current = (
+            # Only the ticket's row: a plain FOR UPDATE would lock its team's row too, and
+            # every edit of that team's tickets would wait on it.
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("team", *read_with)
+            .get(pk=ticket.pk)
+        )
         if current.version != expected_version:
             raise StaleVersion(
                 f"{current.key} was changed by someone else (you edited version "

@@ -225,6 +225,11 @@ class ChainSerializer(StrictSerializer):
         return self._side(chain, chain.downstream_links)
 
 
+# What TicketSerializer reads beyond the ticket's own row and its team (the sprint it shows
+# by id only).
+ANSWER_RELATIONS = ("parent", "assignee", "insight")
+
+
 class TicketViewSet(
     RetryTransientDatabaseErrors,
     mixins.CreateModelMixin,
@@ -279,8 +284,8 @@ class TicketViewSet(
         return Response(self._output(ticket, many=False), status=status.HTTP_201_CREATED)
 
     def _ticket_to_change(self) -> Ticket:
-        """The ticket the URL names, read light: the service locks and reads it whole, and
-        the answer is read whole after commit."""
+        """The ticket the URL names, read light: the service locks and reads it whole, with
+        what the answer shows."""
         ticket = get_object_or_404(Ticket.objects.only("id"), key=self.kwargs[self.lookup_field])
         self.check_object_permissions(self.request, ticket)
         return ticket
@@ -308,12 +313,14 @@ class TicketViewSet(
             changes=changes,
             expected_version=version,
             override_reason=override_reason,
+            read_with=ANSWER_RELATIONS,
         )
         try:
-            body = self._output(self.get_queryset().get(pk=ticket.pk), many=False)
+            body = self._output(ticket, many=False)
         except DatabaseError:
-            # The update is committed; only the re-read failed. Answer with what was written.
-            logger.warning("Re-reading %s after its update failed.", ticket.key, exc_info=True)
+            # The update is committed; only reading the keys its insight names failed.
+            # Answer with what was written.
+            logger.warning("Answering %s after its update failed.", ticket.key, exc_info=True)
             body = _as_written(ticket)
         return Response(body)
 

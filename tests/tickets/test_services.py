@@ -1,10 +1,13 @@
 """Ticket writes: keys, validation, optimistic concurrency, history, role rules."""
 
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from sprintplan.errors import InvalidInput, PermissionDenied, StaleVersion
+from teams.models import Team
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_create, ticket_update
 
@@ -268,3 +271,42 @@ def test_an_integration_feeds_progress_of_its_own_team_and_nothing_else(scenario
         ticket_update(ticket=other, actor=feeder, changes={"progress": 1}, expected_version=1)
     with pytest.raises(PermissionDenied):
         ticket_create(actor=feeder, team=scenario.lab, title="No")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_locks_the_tickets_row_only_not_its_teams(scenario):
+    """Edits of one team's tickets must not queue behind each other on the team's row: the
+    lock is the ticket's own. Here another transaction holds the team's row while the edit
+    runs; with the team's row in the lock the edit would wait and hit the lock timeout."""
+    ticket = TicketFactory(team=scenario.lab, size=100)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_team_row():
+        try:
+            with transaction.atomic():
+                Team.objects.select_for_update().get(pk=scenario.lab.pk)
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_team_row)
+    holder.start()
+    try:
+        assert held.wait(5)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        updated = ticket_update(
+            ticket=ticket,
+            actor=scenario.users["lab_lead"],
+            changes={"progress": 40},
+            expected_version=ticket.version,
+        )
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert (updated.progress, updated.version) == (40, ticket.version + 1)
+    assert updated.team.key_prefix == "LAB"

@@ -32,7 +32,7 @@ def keys_for_insights(tickets) -> dict[int, str]:
     ids = _insight_ticket_ids(tickets)
     if not ids:
         return {}
-    return dict(Ticket.objects.filter(pk__in=ids).values_list("id", "key"))
+    return dict(Ticket.objects.filter(pk__in=ids).order_by().values_list("id", "key"))
 
 
 @dataclass(frozen=True)
