@@ -1,4 +1,5 @@
-# Production image: uvicorn serving Django (ASGI: live pages hold a stream each); the same image runs the Celery workers and beat.
+# Production image: gunicorn serving Django's pages and API (the default command); the same
+# image runs uvicorn for the live-update streams, the Celery workers and beat (docker-compose.yml).
 # The whole project is copied (.dockerignore keeps out what is not shipped) and installed as
 # the wheel would be, so a new app needs no edit here.
 FROM python:3.12-slim
@@ -17,5 +18,5 @@ RUN pip install -c constraints.txt . \
 
 USER sprintplan
 EXPOSE 8000
-CMD ["uvicorn", "sprintplan.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", \
-     "--timeout-graceful-shutdown", "5", "--no-server-header", "--lifespan", "off"]
+CMD ["gunicorn", "sprintplan.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", \
+     "--graceful-timeout", "10"]

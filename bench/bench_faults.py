@@ -5,7 +5,7 @@
         [--scenarios load,kill-worker,kill-graph-worker,kill-beat,redis-stop,redis-freeze,
                      pg-terminate]
         [--database sprintplan_bench_faults] [--redis-port 6390] [--port 8766]
-        [--json results.json] [--logs DIR] [--web uvicorn|gunicorn]
+        [--json results.json] [--logs DIR] [--web gunicorn|uvicorn]
 
 Creates (drops first) its own PostgreSQL database and seeds the synthetic backlog of
 bench/bench_recompute.py (10,000 tickets, ~23,600 links, 3 teams, 6 sprints). Starts a
@@ -160,8 +160,10 @@ class Service:
 
 
 def web_service(server: str, port: int) -> Service:
-    """3 web processes: uvicorn as deploy/ and docker-compose run it (ASGI, connections from
-    the pool, one per request), or gunicorn's sync workers (WSGI, a kept connection each)."""
+    """3 web processes: gunicorn's sync workers as deploy/ and docker-compose serve the pages
+    and the API (WSGI, a kept connection each), or uvicorn as they serve the live streams
+    (ASGI, connections from the pool, one per request). The clients talk to it directly;
+    the nginx router that production puts in front is not part of the measurement."""
     if server == "uvicorn":
         command = [
             sys.executable, "-m", "uvicorn", "sprintplan.asgi:application",
@@ -793,8 +795,9 @@ def main() -> None:
     parser.add_argument(
         "--logs", type=Path, help="keep the processes' logs in this directory (default: removed)"
     )
-    # uvicorn as deploy/ runs the web tier; gunicorn (sync) as runs 1-5 did.
-    parser.add_argument("--web", choices=["uvicorn", "gunicorn"], default="uvicorn")
+    # gunicorn (sync workers) as deploy/ serves pages and API since run 9; uvicorn as it
+    # serves the live streams (and served everything in runs 6-8).
+    parser.add_argument("--web", choices=["gunicorn", "uvicorn"], default="gunicorn")
     args = parser.parse_args()
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(scenarios) - set(SCENARIOS)

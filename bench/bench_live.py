@@ -51,7 +51,7 @@ def service_env(database: str, redis_url: str) -> dict[str, str]:
         "CELERY_QUEUE": "bench-live-queue",
         "SECRET_KEY": SECRET_KEY,
         "SECURE_SSL_REDIRECT": "0",
-        "DB_CONN_MAX_AGE": "0",  # as deploy/ runs the ASGI web tier
+        "DB_CONN_MAX_AGE": "0",  # as deploy/ runs the ASGI live service
         "HEALTH_REQUIRED_ROLES": "",
         "LOG_LEVEL": "WARNING",
     }

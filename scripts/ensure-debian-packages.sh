@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The browser tests drive Debian's Chromium (never a downloaded browser). Install it when
-# missing and we may (root); otherwise say how.
+# Debian packages the tests drive for real: Chromium for the browser tests (never a
+# downloaded browser) and nginx for the production router's config
+# (deploy/nginx/). Install what is missing when we may (root); otherwise say how.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then exit 0; fi
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "Installing Debian's chromium for the browser tests..."
+  echo "Installing Debian's ${missing[*]} for the tests..."
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-  echo "note: /usr/bin/chromium is missing; run 'sudo apt-get install chromium' for the browser tests." >&2
+  echo "note: missing ${missing[*]}; run 'sudo apt-get install ${missing[*]}' for the browser and router tests." >&2
 fi

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-scripts/ensure-chromium.sh
+scripts/ensure-debian-packages.sh
 
 echo "== Lint (ruff)"
 .venv/bin/ruff check .

@@ -1,4 +1,4 @@
-"""The ASGI entry point (uvicorn in `make run`, docker-compose and deploy/).
+"""The ASGI entry point: uvicorn in `make run`, and the live service of docker-compose and deploy/.
 
 Django's own handler gives every request a thread of its own for its synchronous part (the
 middleware chain, the views, the ORM). Under load a web process then runs many requests'

@@ -132,7 +132,7 @@ if DATABASE_URL:
     # Health checks: a persistent connection that the server dropped (restart, terminated
     # backend) is noticed and replaced at the start of a request instead of failing it.
     DATABASES = {
-        # Workers keep their connection a minute. The ASGI web tier sets DB_CONN_MAX_AGE=0
+        # Workers keep their connection a minute. The ASGI live service sets DB_CONN_MAX_AGE=0
         # (deploy/, docker-compose): there a connection belongs to one request's context, so
         # a kept one would only wait for the garbage collector.
         "default": dj_database_url.parse(
@@ -143,12 +143,12 @@ if DATABASE_URL:
         # Short OLTP queries only: compiling them (JIT) costs more than it saves; the
         # recursive graph reads used to switch it off statement by statement.
         # The session speaks UTC from the start: Django would otherwise send SET TIME ZONE on
-        # every new connection, which the ASGI web tier opens once per request.
+        # every new connection, which the ASGI live service opens once per request.
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off -c TimeZone=UTC"
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
         DATABASES["default"]["CONN_MAX_AGE"] == 0
     ):
-        # Where a connection lives as long as its request (the ASGI web tier), it comes
+        # Where a connection lives as long as its request (the ASGI live service), it comes
         # from a pool per process and goes back to it at the request's end, instead of a
         # PostgreSQL backend started and ended per request (~3.5 ms, cold catalog caches).
         # django-db-connection-pool: Django's own pool needs psycopg 3. A process that keeps

@@ -43,7 +43,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
         port=free_port(),
         queue=f"faults-{uuid.uuid4().hex[:8]}",
         workdir=tmp_path_factory.mktemp("faults"),
-        web="uvicorn",  # as deploy/ serves it: ASGI, pooled connections
+        web="gunicorn",  # as deploy/ serves the API: sync workers, a kept connection each
     )
     # Quick heartbeats, so a killed worker shows in /health/ within seconds.
     stack.env.update(HEARTBEAT_SECONDS="1", HEALTH_HEARTBEAT_MAX_AGE="5")

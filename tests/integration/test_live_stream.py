@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def asgi_server(django_db_setup, tmp_path_factory):
-    """uvicorn on the test database and this run's Redis, as deploy/ runs it."""
+    """uvicorn on the test database and this run's Redis, as deploy/ runs the live service."""
     log_path: Path = tmp_path_factory.mktemp("asgi") / "uvicorn.log"
     port = _free_port()
     env = {
