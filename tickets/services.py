@@ -76,7 +76,8 @@ def ticket_create(
 
 def ticket_update(
     *,
-    ticket: Ticket,
+    ticket: Ticket | None = None,
+    key: str | None = None,
     actor,
     changes: dict[str, Any],
     expected_version: int,
@@ -87,6 +88,8 @@ def ticket_update(
 
     Moving to done while unfinished work is upstream is refused (TicketBlocked), unless a
     Scrum master or Product Owner gives an `override_reason`, which history records.
+    The ticket is `ticket`, or the one whose key is `key` (Ticket.DoesNotExist when there is
+    none), so that a caller holding only the key reads it once, locked.
     `read_with`: relations to read along with the locked row, so that the caller can answer
     from the returned ticket without reading it again."""
     unknown = sorted(set(changes) - TICKET_FIELDS)
@@ -95,13 +98,10 @@ def ticket_update(
             f"Unknown or read-only field: {', '.join(unknown)}.", code="unknown_field"
         )
     with transaction.atomic():
-        current = (
-            # Only the ticket's row: a plain FOR UPDATE would lock its team's row too, and
-            # every edit of that team's tickets would wait on it.
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("team", *read_with)
-            .get(pk=ticket.pk)
-        )
+        # Only the ticket's row: a plain FOR UPDATE would lock its team's row too, and every
+        # edit of that team's tickets would wait on it.
+        rows = Ticket.objects.select_for_update(of=("self",)).select_related("team", *read_with)
+        current = rows.get(pk=ticket.pk) if ticket is not None else rows.get(key=key)
         if current.version != expected_version:
             raise StaleVersion(
                 f"{current.key} was changed by someone else (you edited version "

@@ -1,6 +1,7 @@
 import logging
 
 from django.db import DatabaseError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -283,16 +284,8 @@ class TicketViewSet(
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(self._output(ticket, many=False), status=status.HTTP_201_CREATED)
 
-    def _ticket_to_change(self) -> Ticket:
-        """The ticket the URL names, read light: the service locks and reads it whole, with
-        what the answer shows."""
-        ticket = get_object_or_404(Ticket.objects.only("id"), key=self.kwargs[self.lookup_field])
-        self.check_object_permissions(self.request, ticket)
-        return ticket
-
     @extend_schema(responses={200: TicketSerializer, 409: StaleTicketSerializer})
     def partial_update(self, request, *args, **kwargs):
-        ticket = self._ticket_to_change()
         serializer = TicketWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
@@ -307,14 +300,18 @@ class TicketViewSet(
             )
         if "team" in changes:
             raise InvalidInput("A ticket cannot move to another team.", field="team")
-        ticket = services.ticket_update(
-            ticket=ticket,
-            actor=request.user,
-            changes=changes,
-            expected_version=version,
-            override_reason=override_reason,
-            read_with=ANSWER_RELATIONS,
-        )
+        try:
+            # Read once, locked, by the key the URL names (with what the answer shows).
+            ticket = services.ticket_update(
+                key=self.kwargs[self.lookup_field],
+                actor=request.user,
+                changes=changes,
+                expected_version=version,
+                override_reason=override_reason,
+                read_with=ANSWER_RELATIONS,
+            )
+        except Ticket.DoesNotExist:
+            raise Http404 from None
         try:
             body = self._output(ticket, many=False)
         except DatabaseError:

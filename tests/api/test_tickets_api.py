@@ -108,6 +108,36 @@ def test_patch_with_current_version_applies_and_bumps_it(scenario, api):
     assert (response.json()["progress"], response.json()["version"]) == (430, 2)
 
 
+def test_patch_reads_its_ticket_once_and_answers_with_its_relations(scenario, api):
+    """The service's locked read (by key, with parent, assignee and insight) is the answer:
+    no lookup before it and no second read after commit."""
+    parent = TicketFactory(team=scenario.lab, size=10)
+    ticket = TicketFactory(
+        team=scenario.lab, size=1000, parent=parent, assignee=scenario.users["lab_member"]
+    )
+    client = api("lab_lead")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.patch(
+            f"/api/v1/tickets/{ticket.key}/", {"progress": 430, "version": 1}, format="json"
+        )
+    reads = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith("SELECT") and 'FROM "tickets_ticket"' in query["sql"]
+    ]
+    assert len(reads) == 1, reads
+    body = response.json()
+    assert (body["progress"], body["version"], body["team_prefix"]) == (430, 2, "LAB")
+    assert (body["parent"], body["assignee_username"]) == (parent.key, "lab_member")
+    assert body == client.get(f"/api/v1/tickets/{ticket.key}/").json()
+
+
+def test_patch_of_an_unknown_key_is_404_and_changes_nothing(scenario, api):
+    response = api("sm").patch("/api/v1/tickets/LAB-999/", {"progress": 1, "version": 1})
+    assert response.status_code == 404
+    assert not Ticket.objects.exists()
+
+
 def test_patch_accepts_the_version_as_if_match(scenario, api):
     ticket = TicketFactory(team=scenario.lab, size=1000)
     response = api("lab_lead").patch(
