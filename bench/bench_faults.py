@@ -5,7 +5,7 @@
         [--scenarios load,kill-worker,kill-graph-worker,kill-beat,redis-stop,redis-freeze,
                      pg-terminate]
         [--database sprintplan_bench_faults] [--redis-port 6390] [--port 8766]
-        [--json results.json] [--logs DIR] [--web gunicorn|uvicorn]
+        [--json results.json] [--logs DIR] [--web gunicorn|uvicorn] [--web-processes 3]
 
 Creates (drops first) its own PostgreSQL database and seeds the synthetic backlog of
 bench/bench_recompute.py (10,000 tickets, ~23,600 links, 3 teams, 6 sprints). Starts a
@@ -159,21 +159,21 @@ class Service:
     expected_down: bool = False
 
 
-def web_service(server: str, port: int) -> Service:
-    """3 web processes: gunicorn's sync workers as deploy/ and docker-compose serve the pages
-    and the API (WSGI, a kept connection each), or uvicorn as they serve the live streams
-    (ASGI, connections from the pool, one per request). The clients talk to it directly;
-    the nginx router that production puts in front is not part of the measurement."""
+def web_service(server: str, port: int, processes: int = 3) -> Service:
+    """`processes` web processes (3 as deployed): gunicorn's sync workers as deploy/ and
+    docker-compose serve the pages and the API (WSGI, a kept connection each), or uvicorn
+    as they serve the live streams (ASGI, connections from the pool, one per request). The
+    clients talk to it directly: the nginx router in front is not part of the measurement."""
     if server == "uvicorn":
         command = [
             sys.executable, "-m", "uvicorn", "sprintplan.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "3",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
             "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "2",
         ]  # fmt: skip
         return Service("web", command, "Uvicorn running on", env={"DB_CONN_MAX_AGE": "0"})
     command = [
         sys.executable, "-m", "gunicorn", "sprintplan.wsgi",
-        "-b", f"127.0.0.1:{port}", "-w", "3", "--timeout", "30",
+        "-b", f"127.0.0.1:{port}", "-w", str(processes), "--timeout", "30",
     ]  # fmt: skip
     return Service("web", command, "Booting worker")
 
@@ -182,7 +182,15 @@ class Stack:
     """gunicorn, the two workers and beat on one database and a private Redis."""
 
     def __init__(
-        self, *, database_url: str, redis_port: int, port: int, queue: str, workdir, web: str
+        self,
+        *,
+        database_url: str,
+        redis_port: int,
+        port: int,
+        queue: str,
+        workdir,
+        web: str,
+        web_processes: int = 3,
     ):
         self.port = port
         self.workdir = Path(workdir)
@@ -203,7 +211,7 @@ class Stack:
         celery = [sys.executable, "-m", "celery", "-A", "sprintplan"]
         quiet = ["--without-gossip", "--without-mingle"]
         self.services = {
-            "web": web_service(web, port),
+            "web": web_service(web, port, web_processes),
             "worker": Service(
                 "worker",
                 [
@@ -798,6 +806,7 @@ def main() -> None:
     # gunicorn (sync workers) as deploy/ serves pages and API since run 9; uvicorn as it
     # serves the live streams (and served everything in runs 6-8).
     parser.add_argument("--web", choices=["gunicorn", "uvicorn"], default="gunicorn")
+    parser.add_argument("--web-processes", type=int, default=3, help="as deployed: 3")
     args = parser.parse_args()
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(scenarios) - set(SCENARIOS)
@@ -835,6 +844,7 @@ def main() -> None:
             queue=queue,
             workdir=workdir,
             web=args.web,
+            web_processes=args.web_processes,
         )
         try:
             stack.start()
