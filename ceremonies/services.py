@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -53,8 +54,9 @@ def blocked_spells_run(*, full: bool = False) -> derived.RefreshReport:
     """Open a spell for every ticket that became blocked, close the spell of every ticket
     that no longer is (a new root blocker closes one spell and opens the next), and
     publish "ticket.blocked" / "ticket.unblocked" with `tickets`: (ticket id, root blocker
-    ids) pairs. Reads only blocked insights and open
-    spells, so the cost follows what is blocked, not the backlog."""
+    ids) pairs. The database compares the blocked insights with the open spells and hands
+    back only the tickets where they differ, so a run's Python work follows what changed,
+    not what is blocked (thousands of tickets, each with a JSON list, under a big backlog)."""
     now = timezone.now()
     with transaction.atomic():
         derived.lock(BLOCKED_SPELLS)
@@ -63,40 +65,54 @@ def blocked_spells_run(*, full: bool = False) -> derived.RefreshReport:
         )
         if not markers and not full:
             return derived.RefreshReport(0, 0, 0)
-        blocked = {
-            ticket_id: sorted(roots or [])
-            for ticket_id, roots in TicketInsight.objects.filter(blocked=True).values_list(
-                "ticket_id", "root_blocker_ids"
-            )
-        }
-        spells = {
-            ticket_id: (pk, sorted(roots or []))
-            for pk, ticket_id, roots in BlockedSpell.objects.filter(
-                ended_at__isnull=True
-            ).values_list("id", "ticket_id", "root_blocker_ids")
-        }
-        began = [t for t in blocked if t not in spells]
-        ended = [t for t in spells if t not in blocked]
-        moved = [t for t in blocked if t in spells and spells[t][1] != blocked[t]]
-        BlockedSpell.objects.filter(pk__in=[spells[t][0] for t in ended + moved]).update(
-            ended_at=now
-        )
+        began, ended, moved = _spells_out_of_step()
+        BlockedSpell.objects.filter(pk__in=[pk for pk, _, _ in ended + moved]).update(ended_at=now)
         BlockedSpell.objects.bulk_create(
-            BlockedSpell(ticket_id=t, root_blocker_ids=blocked[t], started_at=now)
-            for t in began + moved
+            BlockedSpell(ticket_id=ticket_id, root_blocker_ids=roots, started_at=now)
+            for ticket_id, roots in began + [(t, roots) for _, t, roots in moved]
         )
         # One event per run for all the tickets concerned: a change high in a chain blocks
         # or frees hundreds at once, and listeners read what they need for all of them.
         if began:
-            events.publish(
-                "ticket.blocked", tickets=[(t, blocked[t]) for t in began], at=now.isoformat()
-            )
+            events.publish("ticket.blocked", tickets=began, at=now.isoformat())
         if ended:
             events.publish(
-                "ticket.unblocked", tickets=[(t, spells[t][1]) for t in ended], at=now.isoformat()
+                "ticket.unblocked",
+                tickets=[(t, roots) for _, t, roots in ended],
+                at=now.isoformat(),
             )
         DerivedChange.objects.filter(pk__in=markers).delete()
-    return derived.RefreshReport(len(markers), len(blocked), len(began) + len(ended) + len(moved))
+    out_of_step = len(began) + len(ended) + len(moved)
+    return derived.RefreshReport(len(markers), out_of_step, out_of_step)
+
+
+def _spells_out_of_step():
+    """What the run must write, read in three queries that return only differences:
+    began, (ticket id, root blocker ids) of blocked tickets without an open spell; ended,
+    (spell id, ticket id, the spell's roots) of open spells whose ticket is no longer
+    blocked; moved, (spell id, ticket id, the insight's roots) of open spells whose
+    ticket's root blockers are others now. Root blocker ids are stored in ascending order on
+    both sides, so the stored lists compare as they are."""
+    open_spells = BlockedSpell.objects.filter(ended_at__isnull=True).order_by()
+    blocked = TicketInsight.objects.filter(blocked=True).order_by()
+    began = blocked.exclude(ticket_id__in=open_spells.values("ticket_id"))
+    ended = open_spells.exclude(ticket_id__in=blocked.values("ticket_id"))
+    moved = open_spells.filter(ticket__insight__blocked=True).exclude(
+        root_blocker_ids=F("ticket__insight__root_blocker_ids")
+    )
+    return (
+        [(t, list(roots)) for t, roots in began.values_list("ticket_id", "root_blocker_ids")],
+        [
+            (pk, t, list(roots))
+            for pk, t, roots in ended.values_list("id", "ticket_id", "root_blocker_ids")
+        ],
+        [
+            (pk, t, list(roots))
+            for pk, t, roots in moved.values_list(
+                "id", "ticket_id", "ticket__insight__root_blocker_ids"
+            )
+        ],
+    )
 
 
 # --- forecast history (derived kind "forecast_watch") -----------------------------------------
