@@ -15,15 +15,15 @@ from ..factories import TicketFactory
 @pytest.fixture
 def heard():
     said: list[tuple[str, list]] = []
-
-    def listener(name):
-        return lambda tickets, at: said.append((name, [tuple(pair) for pair in tickets]))
-
-    for name in ("ticket.blocked", "ticket.unblocked"):
-        events.subscribe(name, listener(name))
+    handlers = {
+        name: lambda tickets, at, name=name: said.append((name, [tuple(pair) for pair in tickets]))
+        for name in ("ticket.blocked", "ticket.unblocked")
+    }
+    for name, handler in handlers.items():
+        events.subscribe(name, handler)
     yield said
-    for name in ("ticket.blocked", "ticket.unblocked"):
-        events._HANDLERS[name] = [h for h in events._HANDLERS[name] if "listener" not in repr(h)]
+    for name, handler in handlers.items():
+        events._HANDLERS[name].remove(handler)
 
 
 def spells_of(ticket):
