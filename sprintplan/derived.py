@@ -23,6 +23,7 @@ they only say what changed.
 """
 
 import logging
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -44,7 +45,7 @@ RECOMPUTE_TASK = "sprintplan.tasks.recompute_derived"
 REFRESH_TASK = "sprintplan.tasks.refresh_derived"
 # The flag is held from the request to the end of the run, so it must outlive a run and its
 # wait in the queue. One nobody lowers (a run's message lost with its worker) stops blocking
-# after this many seconds; the catch-up also lowers it then (see catch_up).
+# after this many seconds; the catch-up lowers it much sooner (see catch_up).
 DEFAULT_FLAG_SECONDS = 300
 # Queues a kind may ask for (DerivedKind.queue), besides the default one.
 GRAPH = "graph"
@@ -52,6 +53,9 @@ BACKGROUND = "background"
 # A marker that refresh_marked writes back for an object whose refresh failed: the catch-up
 # retries it, the run that wrote it does not queue another at once.
 RETRY_DETAIL = "retry"
+# How often the catch-up retries such objects (it runs every few seconds: bad data must not
+# be recomputed that often).
+RETRY_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,9 @@ def request(name: str) -> None:
         if flag in _doubtful_flags:
             redis_guard.call(cache.delete, flag)
             _doubtful_flags.discard(flag)
-        if redis_guard.call(cache.add, flag, 1, timeout=flag_seconds(name)):
+        # The flag's value says when it was raised: the catch-up tells a flag with no run
+        # behind it from one whose run is queued (see catch_up).
+        if redis_guard.call(cache.add, flag, time.time(), timeout=flag_seconds(name)):
             _publish_or_lower(recompute_derived, name)
     except redis_guard.RedisSkipped:
         logger.info("Redis resting after a failure; the catch-up queues the %s run.", name)
@@ -268,23 +274,73 @@ def _changed_meanwhile(name: str) -> bool:
 
 
 def catch_up(*, restarted: bool = False) -> None:
-    """Queue a run of every kind with markers waiting (beat, worker start). A kind whose
-    oldest marker has waited longer than its flag may live has lost its run (a message lost
-    with its worker): its flag is lowered first; so is every waiting kind's after a worker
-    (re)start (`restarted`: a run killed with its worker leaves its flag up; at worst a
-    second run is queued, and runs of one kind are serialised)."""
-    oldest = dict(
-        DerivedChange.objects.values("kind").annotate(at=Min("created_at")).values_list(
-            "kind", "at"
-        )
-    )
+    """Queue a run of every kind with markers waiting (beat, every few seconds; worker start
+    and reconnection). A request whose kick Redis lost (down, frozen, or skipped while this
+    process rested after a failure) is caught here within seconds.
+
+    A kind's flag may be up with no run behind it: a Redis freeze runs a timed-out `SET` when
+    it wakes, a run dies with its worker. So when changes have waited longer than
+    DERIVED_OVERDUE_SECONDS, the flag is as old, and no run of the kind holds its lock, the
+    flag is lowered first; after a worker (re)start (`restarted`) every waiting kind's is. At
+    worst a second run is queued (one that waited in the queue that long): runs of one kind
+    are serialised and a run with nothing to do is cheap."""
     now = timezone.now()
-    for name, kind in _KINDS.items():
-        if name not in oldest:
+    for name, (fresh_at, retry_at) in _waiting_by_kind().items():
+        if name not in _KINDS:
             continue
-        if restarted or (now - oldest[name]).total_seconds() > kind.flag_seconds:
+        overdue = _age(fresh_at, now) > settings.DERIVED_OVERDUE_SECONDS
+        retry_due = _age(retry_at, now) > RETRY_SECONDS
+        if fresh_at is None and not retry_due:
+            continue  # only failed objects, retried later
+        if restarted or ((overdue or retry_due) and _run_lost(name)):
             clear_flag(name)
         request(name)
+
+
+def _waiting_by_kind() -> dict:
+    """kind -> (oldest marker of a change, oldest marker of a failed object), either None."""
+    retry = Q(detail=RETRY_DETAIL)
+    rows = (
+        DerivedChange.objects.values("kind")
+        .annotate(fresh=Min("created_at", filter=~retry), failed=Min("created_at", filter=retry))
+        .values_list("kind", "fresh", "failed")
+    )
+    return {kind: (fresh, failed) for kind, fresh, failed in rows}
+
+
+def _age(moment, now) -> float:
+    return (now - moment).total_seconds() if moment is not None else 0.0
+
+
+def _run_lost(name: str) -> bool:
+    """Whether the kind's flag is up, older than DERIVED_OVERDUE_SECONDS and no run of the
+    kind is running: then nothing will consume its markers before the flag expires."""
+    try:
+        raised_at = cache.get(_flag_key(name))
+    except Exception:
+        logger.debug("Cache unreachable while reading the %s flag.", name, exc_info=True)
+        return False  # request() cannot reach it either; the next catch-up retries
+    if raised_at is None:
+        return False
+    # A flag raised by an older release holds 1: as old as can be.
+    age = time.time() - float(raised_at)
+    return age > settings.DERIVED_OVERDUE_SECONDS and not running(name)
+
+
+def running(name: str) -> bool:
+    """Whether a run of `name` holds its lock now (PostgreSQL; elsewhere runs are in-process
+    and never outlive their request). Reads pg_locks: takes nothing, waits for nothing."""
+    if connection.vendor != "postgresql":
+        return False
+    key = lock_id(name)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s AND objid = %s AND objsubid = 1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            [key >> 32, key & 0xFFFFFFFF],
+        )
+        return cursor.fetchone()[0]
 
 
 def lock(name: str) -> None:

@@ -284,13 +284,20 @@ RECOMPUTE_DEBOUNCE_SECONDS = float(os.environ.get("RECOMPUTE_DEBOUNCE_SECONDS", 
 # Integrations (docs/integrations.md): webhook bodies up to this size (a 5,000-task Label
 # Studio delivery is about 2.6 MB), answered 413 beyond it.
 INTEGRATIONS_MAX_BODY_BYTES = int(os.environ.get("INTEGRATIONS_MAX_BODY_BYTES", "10485760"))
-_CATCH_UP_SECONDS = float(os.environ.get("CATCH_UP_SECONDS", "60"))
+# The derived-data catch-up is one small query when nothing waits, so it runs every few
+# seconds: a kick lost while Redis was away (or skipped by a process resting after a Redis
+# failure) is made up within seconds of Redis coming back, not a minute later.
+_CATCH_UP_SECONDS = float(os.environ.get("CATCH_UP_SECONDS", "5"))
+# Changes waiting this long while no run of their kind runs: the catch-up lowers a flag left
+# up with no run behind it (sprintplan.derived.catch_up).
+DERIVED_OVERDUE_SECONDS = float(os.environ.get("DERIVED_OVERDUE_SECONDS", "10"))
+_DELIVERY_CATCH_UP_SECONDS = float(os.environ.get("DELIVERY_CATCH_UP_SECONDS", "60"))
 _REFRESH_SECONDS = float(os.environ.get("FORECAST_REFRESH_SECONDS", "900"))
 CELERY_BEAT_SCHEDULE = {
     # Import applies whose task was lost continue from their stored cursor.
     "resume-imports": {
         "task": "imports.tasks.resume_imports",
-        "schedule": float(os.environ.get("CATCH_UP_SECONDS", "60")) * 5,
+        "schedule": float(os.environ.get("IMPORT_RESUME_SECONDS", "300")),
     },
     # Safety net of every kind of derived data: runs whose enqueue was lost (Redis down,
     # worker crash) consume the durable markers that wait.
@@ -301,7 +308,7 @@ CELERY_BEAT_SCHEDULE = {
     # Webhook deliveries whose processing task was never queued (broker down).
     "catch-up-deliveries": {
         "task": "integrations.tasks.process_pending_deliveries",
-        "schedule": _CATCH_UP_SECONDS,
+        "schedule": _DELIVERY_CATCH_UP_SECONDS,
     },
     # Consistency: a from-scratch recompute of the insights that writes only differences.
     "refresh-insights": {
