@@ -147,7 +147,7 @@ def test_a_flag_that_could_not_be_lowered_is_cleared_at_the_next_chance(
         patched.setattr(redis_guard, "publish", publish_fails)
         patched.setattr(cache, "delete", FailingCache().delete)
         derived.request(KIND)
-    assert cache.get(FLAG) == 1  # set, with no run queued
+    assert cache.get(FLAG) is not None  # set, with no run queued
 
     redis_guard.reset()  # the back-off is over
     derived.request(KIND)
