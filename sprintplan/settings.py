@@ -304,6 +304,9 @@ CELERY_BEAT_SCHEDULE = {
     "catch-up-derived": {
         "task": "sprintplan.tasks.catch_up_derived",
         "schedule": _CATCH_UP_SECONDS,
+        # A catch-up left in the queue a minute (the worker was down) is dropped: the ones
+        # queued after it do the same work, and an hour's worth must not run back to back.
+        "options": {"expires": max(60.0, 2 * _CATCH_UP_SECONDS)},
     },
     # Webhook deliveries whose processing task was never queued (broker down).
     "catch-up-deliveries": {
