@@ -2,14 +2,14 @@
 flag held to the end of the run (however long), the changes made meanwhile folded into one
 next run; each kind's runs on its own queue."""
 
-import threading
 import time as real_time
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from sprintplan import derived
@@ -17,6 +17,7 @@ from sprintplan.models import DerivedChange
 from teams.models import Team
 
 from ..factories import TeamFactory
+from ..locks import held_elsewhere
 
 KIND = "test_runs"
 FLAG = f"derived:{KIND}:queued"
@@ -153,9 +154,7 @@ def test_after_a_worker_restart_the_catch_up_lowers_a_flag_left_by_a_killed_run(
 
 def overdue(seconds: float = 1) -> float:
     """An age past DERIVED_OVERDUE_SECONDS, in seconds."""
-    from django.conf import settings
-
-    return settings.DERIVED_OVERDUE_SECONDS + seconds
+    return django_settings.DERIVED_OVERDUE_SECONDS + seconds
 
 
 def age_markers(seconds: float) -> None:
@@ -202,27 +201,10 @@ def test_the_catch_up_leaves_the_flag_of_a_run_that_is_running(task, monkeypatch
     change()
     age_markers(overdue())
     cache.set(FLAG, real_time.time() - overdue(), timeout=300)
-    held, release = threading.Event(), threading.Event()
-
-    def run_holding_the_lock():
-        try:
-            with transaction.atomic():
-                derived.lock(KIND)
-                held.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    runner = threading.Thread(target=run_holding_the_lock)
-    runner.start()
-    try:
-        assert held.wait(5)
+    with held_elsewhere(lambda: derived.lock(KIND)):  # a run of the kind, running
         assert derived.running(KIND)
         derived.catch_up()
         assert len(task.published) == 0
-    finally:
-        release.set()
-        runner.join()
     assert not derived.running(KIND)
     derived.catch_up()  # the run ended without lowering its flag (killed): replaced now
     assert len(task.published) == 1

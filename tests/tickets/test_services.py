@@ -1,10 +1,9 @@
 """Ticket writes: keys, validation, optimistic concurrency, history, role rules."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from sprintplan.errors import InvalidInput, PermissionDenied, StaleVersion
 from teams.models import Team
@@ -12,6 +11,7 @@ from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_create, ticket_update
 
 from ..factories import TicketFactory
+from ..locks import held_elsewhere
 
 
 def test_keys_are_team_prefix_and_a_number_that_is_never_reused(scenario):
@@ -280,33 +280,22 @@ def test_an_edit_locks_the_tickets_row_only_not_its_teams(scenario):
     lock is the ticket's own. Here another transaction holds the team's row while the edit
     runs; with the team's row in the lock the edit would wait and hit the lock timeout."""
     ticket = TicketFactory(team=scenario.lab, size=100)
-    held, release = threading.Event(), threading.Event()
 
-    def hold_the_team_row():
-        try:
-            with transaction.atomic():
-                Team.objects.select_for_update().get(pk=scenario.lab.pk)
-                held.set()
-                release.wait(10)
-        finally:
-            connection.close()
+    def lock_the_team_row():
+        Team.objects.select_for_update().get(pk=scenario.lab.pk)
 
-    holder = threading.Thread(target=hold_the_team_row)
-    holder.start()
-    try:
-        assert held.wait(5)
+    with held_elsewhere(lock_the_team_row):
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '2s'")
-        updated = ticket_update(
-            ticket=ticket,
-            actor=scenario.users["lab_lead"],
-            changes={"progress": 40},
-            expected_version=ticket.version,
-        )
-    finally:
-        release.set()
-        holder.join()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
+        try:
+            updated = ticket_update(
+                ticket=ticket,
+                actor=scenario.users["lab_lead"],
+                changes={"progress": 40},
+                expected_version=ticket.version,
+            )
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
     assert (updated.progress, updated.version) == (40, ticket.version + 1)
     assert updated.team.key_prefix == "LAB"
