@@ -1,6 +1,7 @@
 """API plumbing shared by every app: one error shape for every refusal, strict input,
 paging, numeric ids in routes and the OpenAPI description of all of it."""
 
+import copy
 import logging
 from collections.abc import Mapping
 
@@ -211,10 +212,16 @@ class StrictInputMixin:
         return set(self.output_serializer().fields) if self.output_serializer else set()
 
     def get_fields(self):
-        fields = super().get_fields()
-        for field in fields.values():
-            _limit_text(field)
-        return fields
+        # DRF builds every field anew for each serializer instance (a ModelSerializer
+        # introspects its model each time): a ticket's answer paid more for that than for
+        # its SQL. The fields are built once per class; each instance binds its own copies.
+        template = _FIELD_TEMPLATES.get(type(self))
+        if template is None:
+            template = super().get_fields()
+            for field in template.values():
+                _limit_text(field)
+            _FIELD_TEMPLATES[type(self)] = template
+        return {name: _unbound_copy(field) for name, field in template.items()}
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -232,6 +239,32 @@ class StrictInputMixin:
             if refused:
                 raise serializers.ValidationError(refused)
         return super().to_internal_value(data)
+
+
+# Serializer class -> its fields, built and limited once, never bound.
+_FIELD_TEMPLATES: dict[type, dict[str, serializers.Field]] = {}
+
+
+def _unbound_copy(field: serializers.Field) -> serializers.Field:
+    """A copy of a template field for one serializer instance to bind. A plain field keeps
+    no state of its own beyond its attributes, so a shallow copy will do; a field holding a
+    child (a nested serializer, a list or dict of fields, a many-relation) has bound that
+    child to itself, so it is rebuilt from its arguments, as DRF does, and limited again."""
+    if isinstance(field, _COMPOUND_FIELDS):
+        fresh = copy.deepcopy(field)
+        _limit_text(fresh)
+        return fresh
+    fresh = object.__new__(type(field))
+    fresh.__dict__.update(field.__dict__)
+    return fresh
+
+
+_COMPOUND_FIELDS = (
+    serializers.BaseSerializer,
+    serializers.ListField,
+    serializers.DictField,
+    serializers.ManyRelatedField,
+)
 
 
 def _limit_text(field) -> None:
