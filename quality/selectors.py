@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Exists, F, Q, Subquery
 
 from dependencies.models import DependencyLink
 from tickets.models import Ticket
@@ -32,15 +32,29 @@ def evidence_key(criterion: Criterion) -> str:
     return f"ticket:{criterion.pk}"
 
 
-def criteria_in_force(*, ticket: Ticket | None = None) -> list[Criterion]:
-    """The DoD in force, plus the ticket's own acceptance criteria."""
-    definition = definition_in_force()
-    rows = []
-    if definition is not None:
-        rows += list(definition.criteria.select_related("team"))
-    if ticket is not None:
-        rows += list(Criterion.objects.filter(ticket=ticket).select_related("team", "ticket"))
-    return rows
+def _in_force() -> Q:
+    """Criteria of the newest Definition of Done version (none while there is no version)."""
+    newest = DefinitionOfDone.objects.order_by("-version").values("pk")[:1]
+    return Q(definition_id=Subquery(newest))
+
+
+def criteria_in_force(*, ticket: Ticket | None = None, tickets=()) -> list[Criterion]:
+    """The DoD in force, then the own acceptance criteria of `ticket` (or of `tickets`), in
+    one statement: a status change asks for them on every gate it passes."""
+    own = [ticket] if ticket is not None else list(tickets)
+    wanted = _in_force() | Q(ticket__in=own) if own else _in_force()
+    rows = Criterion.objects.filter(wanted).select_related("team", "ticket")
+    # The DoD's rows (no ticket) first, each group in its usual order.
+    return list(rows.order_by(F("ticket_id").asc(nulls_first=True), "position", "id"))
+
+
+def entry_gate_may_hold(ticket: Ticket) -> bool:
+    """Whether some entry-gate criterion could judge one of the ticket's direct blockers: one
+    of the DoD in force while it has any blocker, or one on a blocker itself. One statement,
+    so that starting a ticket where none could (the usual case) reads nothing more."""
+    links = DependencyLink.objects.filter(blocked=ticket)
+    could_judge = (_in_force() & Q(Exists(links))) | Q(ticket_id__in=links.values("blocker_id"))
+    return Criterion.objects.filter(could_judge, entry_gate=True).exists()
 
 
 def spec(criterion: Criterion) -> gates.CriterionSpec:
@@ -109,10 +123,10 @@ def entry_gate_verdicts(tickets: list[Ticket]) -> dict[int, list[gates.Verdict]]
     that some entry-gate criterion may judge."""
     if not tickets:
         return {}
-    shared = [spec(c) for c in criteria_in_force()]
+    shared: list[gates.CriterionSpec] = []
     own: dict[int, list[gates.CriterionSpec]] = defaultdict(list)
-    for criterion in Criterion.objects.filter(ticket__in=tickets).select_related("team", "ticket"):
-        own[criterion.ticket_id].append(spec(criterion))
+    for criterion in criteria_in_force(tickets=tickets):
+        (own[criterion.ticket_id] if criterion.ticket_id else shared).append(spec(criterion))
     gating = {ticket.pk: [c for c in shared + own[ticket.pk] if c.entry_gate] for ticket in tickets}
     judged = [ticket for ticket in tickets if gating[ticket.pk]]
     kinds = _artifact_kinds_of(judged)

@@ -47,6 +47,8 @@ def done_gate_failures(ticket: Ticket) -> list[str]:
 
 def entry_gate_failures(ticket: Ticket) -> list[str]:
     """Entry-gate criteria that the ticket's direct blockers do not pass yet; [] = may start."""
+    if not selectors.entry_gate_may_hold(ticket):
+        return []
     blockers = selectors.direct_blockers(ticket)
     verdicts = selectors.entry_gate_verdicts(blockers)
     return [sentence for blocker in blockers for sentence in gates.failures(verdicts[blocker.pk])]

@@ -362,3 +362,47 @@ def test_goal_level_criterion_takes_sprint_evidence(scenario, one):
         actor=scenario.users["qa_lead"], criterion=criterion, sprint=scenario.sprint, passed=True
     )
     assert services.goal_dod_failures(scenario.sprint) == []
+
+
+def test_starting_reads_one_statement_when_no_entry_gate_criterion_could_hold_it(
+    scenario, one, django_assert_num_queries
+):
+    """The entry gate asks first whether any entry-gate criterion could judge a direct
+    blocker; when none could, starting reads nothing more (one statement, not the blockers,
+    the criteria, the artifacts and the evidence)."""
+    Criterion.objects.filter(entry_gate=True).update(entry_gate=False)
+    with django_assert_num_queries(1):
+        assert services.entry_gate_failures(one.training) == []
+    Criterion.objects.filter(definition=one.definition, code="iaa").update(entry_gate=True)
+    with django_assert_num_queries(1):  # the DoD gates, but nothing is upstream
+        assert services.entry_gate_failures(one.labeling) == []
+    assert services.entry_gate_failures(one.training)  # and upstream it holds again
+
+
+def test_an_entry_gate_on_a_blockers_own_criterion_holds_without_one_in_the_dod(scenario, one):
+    Criterion.objects.filter(entry_gate=True).update(entry_gate=False)
+    services.acceptance_criterion_add(
+        actor=scenario.users["lab_lead"],
+        ticket=one.labeling,
+        code="spot-check",
+        text="Spot check of 50 items",
+        kind="manual",
+        entry_gate=True,
+    )
+    assert services.entry_gate_failures(one.training) == [
+        f"{one.labeling.key}: “Spot check of 50 items” (Data Labeling) has no evidence yet."
+    ]
+
+
+def test_the_criteria_in_force_are_the_newest_versions_then_the_tickets_own(scenario, one):
+    own = services.acceptance_criterion_add(
+        actor=scenario.users["lab_lead"], ticket=one.labeling, text="Own check", kind="manual"
+    )
+    criteria = selectors.criteria_in_force(ticket=one.labeling)
+    assert criteria[-1] == own
+    assert [c.code for c in criteria[:-1]] == [
+        c.code for c in one.definition.criteria.order_by("position", "id")
+    ]
+    assert selectors.criteria_in_force() == criteria[:-1]
+    DefinitionOfDone.objects.all().delete()
+    assert selectors.criteria_in_force(ticket=one.labeling) == [own]
