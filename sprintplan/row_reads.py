@@ -34,7 +34,8 @@ class _Part:
 class OneRowRead:
     """`OneRowRead(Ticket, by="key", relations=("team", "insight"), lock=True)` reads one
     ticket by key, locked (its own row only) where the database has row locks, with its team
-    and insight. `read(value)` raises `model.DoesNotExist` when there is no such row."""
+    and insight. `read(value)` raises `model.DoesNotExist` when there is no such row;
+    `read_all(value)` gives every row for a column that is not unique."""
 
     def __init__(
         self,
@@ -53,16 +54,25 @@ class OneRowRead:
         self._built: tuple[str, list[_Part], list[list]] | None = None
 
     def read(self, value: Any) -> models.Model:
+        """The row whose `by` is `value` (the first, should there be several)."""
+        found = self._read(value, limit=1)
+        if not found:
+            raise self.model.DoesNotExist(
+                f"{self.model._meta.object_name} matching {self.by.name}={value!r} does not exist."
+            )
+        return found[0]
+
+    def read_all(self, value: Any) -> list[models.Model]:
+        """Every row whose `by` is `value` (for a column that is not unique)."""
+        return self._read(value, limit=None)
+
+    def _read(self, value: Any, *, limit: int | None) -> list[models.Model]:
         sql, parts, converters = self._statement()
         connection = connections[self.using]
         with connection.cursor() as cursor:
             cursor.execute(sql, [self.by.get_db_prep_value(value, connection)])
-            row = cursor.fetchone()
-        if row is None:
-            raise self.model.DoesNotExist(
-                f"{self.model._meta.object_name} matching {self.by.name}={value!r} does not exist."
-            )
-        return self._instances(list(row), parts, converters, connection)
+            rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
+        return [self._instances(list(row), parts, converters) for row in rows]
 
     # --- building the statement, once ---------------------------------------------------------
 
@@ -95,7 +105,7 @@ class OneRowRead:
 
     # --- building the instances ------------------------------------------------------------
 
-    def _instances(self, row: list, parts: list[_Part], converters: list[list], connection):
+    def _instances(self, row: list, parts: list[_Part], converters: list[list]):
         instances, start = [], 0
         for part, part_converters in zip(parts, converters, strict=True):
             values = row[start : start + len(part.fields)]

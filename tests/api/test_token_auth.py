@@ -10,6 +10,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from accounts.authentication import TokenAuthentication
 from accounts.services import api_token_issue
 from accounts.tasks import purge_expired_tokens
 
@@ -58,3 +59,35 @@ def test_the_purge_deletes_expired_tokens_only(scenario):
     assert AuthToken.objects.count() == 2
     assert AuthToken.objects.filter(pk=forever.pk, expiry=None).exists()
     assert _client(live).get("/api/v1/teams/").status_code == 200
+
+
+def test_a_token_with_the_right_key_but_a_wrong_secret_is_refused(scenario):
+    token, _ = api_token_issue(user=scenario.users["sm"])
+    forged = token[:-1] + ("0" if token[-1] != "0" else "1")
+    assert _client(forged).get("/api/v1/teams/").status_code == 401
+    assert _client(token).get("/api/v1/teams/").status_code == 200
+
+
+def test_every_token_sharing_the_key_is_checked(scenario):
+    """The key is the token's first characters, not unique: a request compares the digest of
+    each token stored under it, whichever comes first."""
+    token, stored = api_token_issue(user=scenario.users["sm"])
+    # The other token is stored first, so that it is the one a database returns first.
+    AuthToken.objects.filter(pk=stored.pk).delete()
+    AuthToken(
+        user=scenario.users["viewer"],
+        token_key=stored.token_key,
+        digest="0" * len(stored.digest),
+        expiry=stored.expiry,
+    ).save(force_insert=True)
+    stored.save(force_insert=True)
+    user, auth_token = TokenAuthentication().authenticate_credentials(token.encode())
+    assert (user, auth_token) == (scenario.users["sm"], stored)
+    assert _client(token).get("/api/v1/teams/").status_code == 200
+
+
+def test_an_inactive_users_token_is_refused(scenario):
+    token, _ = api_token_issue(user=scenario.users["viewer"])
+    scenario.users["viewer"].is_active = False
+    scenario.users["viewer"].save(update_fields=["is_active"])
+    assert _client(token).get("/api/v1/teams/").status_code == 401
