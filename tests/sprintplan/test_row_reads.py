@@ -90,10 +90,13 @@ def test_a_locked_read_waits_for_the_rows_lock(scenario):
     def lock_the_ticket_row():
         Ticket.objects.select_for_update().get(pk=ticket.pk)
 
-    with held_elsewhere(lock_the_ticket_row):
-        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '300ms'")
-            reader.read(ticket.key)
+    with (
+        held_elsewhere(lock_the_ticket_row),
+        pytest.raises(OperationalError, match="lock timeout"),
+        transaction.atomic(),
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '300ms'")
+        reader.read(ticket.key)
     with transaction.atomic():
         assert reader.read(ticket.key).pk == ticket.pk
