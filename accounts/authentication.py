@@ -37,13 +37,13 @@ class TokenAuthentication(KnoxTokenAuthentication):
         of one of the tokens with its key must equal the presented token's, and that token
         must not have expired and its user must be active."""
         presented = token.decode("utf-8")
+        try:
+            digest = hash_token(presented)
+        except (TypeError, binascii.Error):
+            raise AuthenticationFailed(_("Invalid token.")) from None
         for auth_token in _tokens_by_key().read_all(presented[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if self._cleanup_token(auth_token):
                 continue
-            try:
-                digest = hash_token(presented)
-            except (TypeError, binascii.Error):
-                raise AuthenticationFailed(_("Invalid token.")) from None
             if compare_digest(digest, auth_token.digest):
                 if knox_settings.AUTO_REFRESH and auth_token.expiry:
                     self.renew_token(auth_token)

@@ -11,6 +11,7 @@ Only to-one relations: a foreign key or one-to-one on the model, or a one-to-one
 at it (a reverse one-to-one such as a ticket's insight).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +20,26 @@ from django.db import connections, models
 
 @dataclass(frozen=True)
 class _Part:
-    """One model's columns in the statement: which relation holds it and how to convert."""
+    """One model's columns in the statement: which relation holds it (None for the row
+    itself), its fields' attribute names, where its primary key is, and the converters of
+    the columns that have any, by position."""
 
-    relation: Any  # None for the row itself; else the field (or reverse relation) to set
+    relation: Any
     model: type[models.Model]
-    alias: str
-    fields: tuple[models.Field, ...]
+    attnames: list[str]
+    pk_index: int
+    converters: list[tuple[int, Callable[[Any], Any]]]
 
-    @property
-    def pk_index(self) -> int:
-        return self.fields.index(self.model._meta.pk)
+
+def _part(relation, model: type[models.Model], alias: str, connection) -> _Part:
+    fields = model._meta.concrete_fields
+    return _Part(
+        relation,
+        model,
+        [f.attname for f in fields],
+        fields.index(model._meta.pk),
+        _converters(fields, alias, connection),
+    )
 
 
 class OneRowRead:
@@ -51,7 +62,7 @@ class OneRowRead:
         self.relations = relations
         self.lock = lock
         self.using = using
-        self._built: tuple[str, list[_Part], list[list]] | None = None
+        self._built: tuple[str, list[_Part]] | None = None
 
     def read(self, value: Any) -> models.Model:
         """The row whose `by` is `value` (the first, should there be several)."""
@@ -67,12 +78,12 @@ class OneRowRead:
         return self._read(value, limit=None)
 
     def _read(self, value: Any, *, limit: int | None) -> list[models.Model]:
-        sql, parts, converters = self._statement()
+        sql, parts = self._statement()
         connection = connections[self.using]
         with connection.cursor() as cursor:
             cursor.execute(sql, [self.by.get_db_prep_value(value, connection)])
             rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
-        return [self._instances(list(row), parts, converters) for row in rows]
+        return [self._instances(list(row), parts) for row in rows]
 
     # --- building the statement, once ---------------------------------------------------------
 
@@ -84,13 +95,15 @@ class OneRowRead:
     def _build(self):
         connection = connections[self.using]
         quote = connection.ops.quote_name
-        main = _Part(None, self.model, "t0", tuple(self.model._meta.concrete_fields))
-        parts, joins = [main], []
+        parts = [_part(None, self.model, "t0", connection)]
+        columns = _columns(self.model, "t0", quote)
+        joins = []
         for number, name in enumerate(self.relations, start=1):
-            part, join = _joined(self.model, name, f"t{number}", quote)
-            parts.append(part)
+            alias = f"t{number}"
+            relation, join = _joined(self.model, name, alias, quote)
+            parts.append(_part(relation, relation.related_model, alias, connection))
+            columns += _columns(relation.related_model, alias, quote)
             joins.append(join)
-        columns = [f"{quote(p.alias)}.{quote(f.column)}" for p in parts for f in p.fields]
         sql = (
             f"SELECT {', '.join(columns)} FROM {quote(self.model._meta.db_table)} {quote('t0')} "
             f"{' '.join(joins)} WHERE {quote('t0')}.{quote(self.by.column)} = %s"
@@ -100,17 +113,16 @@ class OneRowRead:
             # that team's rows.
             of = f" OF {quote('t0')}" if connection.features.has_select_for_update_of else ""
             sql += f" FOR UPDATE{of}"
-        converters = [_converters(part, connection) for part in parts]
-        return sql, parts, converters
+        return sql, parts
 
     # --- building the instances ------------------------------------------------------------
 
-    def _instances(self, row: list, parts: list[_Part], converters: list[list]):
+    def _instances(self, row: list, parts: list[_Part]):
         instances, start = [], 0
-        for part, part_converters in zip(parts, converters, strict=True):
-            values = row[start : start + len(part.fields)]
-            start += len(part.fields)
-            for index, convert in part_converters:
+        for part in parts:
+            values = row[start : start + len(part.attnames)]
+            start += len(part.attnames)
+            for index, convert in part.converters:
                 values[index] = convert(values[index])
             instances.append(_from_db(part, values, self.using))
         main = instances[0]
@@ -130,7 +142,12 @@ def _attach(main: models.Model, relation, related: models.Model | None) -> None:
         relation.remote_field.set_cached_value(related, main)
 
 
-def _joined(model, name: str, alias: str, quote) -> tuple[_Part, str]:
+def _columns(model, alias: str, quote) -> list[str]:
+    return [f"{quote(alias)}.{quote(f.column)}" for f in model._meta.concrete_fields]
+
+
+def _joined(model, name: str, alias: str, quote) -> tuple[Any, str]:
+    """The relation `name` of `model` and the join that reads it under `alias`."""
     relation = model._meta.get_field(name)
     table = f"{quote(relation.related_model._meta.db_table)} {quote(alias)}"
     if isinstance(relation, models.ForeignKey | models.OneToOneField):
@@ -145,15 +162,14 @@ def _joined(model, name: str, alias: str, quote) -> tuple[_Part, str]:
         )
     else:
         raise ValueError(f"{model.__name__}.{name} is not a to-one relation.")
-    fields = tuple(relation.related_model._meta.concrete_fields)
-    return _Part(relation, relation.related_model, alias, fields), f"{kind} {table} ON {on}"
+    return relation, f"{kind} {table} ON {on}"
 
 
-def _converters(part: _Part, connection) -> list:
+def _converters(fields, alias: str, connection) -> list:
     """What the ORM applies to each column read (decimals, JSON, dates on SQLite, ...)."""
     found = []
-    for index, field in enumerate(part.fields):
-        column = field.get_col(part.alias)
+    for index, field in enumerate(fields):
+        column = field.get_col(alias)
         functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         if functions:
             found.append((index, _chain(functions, column, connection)))
@@ -172,4 +188,4 @@ def _chain(functions, column, connection):
 def _from_db(part: _Part, values: list, using: str) -> models.Model | None:
     if part.relation is not None and values[part.pk_index] is None:
         return None  # no related row (an outer join)
-    return part.model.from_db(using, [f.attname for f in part.fields], values)
+    return part.model.from_db(using, part.attnames, values)
