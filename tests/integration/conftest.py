@@ -76,26 +76,7 @@ def _wait_until_ready(worker: subprocess.Popen, log_path: Path) -> None:
 def worker(celery_worker_process):
     for name in derived.kinds():
         derived.clear_flag(name)
-    yield celery_worker_process
-    # pytest-django truncates every table next. The runs a test's last change set off
-    # (forecasts, blocked spells after an insights run) may still be going: one holding a
-    # table while it waits for another deadlocks with the TRUNCATE.
-    _wait_until_idle()
-
-
-def _wait_until_idle(*, markers_timeout: float = 10.0, quiet_checks: int = 4) -> None:
-    """Until the markers are consumed (or `markers_timeout` passed: a test may leave some on
-    purpose) and then no run has held its kind's lock for `quiet_checks` checks in a row."""
-    from sprintplan.models import DerivedChange
-
-    deadline = time.monotonic() + markers_timeout
-    while DerivedChange.objects.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    quiet, deadline = 0, time.monotonic() + 30
-    while quiet < quiet_checks and time.monotonic() < deadline:
-        busy = any(derived.running(name) for name in derived.kinds())
-        quiet = 0 if busy else quiet + 1
-        time.sleep(0.25)
+    return celery_worker_process
 
 
 def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.05):
