@@ -2,6 +2,7 @@
 of two stand-in upstreams: /live/ reaches the live service unbuffered, everything else the
 web service, with the Host and the forwarding headers the app relies on."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,7 +18,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx" / "sprintplan.conf.template"
-VARIABLES = ("LISTEN_PORT", "WEB_UPSTREAM", "LIVE_UPSTREAM")
+VARIABLES = ("LISTEN_PORT", "WEB_UPSTREAM", "LIVE_UPSTREAM", "TRUSTED_PROXY")
+# The tests' own requests come from 127.0.0.1: trusting it makes them the TLS proxy in front;
+# trusting a documentation-only address makes them any client on the network.
+TESTS_ARE_THE_PROXY = "127.0.0.1/32"
+SOMEONE_ELSE = "192.0.2.1/32"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 needs_nginx = pytest.mark.skipif(
@@ -88,17 +93,17 @@ def stand_in(service: str) -> ThreadingHTTPServer:
     return server
 
 
-@pytest.fixture(scope="module")
-def router(tmp_path_factory):
+@contextlib.contextmanager
+def running_router(folder: Path, trusted_proxy: str):
     if NGINX is None:
         pytest.fail("nginx is missing (CI must install it: scripts/ensure-debian-packages.sh)")
     web, live = stand_in("web"), stand_in("live")
     port = free_port()
-    folder = tmp_path_factory.mktemp("router")
     values = {
         "LISTEN_PORT": f"127.0.0.1:{port}",
         "WEB_UPSTREAM": f"127.0.0.1:{web.server_address[1]}",
         "LIVE_UPSTREAM": f"127.0.0.1:{live.server_address[1]}",
+        "TRUSTED_PROXY": trusted_proxy,
     }
     (folder / "sprintplan.conf").write_text(render(values))
     (folder / "nginx.conf").write_text(
@@ -130,6 +135,20 @@ def router(tmp_path_factory):
         process.wait(timeout=10)
         web.shutdown()
         live.shutdown()
+
+
+@pytest.fixture(scope="module")
+def router(tmp_path_factory):
+    """The router behind a TLS proxy: the tests' requests come from the trusted proxy."""
+    with running_router(tmp_path_factory.mktemp("router"), TESTS_ARE_THE_PROXY) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def exposed_router(tmp_path_factory):
+    """The router reached directly: the tests' requests come from an untrusted client."""
+    with running_router(tmp_path_factory.mktemp("exposed"), SOMEONE_ELSE) as port:
+        yield port
 
 
 def ask(port: int, method: str, path: str, headers: dict | None = None, body: bytes = b""):
@@ -182,23 +201,47 @@ def test_the_host_the_browser_asked_for_reaches_both_services(router, path):
     assert seen["host"] == "sprintplan.example.com:8000"
 
 
-@needs_nginx
-def test_forwarding_headers_set_by_a_proxy_in_front_pass_unchanged(router):
-    """BEHIND_PROXY=1 trusts one proxy: the TLS proxy's view of the client, not the router's."""
-    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
-    for path in ("/api/v1/tickets/", "/live/"):
-        connection, response = ask(router, "GET", path, headers)
-        seen = json.loads(response.readline())
-        connection.close()
-        assert (seen["forwarded_for"], seen["forwarded_proto"]) == ("203.0.113.9", "https")
-
-
-@needs_nginx
-def test_without_a_proxy_in_front_the_router_says_who_the_client_is(router):
-    connection, response = ask(router, "GET", "/api/v1/tickets/")
-    seen = json.loads(response.read())
+def forwarded(port: int, path: str, headers: dict | None = None) -> tuple[str, str]:
+    connection, response = ask(port, "GET", path, headers)
+    seen = json.loads(response.readline())
     connection.close()
-    assert (seen["forwarded_for"], seen["forwarded_proto"]) == ("127.0.0.1", "http")
+    return seen["forwarded_for"], seen["forwarded_proto"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tickets/", "/live/"])
+@needs_nginx
+def test_forwarding_headers_from_the_trusted_proxy_name_its_client(router, path):
+    """BEHIND_PROXY=1 trusts one proxy, the router: it passes on the TLS proxy's view."""
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    assert forwarded(router, path, headers) == ("203.0.113.9", "https")
+
+
+@needs_nginx
+def test_behind_the_trusted_proxy_a_forged_address_before_the_real_one_is_dropped(router):
+    """The TLS proxy appends the address it saw; whatever the client sent stands before it."""
+    headers = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9", "X-Forwarded-Proto": "https"}
+    assert forwarded(router, "/api/v1/tickets/", headers) == ("203.0.113.9", "https")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tickets/", "/live/"])
+@needs_nginx
+def test_forwarding_headers_from_anyone_else_are_replaced_by_what_the_router_saw(
+    exposed_router, path
+):
+    """A forged client address would escape the per-address throttle and the sign-in lockout;
+    a forged scheme would pass a plain-HTTP request off as HTTPS."""
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    assert forwarded(exposed_router, path, headers) == ("127.0.0.1", "http")
+
+
+@needs_nginx
+def test_without_a_proxy_in_front_the_router_says_who_the_client_is(exposed_router):
+    assert forwarded(exposed_router, "/api/v1/tickets/") == ("127.0.0.1", "http")
+
+
+@needs_nginx
+def test_the_trusted_proxy_forwarding_nothing_leaves_its_own_address_and_scheme(router):
+    assert forwarded(router, "/api/v1/tickets/") == ("127.0.0.1", "http")
 
 
 def test_docker_compose_fills_in_every_name_of_the_template_and_routes_to_the_right_servers():
