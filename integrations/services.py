@@ -864,7 +864,11 @@ def delivery_process(delivery_id: int) -> Delivery:
     try:
         fetched = FETCHERS.get(delivery.integration.kind, _nothing)(delivery)
         with transaction.atomic():
-            delivery = _loaded(Delivery.objects.select_for_update()).get(pk=delivery_id)
+            # Its own row only: the integration's team and service user are read, not
+            # changed, and locking them would hold up every edit that locks those rows.
+            delivery = _loaded(Delivery.objects.select_for_update(of=("self",))).get(
+                pk=delivery_id
+            )
             if delivery.status != Delivery.Status.ACCEPTED:
                 return delivery
             note = PROCESSORS[delivery.integration.kind](delivery, fetched)

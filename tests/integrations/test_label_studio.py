@@ -3,12 +3,16 @@
 import json
 
 import pytest
+from django.db import connection
 
+from integrations import services
 from integrations.models import Delivery, LabelStudioAnnotation
 from integrations.services import label_studio_project_link
 from quality.models import Evidence
+from teams.models import Team
 from tickets.models import Ticket, TicketEvent
 
+from ..locks import held_elsewhere
 from . import payloads
 from .conftest import make_integration
 
@@ -40,6 +44,32 @@ def iaa_values(ticket):
         float(e.value)
         for e in Evidence.objects.filter(ticket=ticket, criterion__code="iaa").order_by("id")
     ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_processing_locks_the_deliverys_row_only_not_its_teams(hooks, ls, one, monkeypatch):
+    """A delivery is read with its integration's team and service user, which it does not
+    change: another transaction holding the team's row must not make it wait (with the
+    team's row in the lock it would hit the lock timeout and be retried later)."""
+    monkeypatch.setattr(services, "request_processing", lambda delivery_id: None)
+    response = send(hooks, ls, payloads.annotation_created(17, 19, "ClassX"))
+    delivery_id = response.json()["delivery"]
+    assert Delivery.objects.get(pk=delivery_id).status == "accepted"
+
+    def lock_the_team_row():
+        Team.objects.select_for_update().get(pk=ls.integration.team_id)
+
+    with held_elsewhere(lock_the_team_row):
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            delivery = services.delivery_process(delivery_id)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    assert delivery.status == "processed", delivery.error
+    assert Ticket.objects.get(pk=one.labeling.pk).progress == 430
 
 
 def test_annotation_created_updates_progress_through_the_ticket_service(hooks, ls, one):
