@@ -93,6 +93,8 @@ def ticket_update(
     none), so that a caller holding only the key reads it once, locked.
     `read_with`: relations to read along with the locked row, so that the caller can answer
     from the returned ticket without reading it again."""
+    if (ticket is None) == (key is None):
+        raise TypeError("ticket_update() takes exactly one of ticket= and key=.")
     unknown = sorted(set(changes) - TICKET_FIELDS)
     if unknown:
         raise InvalidInput(

@@ -167,6 +167,19 @@ def test_unknown_field_is_refused(scenario):
         )
 
 
+@pytest.mark.parametrize("which", ["neither", "both"])
+def test_update_names_the_ticket_exactly_once(scenario, which):
+    """A caller naming no ticket (or two ways at once) is a programming error, said as such
+    before anything is read: not a 'ticket does not exist' for a key nobody gave."""
+    ticket = TicketFactory(team=scenario.ml, title="Keep")
+    named = {"neither": {}, "both": {"ticket": ticket, "key": ticket.key}}[which]
+    with pytest.raises(TypeError, match="exactly one of ticket= and key="):
+        ticket_update(
+            **named, actor=scenario.users["sm"], changes={"title": "X"}, expected_version=1
+        )
+    assert Ticket.objects.get(pk=ticket.pk).title == "Keep"
+
+
 class TestRoles:
     """PRODUCT.md: who may change what, enforced in the service."""
 
