@@ -108,6 +108,8 @@ def _evidence_fact(row: Evidence) -> gates.EvidenceFact:
 
 def ticket_verdicts(ticket: Ticket, *, entry_gate_only: bool = False, scope: str = ""):
     criteria = [spec(criterion) for criterion in criteria_in_force(ticket=ticket)]
+    if not criteria:  # nothing to judge: the artifacts and evidence would go unread
+        return []
     return gates.ticket_verdicts(
         criteria,
         ticket_facts(ticket),

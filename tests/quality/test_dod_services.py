@@ -9,6 +9,8 @@ from quality import selectors, services
 from quality.models import Criterion, DefinitionOfDone, Evidence
 from sprintplan.errors import Conflict, InvalidInput, PermissionDenied
 
+from ..factories import TicketFactory
+
 
 def test_only_the_scrum_master_revises_and_only_the_po_accepts(scenario, one):
     with pytest.raises(PermissionDenied):
@@ -377,6 +379,22 @@ def test_starting_reads_one_statement_when_no_entry_gate_criterion_could_hold_it
     with django_assert_num_queries(1):  # the DoD gates, but nothing is upstream
         assert services.entry_gate_failures(one.labeling) == []
     assert services.entry_gate_failures(one.training)  # and upstream it holds again
+
+
+def test_the_done_gate_reads_one_statement_when_no_criterion_is_in_force(
+    scenario, django_assert_num_queries
+):
+    """Without a Definition of Done and with no criterion of its own, closing a ticket asks
+    for the criteria and reads nothing more (not its artifacts, not its evidence)."""
+    ticket = TicketFactory(team=scenario.ml)
+    with django_assert_num_queries(1):
+        assert services.done_gate_failures(ticket) == []
+    services.acceptance_criterion_add(
+        actor=scenario.users["ml_lead"], ticket=ticket, text="Own check", kind="manual"
+    )
+    assert services.done_gate_failures(ticket) == [
+        "“Own check” (ML Engineering) has no evidence yet."
+    ]
 
 
 def test_an_entry_gate_on_a_blockers_own_criterion_holds_without_one_in_the_dod(scenario, one):
