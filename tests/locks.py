@@ -29,3 +29,16 @@ def held_elsewhere(take_lock):
     finally:
         release.set()
         holder.join()
+
+
+@contextmanager
+def waiting_at_most(timeout: str):
+    """This connection waits at most `timeout` (PostgreSQL's syntax, e.g. '2s') for a row lock
+    inside the block: a statement that would queue behind another transaction fails instead."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = %s", [timeout])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")

@@ -12,7 +12,7 @@ from quality.models import Evidence
 from teams.models import Team
 from tickets.models import Ticket, TicketEvent
 
-from ..locks import held_elsewhere
+from ..locks import held_elsewhere, waiting_at_most
 from . import payloads
 from .conftest import make_integration
 
@@ -60,14 +60,8 @@ def test_processing_locks_the_deliverys_row_only_not_its_teams(hooks, ls, one, m
     def lock_the_team_row():
         Team.objects.select_for_update().get(pk=ls.integration.team_id)
 
-    with held_elsewhere(lock_the_team_row):
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '2s'")
-        try:
-            delivery = services.delivery_process(delivery_id)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET lock_timeout")
+    with held_elsewhere(lock_the_team_row), waiting_at_most("2s"):
+        delivery = services.delivery_process(delivery_id)
     assert delivery.status == "processed", delivery.error
     assert Ticket.objects.get(pk=one.labeling.pk).progress == 430
 

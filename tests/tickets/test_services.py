@@ -11,7 +11,7 @@ from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_create, ticket_update
 
 from ..factories import TicketFactory
-from ..locks import held_elsewhere
+from ..locks import held_elsewhere, waiting_at_most
 
 
 def test_keys_are_team_prefix_and_a_number_that_is_never_reused(scenario):
@@ -297,18 +297,12 @@ def test_an_edit_locks_the_tickets_row_only_not_its_teams(scenario):
     def lock_the_team_row():
         Team.objects.select_for_update().get(pk=scenario.lab.pk)
 
-    with held_elsewhere(lock_the_team_row):
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '2s'")
-        try:
-            updated = ticket_update(
-                ticket=ticket,
-                actor=scenario.users["lab_lead"],
-                changes={"progress": 40},
-                expected_version=ticket.version,
-            )
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET lock_timeout")
+    with held_elsewhere(lock_the_team_row), waiting_at_most("2s"):
+        updated = ticket_update(
+            ticket=ticket,
+            actor=scenario.users["lab_lead"],
+            changes={"progress": 40},
+            expected_version=ticket.version,
+        )
     assert (updated.progress, updated.version) == (40, ticket.version + 1)
     assert updated.team.key_prefix == "LAB"
