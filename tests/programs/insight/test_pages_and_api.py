@@ -185,6 +185,20 @@ def test_indicators_page_and_endpoint_show_each_chart_with_its_data(program, cli
     assert body["labeling_throughput"]["teams"][0]["team"] == "LAB"
 
 
+@pytest.mark.parametrize(("user", "linked"), [("sm", True), ("po", False), ("viewer", False)])
+def test_indicators_link_to_the_integrations_page_only_for_who_may_open_it(
+    program, client, user, linked
+):
+    """With no metric yet the page says how to get one: the Scrum master is sent to the
+    integrations page; anyone else is told who connects MLflow, not given a link to a 403."""
+    client.force_login(program.users[user])
+    html = client.get(f"/pi/{program.pi.pk}/indicators/").content.decode()
+    main = html.split("<main")[1]
+    assert ('href="/integrations/"' in main) is linked
+    assert ("Once the Scrum master connects MLflow" in main) is not linked
+    assert client.get("/integrations/").status_code == (200 if linked else 403)
+
+
 def test_pages_offer_no_write_action(program, client):
     client.force_login(program.users["sm"])
     for path in PAGES:
