@@ -122,7 +122,10 @@ def test_empty_states_say_what_to_do(client, scenario):
     assert "holds no Data Labeling tickets yet" in html and "sprint page" in html
     Sprint.objects.all().delete()
     html = get(client, scenario.users["lab_lead"]).content.decode()
-    assert "There is no sprint yet" in html
+    assert "There is no sprint yet" in html and "The Scrum master creates sprints" in html
+    assert "/api/v1/" not in html.split("<main")[1]  # a page, not an API call, is the way
+    html = get(client, scenario.users["sm"]).content.decode()
+    assert 'href="/sprints/">Plan a new sprint</a>' in html
 
 
 def test_a_column_over_its_wip_limit_is_marked_in_words(client, scenario, board):

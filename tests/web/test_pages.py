@@ -71,6 +71,22 @@ def test_home_goes_to_the_current_sprint(scenario, client):
     assert response.url == f"/sprints/{scenario.sprint.pk}/"
 
 
+@pytest.mark.parametrize(
+    ("user", "said"),
+    [
+        ("sm", 'in the <a href="/planning/?sprint={}">planning room</a>'),
+        ("lab_lead", "The Scrum master pulls tickets from the backlog into it"),
+    ],
+)
+def test_an_empty_sprint_says_where_its_tickets_come_from(scenario, client, user, said):
+    """In words and a link to the page that does it, not an API call to make."""
+    sprint = scenario.sprint
+    html = logged_in(client, scenario.users[user]).get(f"/sprints/{sprint.pk}/").content.decode()
+    assert "This sprint has no tickets yet." in html
+    assert said.format(sprint.pk) in html
+    assert "/api/v1/" not in html.split("<main")[1]
+
+
 def test_sprint_page_groups_by_team_and_shows_blocked_chain(scenario, client, sprint_chain):
     page = logged_in(client, scenario.users["sm"]).get(f"/sprints/{scenario.sprint.pk}/")
     html = page.content.decode()
