@@ -85,6 +85,24 @@ def test_an_empty_sprint_says_where_its_tickets_come_from(scenario, client, user
     assert "This sprint has no tickets yet." in html
     assert said.format(sprint.pk) in html
     assert "/api/v1/" not in html.split("<main")[1]
+    # Nothing to forecast: the card must not promise a forecast that no change will start.
+    assert "No forecast yet: it is computed as soon as the sprint has tickets." in html
+    assert "The first forecast is being computed" not in html
+
+
+def test_the_sprint_summary_counts_in_words_that_agree_with_the_number(scenario, client):
+    """Counts agree with their word: "1 ticket", "2 tickets", never "1 tickets"."""
+    TicketFactory(team=scenario.lab, sprint=scenario.sprint)
+    page = logged_in(client, scenario.users["po"])
+    assert (
+        "<strong>1</strong> ticket</span>"
+        in page.get(f"/sprints/{scenario.sprint.pk}/").content.decode()
+    )
+    TicketFactory(team=scenario.lab, sprint=scenario.sprint)
+    assert (
+        "<strong>2</strong> tickets</span>"
+        in page.get(f"/sprints/{scenario.sprint.pk}/").content.decode()
+    )
 
 
 def test_sprint_page_groups_by_team_and_shows_blocked_chain(scenario, client, sprint_chain):
