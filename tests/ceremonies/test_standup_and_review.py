@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from ceremonies import services
+from ceremonies.models import StandupMark
 from tickets.models import Ticket
 from tickets.services import ticket_update
 from web.selectors import ceremonies as selectors
@@ -26,6 +27,9 @@ def morning():
 
 @pytest.mark.django_db(transaction=True)
 def test_standup_shows_yesterdays_progress_in_the_teams_unit_and_ageing_tickets(demo):
+    # Yesterday's stand-up is where this one starts, whatever the weekday: without one, a
+    # Monday's would reach back over the weekend to Friday (ceremonies.timeline).
+    StandupMark.objects.create(sprint=demo.sprint, held_at=morning() - timedelta(days=1))
     standup = selectors.standup(demo.sprint, now=morning(), ageing_days=2)
     lab = next(row for row in standup.progress if row["team"].key_prefix == "LAB")
     assert (lab["amount"], lab["unit"]) == (120, "images")  # 310 -> 430 yesterday
