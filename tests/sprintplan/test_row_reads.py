@@ -13,7 +13,7 @@ from sprintplan.row_reads import OneRowRead
 from tickets.models import Ticket
 
 from ..factories import TicketFactory
-from ..locks import held_elsewhere
+from ..locks import held_elsewhere, waiting_at_most
 
 RELATIONS = ("team", "parent", "assignee", "insight")
 
@@ -92,11 +92,10 @@ def test_a_locked_read_waits_for_the_rows_lock(scenario):
 
     with (
         held_elsewhere(lock_the_ticket_row),
+        waiting_at_most("300ms"),
         pytest.raises(OperationalError, match="lock timeout"),
         transaction.atomic(),
     ):
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '300ms'")
         reader.read(ticket.key)
     with transaction.atomic():
         assert reader.read(ticket.key).pk == ticket.pk
